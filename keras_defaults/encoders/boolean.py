@@ -1,0 +1,60 @@
+"""Two-valued columns: 0/1 plus a missing flag as input; a sigmoid head as target."""
+
+import keras
+import numpy as np
+
+from keras_defaults.encoders.base import EncodedColumn, Encoder
+from keras_defaults.layers import FillMissing, MissingIndicator
+from keras_defaults.schema import boolean_sides, numeric_values, string_values
+
+# A boolean target's settings have no true/false value lists, so the target side reads them from here.
+_TARGET_SIDES = {"true_values": ["1", "true", "t", "yes", "y", "on", "positive", "pos"],
+                 "false_values": ["0", "false", "f", "no", "n", "off", "negative", "neg"]}
+
+
+def _python(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class BooleanEncoder(Encoder):
+    kind = "boolean"
+    can_be_target = True
+
+    def fit_input(self, series, profile, settings):
+        if profile.input_dtype == "float32":
+            values = numeric_values(series)
+            present = values[np.isfinite(values)]
+            false_value, true_value = boolean_sides(present, settings)
+            state = {"false_value": float(false_value), "true_value": float(true_value)}
+        else:
+            values = string_values(series)
+            false_value, true_value = boolean_sides(values[values != ""], settings)
+            state = {"false_value": str(false_value), "true_value": str(true_value)}
+        state["missing_indicator"] = bool(series.isna().any())
+        return state
+
+    def encode_input(self, raw, state, settings, name):
+        if isinstance(state["false_value"], str):
+            # Column 0 of the one-hot is "neither value": missing or unseen.
+            lookup = keras.layers.StringLookup(vocabulary=[state["false_value"], state["true_value"]],
+                                               num_oov_indices=1, output_mode="one_hot", name=f"{name}_one_hot")
+            return EncodedColumn(dense=lookup(raw))
+        span = state["true_value"] - state["false_value"]
+        unit = keras.layers.Rescaling(scale=1.0 / span, offset=-state["false_value"] / span,
+                                      name=f"{name}_to_01")(FillMissing(state["false_value"], name=f"{name}_fill")(raw))
+        if state["missing_indicator"]:
+            flag = MissingIndicator(name=f"{name}_missing")(raw)
+            unit = keras.layers.Concatenate(name=f"{name}_with_flag")([unit, flag])
+        return EncodedColumn(dense=unit)
+
+    # -- targets: classes [false_label, true_label]; the head predicts P(true_label)
+    def fit_target(self, series, profile, settings):
+        false_label, true_label = boolean_sides(series.dropna().to_numpy(), _TARGET_SIDES)
+        return {"classes": [_python(false_label), _python(true_label)]}
+
+    def target_array(self, series, state, settings):
+        true_label = state["classes"][1]
+        return np.array([_python(v) == true_label for v in series], dtype="float32").reshape(-1, 1)
+
+    def head(self, features, state, settings, name):
+        return keras.layers.Dense(1, activation=settings["activation"], name=name)(features)

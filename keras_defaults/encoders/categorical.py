@@ -1,0 +1,99 @@
+"""Labels: a vocabulary with an out-of-vocabulary bucket, one-hot when small, embedded when large; a softmax head."""
+
+
+import keras
+import numpy as np
+import pandas as pd
+
+from keras_defaults.encoders.base import EncodedColumn, Encoder
+from keras_defaults.layers import CategoryCodes
+from keras_defaults.schema import numeric_values, string_values
+
+# Losses that want one-hot labels instead of integer class indices.
+ONE_HOT_LOSSES = {"categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge"}
+
+
+def loss_name(loss):
+    return loss["name"] if isinstance(loss, dict) else loss
+
+
+def _vocabulary(values, settings):
+    counts = pd.Series(values).value_counts(sort=False)
+    counts = counts[counts >= settings["min_frequency"]]
+    # Most frequent first; ties broken by value so that the order does not depend on row order.
+    order = sorted(counts.index, key=lambda v: (-counts[v], str(v)))
+    return order[: settings["max_levels"]]
+
+
+def embedding_width(levels, settings):
+    if settings["embedding_dim"]:
+        return int(settings["embedding_dim"])
+    return int(min(settings["embedding_max_dim"], max(2, round(1.6 * levels ** 0.56))))
+
+
+def _python(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class CategoricalEncoder(Encoder):
+    kind = "categorical"
+    can_be_target = True
+
+    def fit_input(self, series, profile, settings):
+        if profile.input_dtype == "float32":
+            codes = numeric_values(series)
+            present = codes[np.isfinite(codes)].astype("int64")
+            vocabulary = [int(v) for v in _vocabulary(present, settings)]
+            missing_code = (max(vocabulary) + 1) if vocabulary else 0
+            if missing_code == -1:  # -1 is IntegerLookup's out-of-vocabulary token
+                missing_code = 0
+            if len(present) < len(codes):
+                vocabulary.append(missing_code)
+        else:
+            vocabulary = [str(v) for v in _vocabulary(string_values(series), settings)]
+            missing_code = None
+        levels = len(vocabulary) + 1  # plus the out-of-vocabulary bucket
+        one_hot = levels <= settings["one_hot_max_levels"]
+        return {
+            "vocabulary": vocabulary,
+            "missing_code": missing_code,
+            "one_hot": one_hot,
+            "embedding_dim": None if one_hot else embedding_width(levels, settings),
+        }
+
+    def _lookup(self, state, output_mode, name):
+        if state["missing_code"] is not None:
+            return keras.layers.IntegerLookup(vocabulary=np.array(state["vocabulary"], dtype="int64"),
+                                              num_oov_indices=1, output_mode=output_mode, name=name)
+        return keras.layers.StringLookup(vocabulary=state["vocabulary"], num_oov_indices=1,
+                                         output_mode=output_mode, name=name)
+
+    def encode_input(self, raw, state, settings, name):
+        values = raw
+        if state["missing_code"] is not None:
+            values = CategoryCodes(state["missing_code"], name=f"{name}_codes")(raw)
+        if state["one_hot"]:
+            return EncodedColumn(dense=self._lookup(state, "one_hot", f"{name}_one_hot")(values))
+        index = self._lookup(state, "int", f"{name}_index")(values)
+        return EncodedColumn(index=index)
+
+    def embedding_shape(self, state):
+        return len(state["vocabulary"]) + 1, state["embedding_dim"]
+
+    # -- targets: class indices in the order of `classes`
+    def fit_target(self, series, profile, settings):
+        classes = sorted(pd.unique(series.dropna()), key=lambda v: (str(type(v)), v))
+        return {"classes": [_python(c) for c in classes]}
+
+    def target_array(self, series, state, settings):
+        index = {c: i for i, c in enumerate(state["classes"])}
+        codes = np.array([index[_python(v)] for v in series], dtype="int32")
+        if loss_name(settings["loss"]) in ONE_HOT_LOSSES:
+            return np.eye(len(state["classes"]), dtype="float32")[codes]
+        return codes
+
+    def head(self, features, state, settings, name):
+        return keras.layers.Dense(len(state["classes"]), activation=settings["activation"], name=name)(features)
+
+
+__all__ = ["CategoricalEncoder", "embedding_width", "ONE_HOT_LOSSES", "loss_name"]

@@ -1,0 +1,83 @@
+"""Numbers: impute the median and flag missing values, scale robustly, clip smoothly; a linear regression head."""
+
+import keras
+import numpy as np
+
+from keras_defaults.encoders.base import EncodedColumn, Encoder
+from keras_defaults.errors import DataError
+from keras_defaults.layers import FillMissing, MissingIndicator, SmoothClip
+from keras_defaults.schema import numeric_values
+
+
+def _center_and_scale(values, scaling):
+    if scaling == "standard":
+        center, scale = float(np.mean(values)), float(np.std(values))
+    else:
+        q25, center, q75 = (float(q) for q in np.quantile(values, [0.25, 0.5, 0.75]))
+        scale = q75 - q25
+        if scale <= 0:
+            # Most rows share one value (e.g. zero-inflated counts): fall back to the spread of the rest.
+            scale = float(np.std(values))
+    return center, (scale if scale > 0 and np.isfinite(scale) else 1.0)
+
+
+class NumericalEncoder(Encoder):
+    kind = "numerical"
+    can_be_target = True
+
+    def fit_input(self, series, profile, settings):
+        values = numeric_values(series)
+        finite = values[np.isfinite(values)]
+        center, scale = _center_and_scale(finite, settings["scaling"])
+        return {
+            "median": float(np.median(finite)),
+            "center": center,
+            "scale": scale,
+            "missing_indicator": bool(settings["missing_indicator"] and len(finite) < len(values)),
+        }
+
+    def encode_input(self, raw, state, settings, name):
+        filled = FillMissing(state["median"], name=f"{name}_fill")(raw)
+        scaled = keras.layers.Normalization(mean=state["center"], variance=state["scale"] ** 2,
+                                            name=f"{name}_scale")(filled)
+        if settings["smooth_clip"]:
+            scaled = SmoothClip(settings["clip_scale"], name=f"{name}_clip")(scaled)
+        if state["missing_indicator"]:
+            flag = MissingIndicator(name=f"{name}_missing")(raw)
+            scaled = keras.layers.Concatenate(name=f"{name}_with_flag")([scaled, flag])
+        return EncodedColumn(dense=scaled)
+
+    def fit_target(self, series, profile, settings):
+        values = numeric_values(series)
+        if not np.all(np.isfinite(values)):
+            raise DataError(
+                f"Target '{profile.name}' has infinite values. Remove those rows or replace them with finite numbers."
+            )
+        log1p = _use_log(values, settings)
+        learned = np.log1p(values) if log1p else values
+        if settings["standardize"]:
+            center, scale = float(np.mean(learned)), float(np.std(learned)) or 1.0
+        else:
+            center, scale = 0.0, 1.0
+        return {"center": center, "scale": scale, "log1p": log1p}
+
+    def target_array(self, series, state, settings):
+        values = numeric_values(series)
+        if state["log1p"]:
+            values = np.log1p(np.maximum(values, 0.0))
+        return ((values - state["center"]) / state["scale"]).astype("float32").reshape(-1, 1)
+
+    def head(self, features, state, settings, name):
+        return keras.layers.Dense(1, activation=settings["activation"], name=name)(features)
+
+
+def _use_log(values, settings):
+    choice = settings["log_transform"]
+    if choice is True or choice is False:
+        if choice and values.min() < 0:
+            raise DataError("log_transform: true needs a target with no negative values.")
+        return bool(choice)
+    if values.min() < 0:
+        return False
+    low, high = np.quantile(values, [0.05, 0.95])
+    return bool((high + 1.0) / (low + 1.0) >= settings["log_transform_min_ratio"])

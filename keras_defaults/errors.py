@@ -1,0 +1,53 @@
+"""The package's exceptions, and the "did you mean" helper every error message uses."""
+
+import difflib
+import os
+import sys
+import warnings
+
+
+class KerasDefaultsError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class DataError(KerasDefaultsError, ValueError):
+    """The DataFrame (or a column of it) cannot be used as given."""
+
+
+class ConfigError(KerasDefaultsError, ValueError):
+    """A configuration value (YAML file, column entry or keyword argument) is not valid."""
+
+
+class ConfigTypeError(KerasDefaultsError, TypeError):
+    """A configuration value has the wrong type."""
+
+
+class NotFittedError(KerasDefaultsError, ValueError):
+    """A method that needs a fitted Automater was called before `fit` (or `prepare`)."""
+
+
+class UnsafeFileError(KerasDefaultsError, ValueError):
+    """A saved file asks for something that loading it must never do (run code, unknown keys)."""
+
+
+def did_you_mean(value, choices):
+    """Return " Did you mean 'x'?" for the closest choice, or "" when nothing is close."""
+    matches = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" Did you mean '{matches[0]}'?" if matches else ""
+
+
+def expected_one_of(what, value, choices):
+    """A Keras-style message: Expected one of {...}. Received: what='value'. Did you mean ...?"""
+    listed = ", ".join(repr(c) for c in sorted(choices, key=str))
+    return f"Expected one of {{{listed}}}. Received: {what}={value!r}.{did_you_mean(value, choices)}"
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn(message, category=UserWarning):
+    """Warn, pointing at the user's line that called into the package rather than at the package's own code."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

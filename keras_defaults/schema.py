@@ -1,0 +1,228 @@
+"""Column kinds from a DataFrame: numerical, categorical, boolean, text, or ignored; and the reason for each."""
+
+import dataclasses
+import numpy as np
+import pandas as pd
+
+from keras_defaults.errors import DataError, warn
+
+IGNORE = "ignore"
+
+
+@dataclasses.dataclass
+class ColumnProfile:
+    """What was learned about one column: its kind, the evidence, and how its raw values reach the model."""
+
+    name: str
+    kind: str
+    reason: str
+    dtype: str
+    n_unique: int
+    missing: int
+    rows: int
+    sample: list
+    # How raw values are fed to the model: "float32" (numbers, 0/1, NaN for missing) or "string".
+    input_dtype: str = "float32"
+    forced: bool = False
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**data)
+
+
+def _sample(values, n=3):
+    out = []
+    for value in values[:n]:
+        if isinstance(value, (np.generic,)):
+            value = value.item()
+        if isinstance(value, str) and len(value) > 30:
+            value = value[:27] + "..."
+        out.append(value)
+    return out
+
+
+def is_string_like(series):
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return not pd.api.types.is_numeric_dtype(dtype.categories.dtype)
+    return pd.api.types.is_string_dtype(dtype) or dtype == object
+
+
+def is_numeric(series):
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pd.api.types.is_numeric_dtype(dtype.categories.dtype)
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def is_bool(series):
+    return pd.api.types.is_bool_dtype(series.dtype)
+
+
+def numeric_values(series):
+    """The column as float64 with NaN for missing (nullable, categorical and numeric-string columns included)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(series.dtype.categories.dtype if is_numeric(series) else object)
+    if is_bool(series):
+        return series.astype("float64").to_numpy(dtype="float64", na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype="float64", na_value=np.nan)
+    return pd.to_numeric(series.astype(object), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def string_values(series):
+    """The column as Python strings; missing values become the empty string (a category of its own)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+    values = series.astype(object)
+    missing = values.isna().to_numpy()
+    out = np.empty(len(values), dtype=object)
+    raw = values.to_numpy()
+    for i in np.flatnonzero(~missing):
+        value = raw[i]
+        # Integral floats print as integers so that 3.0 and 3 name the same category.
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        out[i] = str(value)
+    out[missing] = ""
+    return out
+
+
+def _mostly_numeric_strings(non_null):
+    parsed = pd.to_numeric(non_null.astype(object), errors="coerce")
+    return len(non_null) > 0 and parsed.notna().all()
+
+
+def boolean_sides(values, boolean_settings):
+    """(false_value, true_value) of a two-valued column, or None if it is not two-valued."""
+    distinct = list(pd.unique(values))
+    if len(distinct) != 2:
+        return None
+    lowered = [str(v).strip().lower() for v in distinct]
+    trues = set(boolean_settings["true_values"])
+    falses = set(boolean_settings["false_values"])
+    if lowered[0] in trues and lowered[1] in falses:
+        return distinct[1], distinct[0]
+    if lowered[1] in trues and lowered[0] in falses:
+        return distinct[0], distinct[1]
+    try:
+        ordered = sorted(distinct)
+    except TypeError:
+        ordered = sorted(distinct, key=str)
+    return ordered[0], ordered[1]
+
+
+def infer_column(series, name, settings, boolean_settings, forced_kind=None):
+    """Decide one column's kind and say why, from its dtype first and its content second."""
+    rows = len(series)
+    non_null = series.dropna()
+    missing = rows - len(non_null)
+    try:
+        n_unique = int(non_null.nunique())
+    except TypeError:  # unhashable values such as lists
+        raise DataError(
+            f"Column '{name}' holds values that cannot be compared (e.g. lists or dicts). "
+            f"Convert it to strings or numbers, or leave it out with column_types={{'{name}': 'ignore'}}."
+        ) from None
+    dtype = str(series.dtype)
+    distinct = pd.unique(non_null)
+    profile = dict(name=name, dtype=dtype, n_unique=n_unique, missing=int(missing), rows=rows,
+                   sample=_sample(list(distinct)))
+    string_like = is_string_like(series)
+    numeric_strings = string_like and _mostly_numeric_strings(non_null)
+    numeric = is_numeric(series) or is_bool(series) or numeric_strings
+    input_dtype = "float32" if numeric else "string"
+
+    if forced_kind is not None:
+        if forced_kind == "numerical" and not numeric:
+            raise DataError(
+                f"Column '{name}' was set to kind 'numerical' but its values are not numbers "
+                f"(dtype {dtype}, e.g. {profile['sample']}). Convert it with pd.to_numeric, or choose "
+                f"'categorical' or 'text'."
+            )
+        # Text is always read as strings; numbers are labels only when they are whole codes.
+        if forced_kind == "text" or (forced_kind == "categorical" and numeric and not _all_integral(non_null)):
+            input_dtype = "string"
+        return ColumnProfile(kind=forced_kind, reason=f"set by the user ({forced_kind})", input_dtype=input_dtype,
+                             forced=True, **profile)
+
+    if pd.api.types.is_datetime64_any_dtype(series.dtype) or isinstance(series.dtype, pd.PeriodDtype):
+        return ColumnProfile(kind=IGNORE, reason=f"dtype {dtype}: dates are not supported yet; derive numbers "
+                             "from it (e.g. year, day of week) to use it", **profile)
+    if n_unique == 0:
+        return ColumnProfile(kind=IGNORE, reason="entirely missing", **profile)
+    if n_unique == 1:
+        return ColumnProfile(kind=IGNORE, reason=f"constant (only value: {profile['sample'][0]!r})", **profile)
+    if is_bool(series):
+        return ColumnProfile(kind="boolean", reason=f"dtype {dtype}", **profile)
+    if n_unique == 2:
+        why = f"two distinct values {profile['sample']}"
+        return ColumnProfile(kind="boolean", reason=why, input_dtype=input_dtype, **profile)
+
+    if numeric:
+        source = "numeric strings" if numeric_strings else f"dtype {dtype}"
+        integral = _all_integral(non_null if not numeric_strings else pd.to_numeric(non_null))
+        if integral and n_unique <= settings["integer_categorical_max_unique"]:
+            return ColumnProfile(kind="categorical", reason=f"{source}, integer codes with only {n_unique} "
+                                 "distinct values", input_dtype=input_dtype, **profile)
+        if integral and rows >= settings["id_like_min_rows"] and n_unique == len(non_null) and _is_id_range(
+                non_null if not numeric_strings else pd.to_numeric(non_null)):
+            return ColumnProfile(kind=IGNORE, reason=f"{source}, ID-like: a distinct consecutive integer per row",
+                                 **profile)
+        return ColumnProfile(kind="numerical", reason=f"{source}, {n_unique} distinct values", input_dtype="float32",
+                             **profile)
+
+    if not string_like:
+        return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, treated as labels", input_dtype="string",
+                             **profile)
+
+    words = non_null.astype(str).str.split().str.len().mean()
+    ratio = n_unique / max(len(non_null), 1)
+    few_levels = (n_unique <= settings["categorical_max_unique"]
+                  or ratio <= settings["categorical_max_unique_ratio"])
+    if few_levels:
+        return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, {n_unique} distinct values "
+                             f"({ratio:.0%} of rows)", input_dtype="string", **profile)
+    if words >= settings["text_min_mean_words"]:
+        return ColumnProfile(kind="text", reason=f"dtype {dtype}, {n_unique} distinct values averaging "
+                             f"{words:.1f} words", input_dtype="string", **profile)
+    if rows >= settings["id_like_min_rows"] and n_unique == len(non_null):
+        return ColumnProfile(kind=IGNORE, reason=f"dtype {dtype}, ID-like: a distinct short string per row",
+                             **profile)
+    return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, {n_unique} distinct short values "
+                         f"({ratio:.0%} of rows): rare ones share one bucket", input_dtype="string", **profile)
+
+
+def _all_integral(values):
+    as_float = pd.to_numeric(pd.Series(values).astype(object), errors="coerce").to_numpy(dtype="float64")
+    finite = as_float[np.isfinite(as_float)]
+    return len(finite) > 0 and bool(np.all(finite == np.round(finite)))
+
+
+def _is_id_range(values):
+    as_int = pd.to_numeric(pd.Series(values).astype(object)).to_numpy(dtype="float64")
+    return float(as_int.max() - as_int.min() + 1) == float(len(as_int))
+
+
+def infer_schema(df, settings, boolean_settings, forced_kinds, skip=()):
+    """Profile every column of `df` except those in `skip`; warn about the ones set aside."""
+    profiles = {}
+    for name in df.columns:
+        if name in skip:
+            continue
+        forced = forced_kinds.get(name)
+        if forced == IGNORE:
+            profiles[name] = ColumnProfile(name=name, kind=IGNORE, reason="set aside by the user",
+                                           dtype=str(df[name].dtype), n_unique=0, missing=0, rows=len(df),
+                                           sample=[], forced=True)
+            continue
+        profiles[name] = infer_column(df[name], name, settings, boolean_settings, forced)
+    set_aside = [p for p in profiles.values() if p.kind == IGNORE and not p.forced]
+    if set_aside:
+        listed = "; ".join(f"'{p.name}' ({p.reason})" for p in set_aside)
+        warn(f"Left out {len(set_aside)} column(s): {listed}. To use one anyway, set its kind, e.g. "
+             f"column_types={{'{set_aside[0].name}': 'categorical'}}.")
+    return profiles
