@@ -56,7 +56,11 @@ class SmoothClip(keras.layers.Layer):
         self.scale = float(scale)
 
     def call(self, inputs):
-        return inputs / ops.sqrt(1.0 + ops.square(inputs / self.scale))
+        ratio = ops.abs(inputs) / self.scale
+        # Two algebraically equal forms, each used where it cannot overflow (|x| up to 1e38 stays finite).
+        near = inputs / ops.sqrt(1.0 + ops.square(ops.minimum(ratio, 1.0)))
+        far = ops.sign(inputs) * self.scale / ops.sqrt(1.0 + ops.square(1.0 / ops.maximum(ratio, 1.0)))
+        return ops.where(ratio <= 1.0, near, far)
 
     def compute_output_shape(self, input_shape):
         return input_shape

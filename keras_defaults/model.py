@@ -142,6 +142,8 @@ def compile_model(model, targets, optimizer_config):
         losses[name] = as_keras_object(target.settings["loss"])
         metrics[name] = [_metric(m, target) for m in target.settings["metrics"]]
     model.compile(optimizer=make_optimizer(optimizer_config), loss=losses, metrics=metrics)
+    # Built now, so a saved model's optimizer has the variables a loaded one expects, trained or not.
+    model.optimizer.build(model.trainable_variables)
     return model
 
 

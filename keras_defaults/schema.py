@@ -1,6 +1,8 @@
 """Column kinds from a DataFrame: numerical, categorical, boolean, text, or ignored; and the reason for each."""
 
 import dataclasses
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -168,10 +170,9 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
         if integral and n_unique <= settings["integer_categorical_max_unique"]:
             return ColumnProfile(kind="categorical", reason=f"{source}, integer codes with only {n_unique} "
                                  "distinct values", input_dtype=input_dtype, **profile)
-        if integral and rows >= settings["id_like_min_rows"] and n_unique == len(non_null) and _is_id_range(
-                non_null if not numeric_strings else pd.to_numeric(non_null)):
-            return ColumnProfile(kind=IGNORE, reason=f"{source}, ID-like: a distinct consecutive integer per row",
-                                 **profile)
+        if integral and rows >= settings["id_like_min_rows"] and n_unique == len(non_null) and (
+                _dense_range(non_null if not numeric_strings else pd.to_numeric(non_null)) or _id_name(name)):
+            return ColumnProfile(kind=IGNORE, reason=f"{source}, ID-like: a distinct integer per row", **profile)
         return ColumnProfile(kind="numerical", reason=f"{source}, {n_unique} distinct values", input_dtype="float32",
                              **profile)
 
@@ -202,9 +203,14 @@ def _all_integral(values):
     return len(finite) > 0 and bool(np.all(finite == np.round(finite)))
 
 
-def _is_id_range(values):
-    as_int = pd.to_numeric(pd.Series(values).astype(object)).to_numpy(dtype="float64")
-    return float(as_int.max() - as_int.min() + 1) == float(len(as_int))
+def _dense_range(values):
+    # Row numbers and keys: distinct integers filling most of the range they span (a sample of ids included).
+    as_float = pd.to_numeric(pd.Series(values).astype(object)).to_numpy(dtype="float64")
+    return float(as_float.max() - as_float.min() + 1) <= 2.0 * len(as_float)
+
+
+def _id_name(name):
+    return re.search(r"(^|[^a-z])(id|key|uuid|guid)([^a-z]|$)", str(name).lower()) is not None
 
 
 def infer_schema(df, settings, boolean_settings, forced_kinds, skip=()):

@@ -1,0 +1,23 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11+):
+#   make demo   creates .venv, installs the package, fits/evaluates/explains/exports a model on the shipped data
+#   make test   creates .venv, installs the package with its test tools, runs the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+.PHONY: demo test benchmark-quality
+demo: $(VENV)/.installed
+	$(PY) -m keras_defaults.demo
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+benchmark-quality: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[benchmarks]' && $(PY) -m pip install --quiet --no-deps ISLP
+	$(PY) benchmarks/quality.py

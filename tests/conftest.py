@@ -1,0 +1,64 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+# Few epochs: the tests check behaviour, not accuracy (the benchmarks measure that).
+FAST = {"training": {"epochs": 3, "batch_size": 64}, "body": {"units": [16]}}
+
+
+def mixed_frame(rows=160, seed=0):
+    """Every kind of column, missing values in each, and targets of every type."""
+    rng = np.random.default_rng(seed)
+    words = ["red fox jumps", "lazy dog sleeps", "quick brown cat", "slow green turtle walks", "big blue whale"]
+    x = rng.normal(size=rows)
+    frame = pd.DataFrame({
+        "num": x,
+        "num_int": rng.integers(0, 1000, rows),
+        "cat": rng.choice(["a", "b", "c"], rows),
+        "code": rng.choice([1, 2, 3, 4], rows),
+        "flag": rng.choice([True, False], rows),
+        "yesno": rng.choice(["yes", "no"], rows),
+        "text": [f"{words[i % 5]} number {i} {words[(i * 7) % 5]}" for i in range(rows)],
+        "price": np.round(np.exp(2 + x + rng.normal(scale=0.3, size=rows)), 2),
+        "label": np.where(x > 0.5, "high", np.where(x < -0.5, "low", "mid")),
+        "binary": (x + rng.normal(scale=0.5, size=rows) > 0).astype(int),
+    })
+    frame.loc[rng.random(rows) < 0.1, "num"] = np.nan
+    frame.loc[rng.random(rows) < 0.1, "cat"] = None
+    frame.loc[rng.random(rows) < 0.1, "text"] = None
+    frame["flag"] = frame["flag"].astype("boolean")
+    frame.loc[rng.random(rows) < 0.1, "flag"] = pd.NA
+    frame["code"] = frame["code"].astype("Int64")
+    frame.loc[rng.random(rows) < 0.1, "code"] = pd.NA
+    return frame
+
+
+@pytest.fixture
+def frame():
+    return mixed_frame()
+
+
+@pytest.fixture(scope="session")
+def fitted_binary():
+    from keras_defaults import Automater
+
+    data = mixed_frame()
+    auto = Automater(target="binary", overrides=FAST, seed=0, verbose=0)
+    auto.fit(data.drop(columns=["price", "label"]))
+    return auto, data
+
+
+@pytest.fixture(scope="session")
+def fitted_multi():
+    """Several targets at once: a multiclass and a regression head."""
+    from keras_defaults import Automater
+
+    data = mixed_frame()
+    auto = Automater(target=["label", "price"], overrides=FAST, seed=0, verbose=0)
+    auto.fit(data.drop(columns=["binary"]))
+    return auto, data

@@ -1,0 +1,51 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_defaults.layers import CategoryCodes, FillMissing, MissingIndicator, SmoothClip, TargetDecoder
+
+
+def run(layer, values):
+    return keras.ops.convert_to_numpy(layer(np.asarray(values, dtype="float32")))
+
+
+def test_fill_missing_replaces_nan_and_infinity():
+    out = run(FillMissing(2.5), [1.0, np.nan, np.inf, -np.inf])
+    np.testing.assert_allclose(out[:, 0], [1.0, 2.5, 2.5, 2.5])
+
+
+def test_missing_indicator_flags_non_finite_values():
+    np.testing.assert_array_equal(run(MissingIndicator(), [1.0, np.nan, np.inf])[:, 0], [0.0, 1.0, 1.0])
+
+
+def test_smooth_clip_is_bounded_and_monotone():
+    values = np.array([-1e30, -10.0, -1.0, 0.0, 1.0, 10.0, 1e30], dtype="float32")
+    out = run(SmoothClip(3.0), values)
+    assert np.all(np.isfinite(out)) and np.all(np.abs(out) <= 3.0 + 1e-5)
+    assert np.all(np.diff(out) >= 0) and np.all(np.diff(out[1:-1]) > 0)
+    assert abs(out[4] - 1.0 / np.sqrt(1 + 1 / 9)) < 1e-6
+    assert abs(out[5] - 10.0 / np.sqrt(1 + 100 / 9)) < 1e-5
+    assert abs(out[-1] - 3.0) < 1e-5
+
+
+def test_category_codes_round_and_mark_missing():
+    out = keras.ops.convert_to_numpy(CategoryCodes(99)(np.array([1.0, 2.0, np.nan], dtype="float32")))
+    np.testing.assert_array_equal(out, [1, 2, 99])
+
+
+@pytest.mark.parametrize("log1p", [False, True])
+def test_target_decoder_inverts_the_target_transform(log1p):
+    y = np.array([0.5, 3.0, 120.0])
+    learned = np.log1p(y) if log1p else y
+    center, scale = learned.mean(), learned.std()
+    out = run(TargetDecoder(center, scale, log1p), ((learned - center) / scale).reshape(-1, 1))
+    np.testing.assert_allclose(out[:, 0], y, rtol=1e-4)
+
+
+@pytest.mark.parametrize("layer", [FillMissing(1.0), MissingIndicator(), SmoothClip(2.0), CategoryCodes(-5),
+                                   TargetDecoder(1.0, 2.0, True)])
+def test_layers_serialise_by_registered_name(layer):
+    config = keras.saving.serialize_keras_object(layer)
+    assert config["registered_name"].startswith("keras_defaults>")
+    again = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    assert again.get_config() == layer.get_config()
