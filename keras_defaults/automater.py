@@ -301,7 +301,7 @@ class Automater:
     def predict_proba(self, df):
         """Class probabilities: a DataFrame whose columns are the class labels, with `df`'s index.
 
-        With several classification targets, a dict {target: DataFrame}.
+        With several targets, a dict {target: DataFrame} over the classification targets.
         """
         frame, outputs = self._outputs(df)
         tables = {}
@@ -314,8 +314,8 @@ class Automater:
         if not tables:
             raise DataError(f"predict_proba needs a classification target; {self.targets} is a regression target. "
                             f"Use predict(df).")
-        if len(tables) == 1:
-            return next(iter(tables.values()))
+        if len(self.targets_) == 1:
+            return tables[self.targets[0]]
         return tables
 
     def evaluate(self, df):
@@ -476,8 +476,9 @@ def _classification_scores(truth, predicted, proba, target):
     scores = {"accuracy": float(np.mean([a == b for a, b in zip(labels, predicted.tolist())]))}
     if known.any():
         codes = np.array([index[label] for label, k in zip(labels, known) if k])
-        p = proba.to_numpy()[known]
-        scores["log_loss"] = float(sk_metrics.log_loss(codes, np.clip(p, 1e-7, 1.0),
+        p = np.clip(proba.to_numpy()[known], 1e-7, 1.0)
+        p = p / p.sum(axis=1, keepdims=True)  # float32 softmax sums drift from 1 by a few ulps
+        scores["log_loss"] = float(sk_metrics.log_loss(codes, p,
                                                        labels=list(range(len(target.classes)))))
         if len(np.unique(codes)) > 1:
             if target.kind == "boolean":
