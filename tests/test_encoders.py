@@ -1,0 +1,126 @@
+"""Each kind's encoder: statistics from a pandas column, then the Keras layers that apply them."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from keras_defaults.defaults import Config
+from keras_defaults.encoders import ENCODERS, input_tensor
+from keras_defaults.schema import infer_column
+
+CONFIG = Config.builtin()
+
+
+def encode(series, kind=None, settings=None, values=None):
+    """Fit the column's encoder on `series`, then run its layers on `values` (default: the same series)."""
+    profile = infer_column(series, "col", CONFIG.get("inference"), CONFIG.get("inputs", "boolean"), kind)
+    settings = {**CONFIG.get("inputs", profile.kind), **(settings or {})}
+    encoder = ENCODERS[profile.kind]
+    state = encoder.fit_input(series, profile, settings)
+    raw = keras.Input(shape=(), dtype="string" if profile.input_dtype == "string" else "float32")
+    encoded = encoder.encode_input(raw, state, settings, "col")
+    output = encoded.dense if encoded.dense is not None else encoded.index
+    model = keras.Model(raw, output)
+    applied = values if values is not None else series
+    return state, keras.ops.convert_to_numpy(model(input_tensor(applied, profile)))
+
+
+def test_numerical_robust_scaling_with_missing_flag():
+    series = pd.Series([1.5, 2.5, 3.5, 4.5, 5.5, np.nan] * 5)
+    state, out = encode(series)
+    assert state["median"] == 3.5 and state["missing_indicator"]
+    assert out.shape == (30, 2)
+    assert out[2, 0] == pytest.approx(0.0)          # the median maps to 0
+    assert out[5, 0] == pytest.approx(0.0) and out[5, 1] == 1.0  # missing: median, flagged
+    assert np.all(np.abs(out[:, 0]) <= 3.0)
+
+
+def test_numerical_constant_quartiles_fall_back_to_a_finite_scale():
+    series = pd.Series([0.0] * 40 + [5.0, 100.0, 7.0])
+    state, out = encode(series, kind="numerical")
+    assert state["scale"] > 0 and np.isfinite(out).all()
+
+
+def test_numerical_without_missing_values_has_no_flag():
+    state, out = encode(pd.Series(np.linspace(0, 1, 30)))
+    assert not state["missing_indicator"] and out.shape == (30, 1)
+
+
+def test_categorical_one_hot_with_out_of_vocabulary_bucket():
+    series = pd.Series(["b", "a", "b", "c", None] * 6)
+    state, out = encode(series, values=pd.Series(["a", "zzz", None]))
+    assert state["vocabulary"][0] == "b"  # most frequent first
+    assert "" in state["vocabulary"]      # missing is a level of its own
+    assert state["one_hot"] and out.shape == (3, len(state["vocabulary"]) + 1)
+    assert out[1, 0] == 1.0               # unseen -> the out-of-vocabulary column
+    assert out.sum(axis=1).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_categorical_integer_codes_with_missing():
+    series = pd.Series([1, 2, 3, None] * 8, dtype="Int64")
+    state, out = encode(series, values=pd.Series([3, 7, None], dtype="Int64"))
+    assert state["missing_code"] is not None and state["missing_code"] in state["vocabulary"]
+    assert out[1, 0] == 1.0  # the unseen code 7 -> out of vocabulary
+    assert out[2, 0] == 0.0  # missing has its own level
+
+
+def test_many_levels_are_embedded_and_capped():
+    series = pd.Series([f"level{i % 40}" for i in range(400)])
+    state, out = encode(series, settings={"max_levels": 30})
+    assert not state["one_hot"] and len(state["vocabulary"]) == 30
+    assert ENCODERS["categorical"].embedding_shape(state) == (31, state["embedding_dim"])
+    assert out.max() <= 30 and out.min() >= 0
+
+
+def test_rare_levels_share_the_out_of_vocabulary_bucket():
+    series = pd.Series(["common"] * 20 + ["rare"] + ["usual"] * 10)
+    state, _ = encode(series, kind="categorical", settings={"min_frequency": 2})
+    assert state["vocabulary"] == ["common", "usual"]
+
+
+def test_boolean_strings_map_yes_to_one():
+    state, out = encode(pd.Series(["yes", "no", None] * 10), values=pd.Series(["no", "yes", None]))
+    assert (state["false_value"], state["true_value"]) == ("no", "yes")
+    np.testing.assert_array_equal(out, [[0, 1, 0], [0, 0, 1], [1, 0, 0]])
+
+
+def test_boolean_numbers_become_zero_one_with_flag():
+    state, out = encode(pd.Series([2.0, 5.0, np.nan] * 10), values=pd.Series([5.0, 2.0, np.nan]))
+    assert (state["false_value"], state["true_value"]) == (2.0, 5.0)
+    np.testing.assert_allclose(out, [[1, 0], [0, 0], [0, 1]])
+
+
+def test_text_is_a_tf_idf_bag_of_words():
+    series = pd.Series(["the cat sat", "the dog ran far", "a cat ran", None] * 10)
+    state, out = encode(series, kind="text", settings={"max_tokens": 50})
+    assert "cat" in state["vocabulary"]
+    assert out.shape == (40, len(state["vocabulary"]))
+    assert out[3].sum() == 0.0  # missing text has no words
+
+
+def test_text_cannot_be_a_target():
+    with pytest.raises(TypeError, match="cannot be a target"):
+        ENCODERS["text"].fit_target(pd.Series(["a b c"]), None, {})
+
+
+def test_regression_target_is_standardised_and_invertible():
+    encoder = ENCODERS["numerical"]
+    settings = CONFIG.get("targets", "numerical")
+    y = pd.Series([10.0, 20.0, 30.0, 40.0])
+    state = encoder.fit_target(y, None, settings)
+    learned = encoder.target_array(y, state, settings)
+    assert learned.mean() == pytest.approx(0.0, abs=1e-6) and learned.std() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_classification_targets_keep_the_users_labels():
+    settings = CONFIG.get("targets", "categorical")
+    state = ENCODERS["categorical"].fit_target(pd.Series(["b", "a", "c", "a"]), None, settings)
+    assert state["classes"] == ["a", "b", "c"]
+    codes = ENCODERS["categorical"].target_array(pd.Series(["c", "a"]), state, settings)
+    assert codes.tolist() == [2, 0]
+    one_hot = ENCODERS["categorical"].target_array(pd.Series(["c", "a"]), state,
+                                                   {**settings, "loss": "categorical_crossentropy"})
+    assert one_hot.tolist() == [[0, 0, 1], [1, 0, 0]]
+    state = ENCODERS["boolean"].fit_target(pd.Series(["no", "yes", "no"]), None, CONFIG.get("targets", "boolean"))
+    assert state["classes"] == ["no", "yes"]
