@@ -135,8 +135,8 @@ class Automater:
         unknown = [c for c in config.get("columns") if c not in frame.columns]
         if unknown:
             c = unknown[0]
-            raise ConfigError(f"Column '{c}' has an entry (from {config.origin('columns', c)}) but is not in the "
-                              f"DataFrame.{table.did_you_mean(c, frame.columns)} Columns: {list(frame.columns)[:20]}.")
+            raise ConfigError(f"The {config.origin('columns', c)} names '{c}', which is not in the DataFrame."
+                              f"{table.did_you_mean(c, frame.columns)} Columns: {list(frame.columns)[:20]}.")
         forced = {c: e["kind"] for c, e in config.get("columns").items() if "kind" in e}
         target_specs = {name: self._fit_target(frame[name], name, config, forced.get(name)) for name in targets}
         profiles = infer_schema(frame, config.get("inference"), config.get("inputs", "boolean"), forced,
@@ -452,9 +452,10 @@ def _check_loss_fits(settings, kind, name, config):
     spec = settings["loss"]
     given = spec["name"] if isinstance(spec, dict) else spec
     where = f" for target '{name}' (from {origin('loss')})"
-    loss = canonical_loss(given, where)
+    documented = {other: list(config.get("targets", other).get("losses", {})) for other in table.TARGET_KINDS}
+    loss = canonical_loss(given, where, also=[n for names in documented.values() for n in names])
     keras_loss(spec, where)
-    listed = {other: _canonical_names(config.get("targets", other).get("losses", {})) for other in table.TARGET_KINDS}
+    listed = {other: _canonical_names(names) for other, names in documented.items()}
     if loss not in listed[kind]:
         others = [other for other in table.TARGET_KINDS if other != kind and loss in listed[other]]
         if others or kind == "categorical":

@@ -197,8 +197,11 @@ def _build(what, name, cls, args, context):
         raise ConfigError(f"{what.capitalize()} '{name}'{context} cannot take the arguments {args}: {error}") from None
 
 
-def canonical_loss(spec, context=""):
-    """The Keras function name of a loss given by any name Keras knows ('mse', 'Huber', 'huber' -> 'huber')."""
+def canonical_loss(spec, context="", also=()):
+    """The Keras function name of a loss given by any name Keras knows ('mse', 'Huber', 'huber' -> 'huber').
+
+    `also`: more names to suggest when it is unknown (the table's short names, such as mse).
+    """
     name, _ = _split(spec)
     try:
         found = keras.losses.get(name)
@@ -206,7 +209,7 @@ def canonical_loss(spec, context=""):
         found = None
     function = getattr(found, "fn", found)  # a class name resolves to a wrapper around the function
     if not callable(function) or not hasattr(function, "__name__"):
-        raise ConfigError(f"Unknown loss{context}. " + expected_one_of("loss", name, loss_names()))
+        raise ConfigError(f"Unknown loss{context}. " + expected_one_of("loss", name, set(loss_names()) | set(also)))
     return function.__name__
 
 

@@ -199,7 +199,7 @@ def test_an_unknown_setting_suggests_the_close_one(run, capsys, tmp_path):
     (["fit", "{train}", "--target", "survived", "--column-type", "pclass=categorial", "--out", "{folder}/r2"],
      "Received: kind='categorial'. Did you mean 'categorical'?"),
     (["fit", "{train}", "--target", "survived", "--column-type", "pclas=categorical", "--out", "{folder}/r2"],
-     "Column 'pclas' has an entry (from column entry in column_types= argument) but is not in the DataFrame. "
+     "The column entry in column_types= argument names 'pclas', which is not in the DataFrame. "
      "Did you mean 'pclass'?"),
     (["fit", "{train}", "--target", "survived", "--config", "{folder}/nope.yaml", "--out", "{folder}/r2"],
      "Config file not found"),
