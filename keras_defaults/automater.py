@@ -20,7 +20,8 @@ from keras_defaults import frames
 from keras_defaults.encoders import ENCODERS, input_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of
-from keras_defaults.model import (build_network, build_preprocessor, build_served_model, compile_model,
+from keras_defaults.model import (build_network, build_preprocessor, build_served_model, canonical_loss,
+                                  check_activation, check_model_config, compile_model, keras_loss, keras_metric,
                                   layer_name)
 from keras_defaults.schema import IGNORE, ColumnProfile, infer_column, infer_schema
 
@@ -88,33 +89,36 @@ class Automater:
         return names
 
     def _config_layers(self):
+        """The user's layers in precedence order: files, then keyword arguments (see defaults.py)."""
         layers = []
         sources = self.config if isinstance(self.config, (list, tuple)) else [self.config]
         for source in sources:
             if source is None:
                 continue
             if isinstance(source, dict):
-                layers.append(("the config mapping", source))
+                layers.append((table.MAPPING_SOURCE, source))
             elif isinstance(source, (str, os.PathLike)):
-                layers.append((f"'{source}'", table.read_yaml(source)))
+                layers.append((table.file_source(source), table.read_yaml(source)))
             else:
                 raise ConfigTypeError(f"config must be a YAML file path, a list of paths or a mapping. Received: "
                                       f"{type(source).__name__}.")
         if self.overrides:
-            layers.append(("overrides= argument", self.overrides))
+            layers.append((table.argument_source("overrides="), self.overrides))
         if self.column_types:
             if not isinstance(self.column_types, dict):
                 raise ConfigTypeError(f"column_types must map column names to kinds. Received: "
                                       f"{self.column_types!r}.")
-            layers.append(("column_types= argument", {"columns": {c: {"kind": k} for c, k in
-                                                                  self.column_types.items()}}))
+            layers.append((table.argument_source("column_types="),
+                           {"columns": {c: {"kind": k} for c, k in self.column_types.items()}}))
         return layers
 
     def _resolve_config(self, extra=None):
         layers = self._config_layers()
         if extra:
-            layers.append(("fit() argument", extra))
-        return table.Config.build(layers)
+            layers.append((table.argument_source("fit()"), extra))
+        config = table.Config.build(layers)
+        check_model_config(config)
+        return config
 
     # ------------------------------------------------------------------ learning
     def prepare(self, df):
@@ -131,8 +135,8 @@ class Automater:
         unknown = [c for c in config.get("columns") if c not in frame.columns]
         if unknown:
             c = unknown[0]
-            raise ConfigError(f"A column entry names '{c}' (from {config.origin('columns', c)}), which is not in the "
-                              f"DataFrame." + table.did_you_mean(c, frame.columns))
+            raise ConfigError(f"The {config.origin('columns', c)} names '{c}', which is not in the DataFrame."
+                              f"{table.did_you_mean(c, frame.columns)} Columns: {list(frame.columns)[:20]}.")
         forced = {c: e["kind"] for c, e in config.get("columns").items() if "kind" in e}
         target_specs = {name: self._fit_target(frame[name], name, config, forced.get(name)) for name in targets}
         profiles = infer_schema(frame, config.get("inference"), config.get("inputs", "boolean"), forced,
@@ -176,7 +180,7 @@ class Automater:
         profile = dataclasses.replace(profile, kind=kind)
         table.validate_column_entry(config, name, kind, "target")
         settings = table.column_settings(config, name, kind, "target")
-        _check_loss_fits(settings, kind, name, config)
+        settings["loss"] = _check_loss_fits(settings, kind, name, config)
         state = ENCODERS[kind].fit_target(series, profile, settings)
         return TargetSpec(name, kind, profile, state, settings)
 
@@ -430,23 +434,54 @@ class Automater:
         return auto
 
 
-def _check_loss_fits(settings, kind, name, config):
-    """A loss listed for another target kind (and not this one) cannot fit this target."""
-    from keras_defaults.encoders.categorical import loss_name
+# Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
+_UNSCALED_LOSSES = {"mean_squared_logarithmic_error", "poisson", "mean_absolute_percentage_error"}
 
-    loss = loss_name(settings["loss"])
-    own = set(settings.get("losses", {}))
-    if loss in own:
-        return
-    for other in table.TARGET_KINDS:
-        if other != kind and loss in config.get("targets", other).get("losses", {}):
-            raise ConfigError(f"Loss '{loss}' is for {other} targets, but target '{name}' is {kind} (from "
-                              f"{table.setting_origin(config, name, kind, 'target', 'loss')}). "
-                              + expected_one_of("loss", loss, own))
-    try:
-        keras.losses.get(loss)
-    except (ValueError, TypeError):
-        raise ConfigError(f"Unknown loss for target '{name}'. " + expected_one_of("loss", loss, own)) from None
+
+def _check_loss_fits(settings, kind, name, config):
+    """Check a target's loss, metrics and activation before any data is encoded; returns the loss to compile.
+
+    The loss must be one Keras knows, and not one that `defaults.yaml` lists for another kind of target (binary
+    cross-entropy on a regression target, say). A categorical target takes only the losses listed for it, since its
+    labels are encoded (integers or one-hot) for those. A class name (Huber) is returned as the function name
+    (huber) that the label encoding reads.
+    """
+    def origin(key):
+        return table.setting_origin(config, name, kind, "target", key)
+
+    spec = settings["loss"]
+    given = spec["name"] if isinstance(spec, dict) else spec
+    where = f" for target '{name}' (from {origin('loss')})"
+    documented = {other: list(config.get("targets", other).get("losses", {})) for other in table.TARGET_KINDS}
+    loss = canonical_loss(given, where, also=[n for names in documented.values() for n in names])
+    keras_loss(spec, where)
+    listed = {other: _canonical_names(names) for other, names in documented.items()}
+    if loss not in listed[kind]:
+        others = [other for other in table.TARGET_KINDS if other != kind and loss in listed[other]]
+        if others or kind == "categorical":
+            why = f"is for {others[0]} targets" if others else "is not one its labels can be encoded for"
+            raise ConfigError(f"Loss '{given}' {why}, but target '{name}' is {kind} (loss from {origin('loss')}). "
+                              + expected_one_of("loss", given, config.get("targets", kind).get("losses", {})))
+    if kind == "numerical" and loss in _UNSCALED_LOSSES and settings["standardize"]:
+        raise ConfigError(f"Loss '{given}'{where} works on the target in its own units, but the target is "
+                          f"standardised before training (standardize: true). Add standardize: false next to the "
+                          f"loss, e.g. targets: {{numerical: {{loss: {given}, standardize: false}}}}.")
+    for metric in settings["metrics"]:
+        keras_metric(metric, f" for target '{name}' (from {origin('metrics')})")
+    check_activation(settings["activation"], f" for target '{name}' (from {origin('activation')})")
+    if given == given.lower():
+        return spec
+    return {"name": loss, **{k: v for k, v in spec.items() if k != "name"}} if isinstance(spec, dict) else loss
+
+
+def _canonical_names(losses):
+    names = set()
+    for listed in losses:
+        try:
+            names.add(canonical_loss(listed))
+        except ConfigError:
+            names.add(listed)  # a note on a name Keras does not know: documentation only
+    return names
 
 
 def _take(arrays, index):

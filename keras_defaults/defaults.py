@@ -2,31 +2,82 @@
 
 Every setting the library uses is a leaf of one merged dictionary. Each leaf remembers where it came from (the
 built-in table, a user's file, a column entry or a keyword argument), so `explain()` can say why a choice was made.
+
+Precedence, lowest first: `defaults.yaml` < the user's files (in the order given) < per-column entries
+(`columns:`) < keyword arguments. Layers are merged in that order, later winning; a column entry beats its kind's
+section (`inputs.<kind>`, `targets.<kind>`) for that column unless the section's value came from a keyword argument
+and the entry's did not.
 """
 
 import copy
+import numbers
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from keras_defaults.errors import ConfigError, ConfigTypeError, did_you_mean, expected_one_of
 
 BUILTIN_SOURCE = "defaults.yaml"
+MAPPING_SOURCE = "config= mapping"
 KINDS = ("numerical", "categorical", "boolean", "text")
 COLUMN_KINDS = KINDS + ("ignore",)
 TARGET_KINDS = ("numerical", "categorical", "boolean")
 
-# Sections whose keys are free-form: documentation maps, optimizer keyword arguments, column names.
+# Documentation maps inside the table (a note per alternative); free-form, never read as settings.
 _DOC_KEYS = {"losses", "choices"}
 
+# What a setting accepts beyond "the type of its default". Keyed by the setting's own name, so that a column entry
+# is checked exactly as its kind's section is.
+_ONE_OF = {
+    "scaling": ("robust", "standard"),
+    "output_mode": ("tf_idf", "multi_hot", "count"),
+    "log_transform": ("auto", True, False),
+}
+_AT_LEAST = {
+    "epochs": 1, "batch_size": 1, "patience": 0, "units": 1, "ngrams": 1, "max_tokens": 1, "min_frequency": 1,
+    "max_levels": 1, "one_hot_max_levels": 0, "embedding_dim": 1, "embedding_max_dim": 1,
+    "categorical_max_unique": 0, "integer_categorical_max_unique": 0, "id_like_min_rows": 0,
+    "text_min_mean_words": 0, "log_transform_min_ratio": 1,
+}
+_FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio"}  # 0 <= value < 1
+_POSITIVE = {"clip_scale", "learning_rate"}
+# Settings whose default is null but that take a number when set.
+_NULL_OR_INT = {"embedding_dim"}
 
+
+# ---------------------------------------------------------------------------------------------------- sources
+def file_source(path):
+    """How a user's file is named in origins and messages: its path as given, quoted."""
+    return f"'{path}'"
+
+
+def argument_source(name):
+    """A keyword argument in Python or an option on the command line, e.g. 'overrides= argument'."""
+    return f"{name} argument"
+
+
+def column_entry_source(source):
+    return f"column entry in {source}"
+
+
+def is_argument(origin):
+    return str(origin).endswith(" argument")
+
+
+# ---------------------------------------------------------------------------------------------------- files
 def builtin_path():
     """Where `defaults.yaml` is: inside the installed package, or at the root of a source checkout."""
     packaged = resources.files("keras_defaults") / "defaults.yaml"
     if packaged.is_file():
         return Path(str(packaged))
     return Path(__file__).resolve().parent.parent / "defaults.yaml"
+
+
+def builtin_text():
+    """The built-in table, comments included: the cheat sheet `keras-defaults defaults` prints."""
+    return builtin_path().read_text(encoding="utf-8")
 
 
 def read_yaml(path):
@@ -36,6 +87,8 @@ def read_yaml(path):
         raise ConfigError(f"Config file not found: '{path}'. Pass the path of an existing YAML file.")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"Config file '{path}' is not UTF-8 text; is it really a YAML file?") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -51,6 +104,7 @@ def read_yaml(path):
     return data
 
 
+# ---------------------------------------------------------------------------------------------------- values
 def _leaves(data, prefix=()):
     for key, value in data.items():
         path = prefix + (key,)
@@ -61,26 +115,116 @@ def _leaves(data, prefix=()):
 
 
 def _type_name(value):
-    return "null" if value is None else type(value).__name__
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, numbers.Integral):
+        return "int"
+    if isinstance(value, numbers.Real):
+        return "float"
+    return {str: "str", list: "list", dict: "mapping"}.get(type(value), type(value).__name__)
 
 
-def _same_type(default, value):
-    if default is None or value is None:
-        return True
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(default, bool) and isinstance(value, bool)
-    if isinstance(default, (int, float)):
-        return isinstance(value, (int, float))
-    if isinstance(default, (list, tuple)):
-        return isinstance(value, (list, tuple))
+def _article(name):
+    return f"an {name}" if name[:1] in "aeiou" else f"a {name}"
+
+
+def _plain(value, where, source):
+    """The value as plain YAML data: tuples become lists, numpy scalars Python numbers; anything else is refused,
+    since the merged config must be writable to YAML and read back unchanged."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, where, source) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v, f"{where}.{k}", source) for k, v in value.items()}
+    raise ConfigTypeError(
+        f"Setting '{where}' in {source} must be plain data (a string, number, bool, null, list or mapping) so that "
+        f"the configuration can be written to YAML. Received: {type(value).__name__} {value!r}. Name Keras "
+        f"objects by their name, with arguments as a mapping, e.g. {{name: huber, delta: 0.5}}."
+    )
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _fits_type(default, value):
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if _is_int(default):
+        return _is_int(value)
+    if isinstance(default, float):
+        return _is_number(value)
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            return False
+        kinds = {type(d) for d in default}
+        return len(kinds) != 1 or all(_fits_type(default[0], v) for v in value)
     return isinstance(value, type(default))
 
 
+def _keras_spec_problem(key, value):
+    """A loss is a name or a mapping {name: ..., <arguments>}; metrics are a list of those."""
+    def one(spec):
+        if isinstance(spec, str):
+            return None
+        if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+            return None
+        return (f"a name or a mapping with a 'name', e.g. huber or {{name: huber, delta: 0.5}}. Received: "
+                f"{_type_name(spec)} {spec!r}")
+    if key == "metrics":
+        if not isinstance(value, list):
+            return f"a list of metrics, e.g. [mae]. Received: {_type_name(value)} {value!r}"
+        return next((problem for problem in map(one, value) if problem), None)
+    return one(value)
+
+
+def check_value(key, default, value, where, source):
+    """Raise a clear error when `value` cannot be the setting `key` whose built-in value is `default`."""
+    def fail(expected, error=ConfigTypeError):
+        raise error(f"Setting '{where}' in {source} must be {expected}. Received: {_type_name(value)} {value!r}.")
+
+    if key in ("loss", "metrics") and where.startswith(("targets.", "columns.")):
+        problem = _keras_spec_problem(key, value)
+        if problem:
+            raise ConfigTypeError(f"Setting '{where}' in {source} must be {problem}.")
+        return
+    if key in _ONE_OF:
+        if value not in _ONE_OF[key] or isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ConfigError(f"Setting '{where}' in {source}: " + expected_one_of(key, value, _ONE_OF[key]))
+        return
+    if key in _NULL_OR_INT:
+        if value is not None and not _is_int(value):
+            fail("null or an int")
+    elif value is None and default is not None:
+        fail(_article(_type_name(default)))
+    elif default is not None and not _fits_type(default, value):
+        element = f" of {_type_name(default[0])}s" if isinstance(default, list) and default else ""
+        fail(_article(_type_name(default)) + element)
+    numbers_in = value if isinstance(value, list) else [value]
+    for number in (n for n in numbers_in if _is_number(n)):
+        if key in _AT_LEAST and number < _AT_LEAST[key]:
+            fail(f"at least {_AT_LEAST[key]}", ConfigError)
+        if key in _FRACTIONS and not 0 <= number < 1:
+            fail("a fraction in [0, 1)", ConfigError)
+        if key in _POSITIVE and not number > 0:
+            fail("positive", ConfigError)
+
+
+# ---------------------------------------------------------------------------------------------------- the table
 class Config:
     """The merged settings and, for every leaf, the source it came from.
 
     Build it with `Config.build(layers)`: the built-in table first, then each `(source, mapping)` layer merged over
-    it in order. Lists and scalars replace; mappings merge key by key.
+    it in order. Lists and scalars replace; mappings merge key by key; a loss or a metric list is one value.
     """
 
     def __init__(self, data, origins):
@@ -121,10 +265,14 @@ class Config:
         if path in self.origins:
             return self.origins[path]
         found = [source for leaf, source in self.origins.items() if leaf[: len(path)] == path]
-        if not found:
-            return BUILTIN_SOURCE
         specific = [s for s in found if s != BUILTIN_SOURCE]
         return specific[-1] if specific else BUILTIN_SOURCE
+
+    def origins_under(self, *path):
+        """{"setting.sub_setting": source} for every leaf under a section, documentation maps left out."""
+        depth = len(path)
+        return {".".join(leaf[depth:]): source for leaf, source in self.origins.items()
+                if leaf[:depth] == path and len(leaf) > depth and not set(leaf[depth:]) & _DOC_KEYS}
 
     def column(self, name):
         return self.data.get("columns", {}).get(name, {})
@@ -133,7 +281,27 @@ class Config:
         return copy.deepcopy(self.data)
 
     def to_yaml(self):
+        """The merged configuration as YAML: pass it back as `config=` (with the same seed) to repeat the run."""
         return yaml.safe_dump(self.data, sort_keys=False, allow_unicode=True)
+
+    def save(self, path, note=None):
+        """Write `to_yaml()` to `path`, after a comment saying what it is."""
+        header = "# keras_defaults: the fully merged configuration of a run. Fit with it (config=...) to repeat it.\n"
+        if note:
+            header += "".join(f"# {line}\n" for line in note.splitlines())
+        path = Path(path)
+        path.write_text(header + self.to_yaml(), encoding="utf-8")
+        return path
+
+
+def _free_form(prefix):
+    # Column names, an optimizer's keyword arguments and documentation notes are not keys of the table.
+    return prefix[:1] == ("columns",) or prefix == ("optimizer",) or (bool(prefix) and prefix[-1] in _DOC_KEYS)
+
+
+def _loss_like(path):
+    # A loss or a metric list is one choice: a later layer replaces it whole rather than merging into it.
+    return len(path) == 3 and path[0] == "targets" and path[2] in ("loss", "metrics")
 
 
 def _merge_into(base, update, prefix, source, origins):
@@ -142,38 +310,31 @@ def _merge_into(base, update, prefix, source, origins):
         where = ".".join(str(p) for p in path)
         if not isinstance(key, str):
             raise ConfigTypeError(f"Setting names must be strings. Received: {key!r} in {source}.")
-        free_form = (
-            prefix[:1] == ("columns",)
-            or (prefix == ("optimizer",))
-            or (len(prefix) >= 1 and prefix[-1] in _DOC_KEYS)
-        )
-        if key not in base and not free_form:
+        if key not in base and not _free_form(prefix):
             hint = did_you_mean(key, base.keys())
             known = ", ".join(sorted(map(str, base.keys())))
-            raise ConfigError(
-                f"Unknown setting '{where}' in {source}.{hint} Known settings here: {known}."
-            )
-        if key in base and isinstance(base[key], dict) and key not in _DOC_KEYS | {"columns"}:
+            raise ConfigError(f"Unknown setting '{where}' in {source}.{hint} Known settings here: {known}.")
+        if path == ("columns",):
+            if value is None:
+                continue
             if not isinstance(value, dict):
-                raise ConfigTypeError(
-                    f"Setting '{where}' in {source} must be a mapping. Received: {_type_name(value)} {value!r}."
-                )
-            _merge_into(base[key], value, path, source, origins)
-            continue
-        if key == "columns" and prefix == ():
-            if not isinstance(value, dict):
-                raise ConfigTypeError(
-                    f"'columns' in {source} must map column names to settings. Received: {value!r}."
-                )
+                raise ConfigTypeError(f"'columns' in {source} must map column names to settings, e.g. "
+                                      f"{{zip_code: {{kind: categorical}}}}. Received: {value!r}.")
             for column, entry in value.items():
                 _merge_column(base["columns"], column, entry, source, origins)
             continue
-        if key in base and not _same_type(base[key], value) and not _loss_like(path):
-            raise ConfigTypeError(
-                f"Setting '{where}' in {source} must be a {_type_name(base[key])}. "
-                f"Received: {_type_name(value)} {value!r}."
-            )
-        base[key] = copy.deepcopy(value)
+        if key in base and isinstance(base[key], dict) and not _loss_like(path):
+            if value is None:  # a section left empty in YAML (every line under it commented out)
+                continue
+            if not isinstance(value, dict):
+                raise ConfigTypeError(f"Setting '{where}' in {source} must be a mapping. Received: "
+                                      f"{_type_name(value)} {value!r}.")
+            _merge_into(base[key], value, path, source, origins)
+            continue
+        value = _plain(value, where, source)
+        if key in base and not (bool(prefix) and prefix[-1] in _DOC_KEYS):
+            check_value(key, base[key], value, where, source)
+        base[key] = value
         for stale in [p for p in origins if p[: len(path)] == path]:
             del origins[stale]
         if isinstance(value, dict) and value:
@@ -183,12 +344,9 @@ def _merge_into(base, update, prefix, source, origins):
             origins[path] = source
 
 
-def _loss_like(path):
-    # A loss or metric may be a name or a mapping {name: ..., <arguments>}.
-    return len(path) == 3 and path[0] == "targets" and path[2] in ("loss", "metrics")
-
-
 def _merge_column(columns, column, entry, source, origins):
+    if entry is None:
+        entry = {}
     if not isinstance(entry, dict):
         raise ConfigTypeError(
             f"The entry for column '{column}' in {source} must be a mapping such as {{kind: categorical}}. "
@@ -197,41 +355,73 @@ def _merge_column(columns, column, entry, source, origins):
     kind = entry.get("kind")
     if kind is not None and kind not in COLUMN_KINDS:
         raise ConfigError(f"Column '{column}' in {source}: " + expected_one_of("kind", kind, COLUMN_KINDS))
-    merged = columns.setdefault(column, {})
-    merged.update(copy.deepcopy(entry))
-    for key in entry:
-        origins[("columns", column, key)] = f"{source} (column '{column}')"
+    merged = columns.setdefault(str(column), {})
+    for key, value in entry.items():
+        merged[key] = _plain(value, f"columns.{column}.{key}", source)
+        for stale in [p for p in origins if p[:3] == ("columns", column, key)]:
+            del origins[stale]
+        origins[("columns", column, key)] = column_entry_source(source)
+
+
+# ---------------------------------------------------------------------------------------------------- columns
+def _section(role):
+    return "targets" if role == "target" else "inputs"
 
 
 def validate_column_entry(config, column, kind, role):
-    """Check a column entry's keys against the settings its kind has, once the column's kind and role are known."""
+    """Check a column entry's keys and values against the settings its kind has, once its kind and role are known."""
     entry = config.column(column)
-    section = "targets" if role == "target" else "inputs"
-    allowed = set(config.get(section, kind)) if kind in config.get(section) else set()
-    allowed |= {"kind"}
-    for key in entry:
+    section = _section(role)
+    defaults = config.get(section, kind) if kind in config.get(section) else {}
+    allowed = (set(defaults) - _DOC_KEYS) | {"kind"}
+    for key, value in entry.items():
+        origin = config.origin("columns", column, key)
         if key not in allowed:
             hint = did_you_mean(key, allowed)
             raise ConfigError(
-                f"Unknown setting '{key}' for {role} column '{column}' of kind '{kind}' "
-                f"(from {config.origin('columns', column, key)}).{hint} "
+                f"Unknown setting '{key}' for {role} column '{column}' of kind '{kind}' (from {origin}).{hint} "
                 f"Known settings: {', '.join(sorted(allowed))}."
             )
+        if key != "kind":
+            check_value(key, defaults[key], value, f"columns.{column}.{key}", origin)
 
 
 def column_settings(config, column, kind, role):
-    """The settings of one column: its kind's section, overridden by the column's own entry."""
-    section = "targets" if role == "target" else "inputs"
+    """The settings of one column: its kind's section, overridden by the column's own entry.
+
+    A value that a keyword argument set on the kind's section beats a column entry from a file (keyword arguments
+    come last in the precedence). Where that happens the winning value is written into the column's entry, with its
+    origin, so that the merged config, saved to YAML and fitted from again, gives the same settings.
+    """
+    section = _section(role)
     settings = copy.deepcopy(config.get(section, kind)) if kind in config.get(section) else {}
-    for key, value in config.column(column).items():
-        if key != "kind":
-            settings[key] = copy.deepcopy(value)
+    for key in _DOC_KEYS:
+        settings.pop(key, None)
+    entry = config.column(column)
+    for key, value in list(entry.items()):
+        if key == "kind":
+            continue
+        if key in settings:
+            section_origin = config.origin(section, kind, key)
+            if is_argument(section_origin) and not is_argument(config.origin("columns", column, key)):
+                entry[key] = copy.deepcopy(settings[key])
+                for stale in [p for p in config.origins if p[:3] == ("columns", column, key)]:
+                    del config.origins[stale]
+                config.origins[("columns", column, key)] = section_origin
+                continue
+        settings[key] = copy.deepcopy(value)
     return settings
 
 
 def setting_origin(config, column, kind, role, key):
-    """Where one of a column's settings came from."""
+    """Where one of a column's settings came from (after `column_settings` has settled the column)."""
     if key in config.column(column):
         return config.origin("columns", column, key)
-    section = "targets" if role == "target" else "inputs"
-    return config.origin(section, kind, key)
+    return config.origin(_section(role), kind, key)
+
+
+def column_origins(config, column, kind, role):
+    """{setting: source} for every setting of one column."""
+    section = _section(role)
+    keys = [k for k in (config.get(section, kind) if kind in config.get(section) else {}) if k not in _DOC_KEYS]
+    return {key: setting_origin(config, column, kind, role, key) for key in keys}

@@ -2,8 +2,7 @@
 
 import pandas as pd
 
-from keras_defaults.defaults import setting_origin
-from keras_defaults.encoders.categorical import loss_name
+from keras_defaults.defaults import BUILTIN_SOURCE, column_origins
 from keras_defaults.schema import IGNORE
 
 COLUMNS = ["role", "column", "kind", "why", "choice", "source"]
@@ -43,12 +42,41 @@ def _input_choice(profile, state, settings):
     return "left out"
 
 
+def _named(spec):
+    """A loss or metric as written in YAML: huber, or huber(delta=0.5) when it has arguments."""
+    if not isinstance(spec, dict):
+        return spec
+    args = ", ".join(f"{k}={v}" for k, v in spec.items() if k != "name")
+    return f"{spec['name']}({args})"
+
+
+def sources(origins, lead=()):
+    """One line from {setting: origin}: the settings grouped by where they came from, the built-in table last.
+
+    e.g. "loss, metrics: 'my.yaml'; activation: defaults.yaml". `lead` is (label, origin) pairs put first as they
+    are, such as ("kind", "inference").
+    """
+    parts = [f"{label}: {origin}" for label, origin in lead]
+    grouped = {}
+    for key, origin in origins.items():
+        grouped.setdefault(origin, []).append(key)
+    builtin = grouped.pop(BUILTIN_SOURCE, None)
+    parts += [f"{', '.join(keys)}: {origin}" for origin, keys in grouped.items()]
+    if builtin and parts:
+        parts.append(f"{'other settings' if grouped else 'settings'}: {BUILTIN_SOURCE}")
+    elif builtin:
+        parts.append(BUILTIN_SOURCE)
+    return "; ".join(parts)
+
+
 def _input_source(config, name, profile):
     if profile.forced:
-        return config.origin("columns", name, "kind")
+        kind = config.origin("columns", name, "kind")
+    else:
+        kind = "inference"
     if profile.kind == IGNORE:
-        return "inference"
-    return f"inference; encoder: {setting_origin(config, name, profile.kind, 'input', 'scaling' if profile.kind == 'numerical' else 'max_tokens' if profile.kind == 'text' else 'one_hot_max_levels' if profile.kind == 'categorical' else 'true_values')}"
+        return f"kind: {kind}"
+    return sources(column_origins(config, name, profile.kind, "input"), [("kind", kind)])
 
 
 def explanation(auto):
@@ -63,10 +91,10 @@ def explanation(auto):
             extra += ", standardised" if s["standardize"] else ""
         else:
             extra = f", classes {target.classes[:6]}{'...' if len(target.classes) > 6 else ''}"
-        choice = (f"{units} unit(s), {s['activation']}; loss {loss_name(s['loss'])}; "
-                  f"metrics {[loss_name(m) for m in s['metrics']]}{extra}")
-        source = ", ".join(sorted({setting_origin(config, name, target.kind, "target", key)
-                                   for key in ("activation", "loss", "metrics")}))
+        choice = (f"{units} unit(s), {s['activation']}; loss {_named(s['loss'])}; "
+                  f"metrics {[_named(m) for m in s['metrics']]}{extra}")
+        kind_source = config.origin("columns", name, "kind") if target.profile.forced else "inference"
+        source = sources(column_origins(config, name, target.kind, "target"), [("kind", kind_source)])
         rows.append(["target", name, target.kind, target.profile.reason, choice, source])
     for name, profile in auto.profiles_.items():
         state = auto.input_states_.get(name)
@@ -76,14 +104,15 @@ def explanation(auto):
         rows.append(["input", name, profile.kind, why, choice, _input_source(config, name, profile)])
     optimizer = config.get("optimizer")
     args = ", ".join(f"{k}={v}" for k, v in optimizer.items() if k not in ("name", "choices"))
-    rows.append(["model", "optimizer", "", "", f"{optimizer['name']}({args})", config.origin("optimizer")])
+    rows.append(["model", "optimizer", "", "", f"{optimizer['name']}({args})",
+                 sources(config.origins_under("optimizer"))])
     body = config.get("body")
     rows.append(["model", "body", "", "", f"MLP {body['units']}, {body['activation']}, dropout {body['dropout']}"
-                 f"{', batch norm' if body['batch_norm'] else ''}", config.origin("body")])
+                 f"{', batch norm' if body['batch_norm'] else ''}", sources(config.origins_under("body"))])
     training = config.get("training")
     stopping = training["early_stopping"]
     rows.append(["model", "training", "", "", f"up to {training['epochs']} epochs, batch {training['batch_size']}, "
                  f"{training['validation_split']:.0%} validation, early stopping patience {stopping['patience']}"
                  f"{' (best weights restored)' if stopping['restore_best_weights'] else ''}",
-                 config.origin("training")])
+                 sources(config.origins_under("training"))])
     return Explanation(rows, columns=COLUMNS)

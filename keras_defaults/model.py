@@ -10,13 +10,14 @@ Three functional models share their layers:
   predictions out. It is what `Automater.model` is, what `export` writes, and what `predict` runs.
 """
 
+import inspect
 import re
 
 import keras
 
 from keras_defaults.encoders import ENCODERS
 from keras_defaults.encoders.categorical import loss_name
-from keras_defaults.errors import ConfigError, expected_one_of
+from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
 from keras_defaults.layers import TargetDecoder
 
 FEATURES = "features"
@@ -113,33 +114,164 @@ def raw_inputs_like(preprocessor):
             for key, tensor in preprocessor.input.items()}
 
 
-def make_optimizer(config):
+# ---------------------------------------------------------------------------------------------------- by name
+# Losses, metrics, activations and optimizers are chosen in YAML by the names Keras knows them by, with arguments
+# as a mapping: `loss: {name: huber, delta: 0.5}`. Names are resolved here, before any data is touched, so that a
+# typo is an error with the valid names rather than a failure halfway through training.
+
+_NOT_NAMES = {"get", "serialize", "deserialize"}
+# Optimizers that wrap another optimizer cannot be built from a name and keyword arguments alone.
+_WRAPPER_OPTIMIZERS = {"Optimizer", "LossScaleOptimizer", "MultiOptimizer", "OptimizerMap"}
+# Metric names that `compile` resolves from the loss and output shape (binary, categorical or sparse accuracy).
+_COMPILE_METRICS = {"accuracy", "acc", "crossentropy", "ce"}
+
+
+def _snake(name):
+    """Keras's own rule from class to function names: CategoricalFocalCrossentropy -> categorical_focal_..."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _public(module):
+    return {name: getattr(module, name) for name in dir(module) if not name.startswith("_")}
+
+
+def _classes(module, base, exclude=()):
+    return {_snake(name): obj for name, obj in _public(module).items()
+            if isinstance(obj, type) and issubclass(obj, base) and obj is not base and name not in exclude}
+
+
+def _functions(module):
+    return sorted(name for name, obj in _public(module).items()
+                  if name.islower() and callable(obj) and not isinstance(obj, type) and name not in _NOT_NAMES)
+
+
+def loss_names():
+    return _functions(keras.losses)
+
+
+def metric_names():
+    return sorted(set(_classes(keras.metrics, keras.metrics.Metric)) | set(_functions(keras.metrics))
+                  | _COMPILE_METRICS)
+
+
+def activation_names():
+    return _functions(keras.activations)
+
+
+def optimizer_classes():
+    """{lower-case name: class} of every optimizer that a name and keyword arguments build."""
+    return {name.lower(): obj for name, obj in _public(keras.optimizers).items()
+            if isinstance(obj, type) and issubclass(obj, keras.optimizers.Optimizer)
+            and name not in _WRAPPER_OPTIMIZERS}
+
+
+def _split(spec):
+    if isinstance(spec, dict):
+        return spec["name"], {k: v for k, v in spec.items() if k != "name"}
+    return spec, {}
+
+
+def _accepted(cls):
+    """The keyword arguments a class takes: its own, and its bases' while each passes **kwargs on."""
+    names = []
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = list(inspect.signature(klass.__init__).parameters.values())
+        names += [p.name for p in params if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return list(dict.fromkeys(names))
+
+
+def _build(what, name, cls, args, context):
+    accepted = _accepted(cls)
+    for key in args:
+        if key not in accepted:
+            raise ConfigError(f"Unknown argument '{key}' for {what} '{name}'{context}.{did_you_mean(key, accepted)} "
+                              f"Its arguments: {', '.join(accepted)}.")
+    try:
+        return cls(**args)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{what.capitalize()} '{name}'{context} cannot take the arguments {args}: {error}") from None
+
+
+def canonical_loss(spec, context="", also=()):
+    """The Keras function name of a loss given by any name Keras knows ('mse', 'Huber', 'huber' -> 'huber').
+
+    `also`: more names to suggest when it is unknown (the table's short names, such as mse).
+    """
+    name, _ = _split(spec)
+    try:
+        found = keras.losses.get(name)
+    except (ValueError, TypeError):
+        found = None
+    function = getattr(found, "fn", found)  # a class name resolves to a wrapper around the function
+    if not callable(function) or not hasattr(function, "__name__"):
+        raise ConfigError(f"Unknown loss{context}. " + expected_one_of("loss", name, set(loss_names()) | set(also)))
+    return function.__name__
+
+
+def keras_loss(spec, context=""):
+    """A loss for `compile`: its name, or an instance of its class when the YAML gives arguments."""
+    name, args = _split(spec)
+    canonical = canonical_loss(spec, context)
+    if not args:
+        return canonical
+    cls = _classes(keras.losses, keras.losses.Loss).get(canonical)
+    if cls is None:
+        raise ConfigError(f"Loss '{name}'{context} takes no arguments; write it as a name. Received: {args}.")
+    return _build("loss", name, cls, args, context)
+
+
+def keras_metric(spec, context=""):
+    """A metric for `compile`: its name (so that `accuracy` follows the loss), or an instance with arguments."""
+    name, args = _split(spec)
+    if not args and name in _COMPILE_METRICS:
+        return name
+    try:
+        found = keras.metrics.get(name)
+    except (ValueError, TypeError):
+        raise ConfigError(f"Unknown metric{context}. " + expected_one_of("metric", name, metric_names())) from None
+    if not args:
+        return name
+    if not isinstance(found, keras.metrics.Metric):
+        raise ConfigError(f"Metric '{name}'{context} takes no arguments; write it as a name. Received: {args}.")
+    return _build("metric", name, type(found), args, context)
+
+
+def check_activation(name, context=""):
+    try:
+        keras.activations.get(name)
+    except (ValueError, TypeError):
+        raise ConfigError(f"Unknown activation{context}. "
+                          + expected_one_of("activation", name, activation_names())) from None
+    return name
+
+
+def make_optimizer(config, context=""):
     """A Keras optimizer from the `optimizer` section: its name plus any of its keyword arguments."""
     settings = {k: v for k, v in config.items() if k not in ("name", "choices")}
     name = config["name"]
-    try:
-        return keras.optimizers.get({"class_name": name, "config": settings})
-    except (ValueError, TypeError) as error:
-        known = sorted(config.get("choices", {}))
-        if "Could not interpret" in str(error) or "Unknown" in str(error) or "could not be" in str(error):
-            raise ConfigError("Unknown optimizer. " + expected_one_of("optimizer.name", name, known + [
-                "adadelta", "adafactor", "adagrad", "adamax", "ftrl", "lamb", "lion", "nadam"])) from None
-        raise ConfigError(f"Optimizer '{name}' does not accept these settings {settings}: {error}") from None
+    classes = optimizer_classes()
+    cls = classes.get(str(name).lower())
+    if cls is None:
+        raise ConfigError(f"Unknown optimizer{context}. " + expected_one_of("optimizer.name", name, classes))
+    return _build("optimizer", name, cls, settings, context)
 
 
-def as_keras_object(spec):
-    """A loss or metric from YAML: a name, or a mapping {name: ..., <its arguments>}."""
-    if isinstance(spec, dict):
-        args = {k: v for k, v in spec.items() if k != "name"}
-        return keras.losses.get({"class_name": spec["name"], "config": args}) if args else spec["name"]
-    return spec
+def check_model_config(config):
+    """The settings that do not depend on the data (optimizer, body activation): checked before reading it."""
+    make_optimizer(config.get("optimizer"), f" (from {config.origin('optimizer')})")
+    check_activation(config.get("body", "activation"), f" for the body (from {config.origin('body', 'activation')})")
 
 
 def compile_model(model, targets, optimizer_config):
     """Compile with one loss and metric list per head, from the targets' settings."""
     losses, metrics = {}, {}
     for name, target in targets.items():
-        losses[name] = as_keras_object(target.settings["loss"])
+        losses[name] = keras_loss(target.settings["loss"])
         metrics[name] = [_metric(m, target) for m in target.settings["metrics"]]
     model.compile(optimizer=make_optimizer(optimizer_config), loss=losses, metrics=metrics)
     # Built now, so a saved model's optimizer has the variables a loaded one expects, trained or not.
@@ -149,9 +281,9 @@ def compile_model(model, targets, optimizer_config):
 
 def _metric(spec, target):
     name = loss_name(spec)
-    if target.kind == "boolean" and name == "auc":
+    if target.kind == "boolean" and name == "auc" and not isinstance(spec, dict):
         return keras.metrics.AUC(name="auc")
-    return as_keras_object(spec)
+    return keras_metric(spec)
 
 
 def signature_name(column, taken):

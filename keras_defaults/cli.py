@@ -1,0 +1,248 @@
+"""The `keras-defaults` command: the Automater's verbs from a shell, on CSV or Parquet files.
+
+    keras-defaults fit passengers.csv --target survived --out run/
+    keras-defaults predict run/ new_passengers.csv --out predictions.csv --proba
+    keras-defaults explain run/
+    keras-defaults export run/ --out passengers.keras
+    keras-defaults defaults > my_defaults.yaml
+
+Bad input (a data file, a config file, a saved run, an option) ends the command with one line on stderr,
+`keras-defaults: error: ...`, and a non-zero exit status; a traceback means a bug in keras_defaults.
+"""
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from keras_defaults import frames
+from keras_defaults.automater import MODEL_FILE, STATE_FILE, Automater
+from keras_defaults.defaults import COLUMN_KINDS, builtin_text
+from keras_defaults.errors import DataError, KerasDefaultsError
+
+PROG = "keras-defaults"
+EXIT_BAD_INPUT = 1  # the data, a config file, a saved run or an output path cannot be used
+EXIT_USAGE = 2  # the command line itself is wrong (argparse's own status)
+CONFIG_FILE = "config.yaml"
+_TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+_EPILOG = f"""Exit status: 0 on success, {EXIT_BAD_INPUT} when the data, a config file or a saved run cannot be used,
+{EXIT_USAGE} when the command line is wrong. Run '{PROG} VERB --help' for a verb's options."""
+
+
+# Errors the user can fix: reported on one line, without a traceback.
+def _user_errors():
+    errors = [KerasDefaultsError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError]
+    try:
+        import pyarrow
+
+        errors.append(pyarrow.ArrowException)  # a file named .parquet that is not Parquet
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _column_type(text):
+    column, sep, kind = text.partition("=")
+    if not sep or not column or not kind:
+        raise argparse.ArgumentTypeError(f"expected COLUMN=KIND with KIND one of {', '.join(COLUMN_KINDS)}; "
+                                         f"received {text!r}")
+    return column, kind
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number; received {text!r}")
+    return value
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="A DataFrame and a target column in; a well-chosen, trained, exportable Keras model "
+        "out, every choice explained and overridable.", epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    fit = verbs.add_parser("fit", help="train a model on a CSV or Parquet file and save the run to a directory",
+                           description="Infer each column's kind, pick the defaults, train, and save the run "
+                           f"(automater.json, model.keras, and {CONFIG_FILE}: the merged configuration; pass it back "
+                           "with --config and the same --seed to repeat the run).", epilog=_EPILOG)
+    fit.add_argument("data", metavar="DATA", help="training data: a .csv or .parquet file")
+    fit.add_argument("--target", "-t", action="append", required=True, metavar="COLUMN",
+                     help="the column to predict; repeat for several targets (one output head each)")
+    fit.add_argument("--out", "-o", required=True, metavar="DIR", help="directory to save the run in")
+    fit.add_argument("--config", "-c", action="append", metavar="FILE",
+                     help="a YAML file of settings that differ from the defaults; repeat to merge several in order")
+    fit.add_argument("--column-type", action="append", type=_column_type, metavar="COLUMN=KIND",
+                     help=f"force a column's kind ({', '.join(COLUMN_KINDS)}); repeatable")
+    fit.add_argument("--epochs", type=_positive_int, metavar="N", help="most epochs to train (early stopping may "
+                     "end sooner)")
+    fit.add_argument("--batch-size", type=_positive_int, metavar="N", help="rows per training step")
+    fit.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a run (default: 0)")
+    fit.add_argument("--verbose", "-v", action="store_true", help="print a line per training epoch")
+    fit.set_defaults(run=_fit)
+
+    predict = verbs.add_parser("predict", help="predict a CSV or Parquet file with a saved run",
+                               description="Write one column of predictions per target (labels as in training, "
+                               "numbers in the target's units), in the input's row order.", epilog=_EPILOG)
+    predict.add_argument("run_dir", metavar="DIR", help="a directory written by 'fit'")
+    predict.add_argument("data", metavar="DATA", help="rows to predict: a .csv or .parquet file")
+    predict.add_argument("--out", "-o", required=True, metavar="FILE",
+                         help="where to write predictions: .csv or .parquet")
+    predict.add_argument("--proba", action="store_true",
+                         help="add class probabilities as <target>_proba_<label> columns")
+    predict.add_argument("--keep", action="append", metavar="COLUMN",
+                         help="copy this input column (an ID, say) into the output; repeatable")
+    predict.set_defaults(run=_predict)
+
+    explain = verbs.add_parser("explain", help="print what a saved run chose, why, and where each setting came from",
+                               epilog=_EPILOG)
+    explain.add_argument("run_dir", metavar="DIR", help="a directory written by 'fit'")
+    explain.set_defaults(run=_explain)
+
+    export = verbs.add_parser("export", help="write a saved run's model for serving",
+                              description="format keras: a compiled .keras file (keras.saving.load_model after "
+                              "'import keras_defaults'). format tf_saved_model: a TensorFlow SavedModel directory "
+                              "that runs with TensorFlow alone.", epilog=_EPILOG)
+    export.add_argument("run_dir", metavar="DIR", help="a directory written by 'fit'")
+    export.add_argument("--out", "-o", required=True, metavar="PATH", help="model.keras, or a directory for a "
+                        "SavedModel")
+    export.add_argument("--format", choices=("keras", "tf_saved_model"),
+                        help="default: keras when PATH ends in .keras, tf_saved_model otherwise")
+    export.set_defaults(run=_export)
+
+    defaults = verbs.add_parser("defaults", help="print the built-in defaults table (defaults.yaml), with its notes",
+                                epilog=_EPILOG)
+    defaults.set_defaults(run=_defaults)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------------- verbs
+def _read(path):
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Data file not found: '{path}'.")
+    if path.suffix.lower() not in _TABLE_SUFFIXES:
+        raise DataError(f"Cannot read '{path}': expected a .csv or .parquet file.")
+    return frames.read_table(path)
+
+
+def _check_run_dir(path):
+    # Saving replaces the directory whole: refuse to replace one that holds something else than a previous run.
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or (any(path.iterdir()) and not (path / STATE_FILE).is_file())):
+        raise DataError(f"--out '{path}' exists and is not a directory written by 'fit'; saving would replace it. "
+                        f"Choose a new directory.")
+
+
+def _fit(args):
+    _check_run_dir(args.out)
+    data = _read(args.data)
+    targets = args.target[0] if len(args.target) == 1 else args.target
+    column_types = dict(args.column_type) if args.column_type else None
+    auto = Automater(target=targets, config=args.config, column_types=column_types, seed=args.seed,
+                     verbose=2 if args.verbose else 0)
+    auto.fit(data, epochs=args.epochs, batch_size=args.batch_size)
+    out = auto.save(args.out)
+    target_options = " ".join(f"--target {t}" for t in args.target)
+    auto.config_.save(out / CONFIG_FILE, note=f"Repeat the run: {PROG} fit {args.data} {target_options} "
+                                               f"--config {out / CONFIG_FILE} --seed {args.seed} --out NEW_DIR")
+    history = auto.history_
+    epochs = len(history.get("loss", []))
+    line = f"Trained on {len(data)} rows for {epochs} epoch(s)"
+    if history.get("val_loss"):
+        best = min(range(epochs), key=lambda i: history["val_loss"][i])
+        line += f"; best validation loss {history['val_loss'][best]:.4g} at epoch {best + 1}"
+    print(line + ".\n")
+    print(auto.explain())
+    print(f"\nSaved the run to {out}/ ({STATE_FILE}, {MODEL_FILE}; {CONFIG_FILE} is the merged configuration).")
+
+
+def _output_writer(path):
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return lambda frame: frame.to_csv(path, index=False)
+    if suffix in (".parquet", ".pq"):
+        return lambda frame: frame.to_parquet(path, index=False)
+    raise DataError(f"Cannot write predictions to '{path}': its name must end in .csv or .parquet.")
+
+
+def _predict(args):
+    write = _output_writer(args.out)  # before the model loads: a wrong name fails fast
+    auto = Automater.load(args.run_dir)
+    data = _read(args.data)
+    keep = args.keep or []
+    missing = [c for c in keep if c not in data.columns]
+    if missing:
+        raise DataError(f"--keep names column(s) not in '{args.data}': {missing}. Columns: "
+                        f"{list(data.columns)[:20]}.")
+    predictions = auto.predict(data)
+    columns = {c: data[c] for c in keep}
+    named = predictions.to_frame() if isinstance(predictions, pd.Series) else predictions
+    if args.proba:
+        probabilities = auto.predict_proba(data)
+        if isinstance(probabilities, pd.DataFrame):
+            probabilities = {auto.targets[0]: probabilities}
+        for target, table in probabilities.items():
+            for label in table.columns:
+                named[f"{target}_proba_{label}"] = table[label]
+    clash = [c for c in named.columns if c in columns]
+    if clash:
+        raise DataError(f"--keep {clash[0]} would clash with the prediction column of the same name. Keep it under "
+                        f"another name, e.g. copy the column in your file first.")
+    for name in named.columns:
+        columns[name] = named[name]
+    output = pd.DataFrame(columns, index=data.index)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    write(output)
+    print(f"Wrote {len(output)} prediction(s) for {', '.join(auto.targets)} to {args.out}.")
+
+
+def _explain(args):
+    print(Automater.load(args.run_dir).explain())
+
+
+def _export(args):
+    out = Path(args.out)
+    kind = args.format or ("keras" if out.suffix == ".keras" else "tf_saved_model")
+    if kind == "keras" and out.suffix != ".keras":
+        raise DataError(f"A Keras model file must end in .keras. Received: --out '{out}'. Did you mean "
+                        f"'{out.with_suffix('.keras')}'?")
+    written = Automater.load(args.run_dir).export(out, format=kind)
+    print(f"Exported the model ({kind}) to {written}.")
+
+
+def _defaults(args):
+    sys.stdout.write(builtin_text())
+
+
+# ---------------------------------------------------------------------------------------------------- entry point
+def _one_line(error):
+    return " ".join(str(error).split())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status (0 on success)."""
+    args = build_parser().parse_args(argv)
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        args.run(args)
+    except _user_errors() as error:
+        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        warnings.showwarning = shown
+    return 0
