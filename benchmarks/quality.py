@@ -42,7 +42,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
@@ -467,9 +467,15 @@ def fit_hgb(train: pd.DataFrame, target: str, task: str) -> SklearnModel:
 
 def fit_sklearn_mlp(train: pd.DataFrame, target: str, task: str) -> SklearnModel:
     X, y = train.drop(columns=[target]), train[target]
-    cls = MLPRegressor if task == REGRESSION else MLPClassifier
-    est = make_pipeline(make_onehot_preprocessor(X),
-                        cls(random_state=SEED, early_stopping=True))
+    if task == REGRESSION:
+        # Standardised target, as for the Keras MLP: with raw targets in the hundreds or
+        # thousands (Hitters Salary, College Apps) the default MLPRegressor stops long before
+        # converging and scores R^2 < 0, which would make it a straw man.
+        head = TransformedTargetRegressor(MLPRegressor(random_state=SEED, early_stopping=True),
+                                          transformer=StandardScaler())
+    else:
+        head = MLPClassifier(random_state=SEED, early_stopping=True)
+    est = make_pipeline(make_onehot_preprocessor(X), head)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
         est.fit(X, y)
@@ -576,7 +582,8 @@ MODELS: dict[str, ModelSpec] = {m.name: m for m in [
               "training categories); free-text columns dropped"),
     ModelSpec("sklearn_mlp", fit_sklearn_mlp,
               "MLPClassifier/MLPRegressor (defaults, random_state=0, early_stopping=True) behind "
-              "the one-hot ColumnTransformer below"),
+              "the one-hot ColumnTransformer below; regression target standardised "
+              "(TransformedTargetRegressor + StandardScaler)"),
     ModelSpec("keras_mlp", fit_keras_mlp,
               "hand-written Keras MLP on the same one-hot ColumnTransformer output (dense "
               "float32): Dense 64 ReLU x 2, sigmoid/softmax/linear head, Adam, batch 128, up to "
@@ -609,15 +616,16 @@ def _align_proba(proba, index: pd.Index, classes: np.ndarray, issues: list[str])
     if not proba.index.equals(index):
         issues.append("predict_proba index differs from the input index")
     cols = list(proba.columns)
+    labels = classes.tolist()  # plain Python values for readable messages
     if set(cols) != set(classes):
         as_str = {str(c): c for c in cols}
         if set(as_str) >= {str(c) for c in classes}:
             issues.append(f"predict_proba columns {cols[:5]} are not the class labels "
-                          f"{list(classes)[:5]} (matched via str)")
+                          f"{labels[:5]} (matched via str)")
             proba = proba.rename(columns={c: k for k in classes for c in cols if str(c) == str(k)})
         else:
             issues.append(f"predict_proba columns {cols[:5]} do not cover the class labels "
-                          f"{list(classes)[:5]}")
+                          f"{labels[:5]}")
     arr = proba.reindex(columns=classes).to_numpy(dtype=float)
     arr = np.nan_to_num(arr, nan=0.0)
     if not np.allclose(arr.sum(axis=1), 1.0, atol=1e-3):
