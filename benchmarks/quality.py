@@ -25,6 +25,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# libgomp (HistGradientBoosting's OpenMP) busy-waits at barriers; on a shared 2-core machine
+# with another busy process that made a 0.2 s HGB fit take 6-40 s. Passive waiting keeps the
+# default thread count but sleeps instead. Must be set before the OpenMP runtime loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import datetime
@@ -552,7 +556,9 @@ def fit_automater(train: pd.DataFrame, target: str, task: str):
     """The library under test, defaults only. The task is inferred by the library."""
     from keras_defaults import Automater
 
-    return Automater(target=target, seed=SEED, verbose=0).fit(train)
+    model = Automater(target=target, seed=SEED, verbose=0)
+    model.fit(train)  # not relying on fit() returning self
+    return model
 
 
 def _check_automater() -> None:
@@ -767,6 +773,7 @@ def environment_info() -> dict[str, str]:
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {affinity} usable cores (nproc), "
                    f"{platform.system()} {platform.release()}",
+        "load average (1 min) at report time": f"{os.getloadavg()[0]:.2f}",
         "python": platform.python_version(),
     }
     for pkg in ("keras_defaults", "keras", "tensorflow", "scikit-learn", "pandas", "numpy",
@@ -893,7 +900,7 @@ def write_report(out_dir: Path, specs: list[DatasetSpec], descriptions: dict[str
               "StandardScaler; categorical (category, bool, low-cardinality string) -> "
               "most-frequent imputation + OneHotEncoder(handle_unknown='ignore').")
     md.append("- Free-text columns (string columns with ≥ 20 distinct values making up ≥ half "
-              "the rows; here only Auto `name`): TF-IDF for the two MLP baselines, dropped for "
+              "the rows; in this registry only Auto `name`): TF-IDF for the two MLP baselines, dropped for "
               "HistGradientBoosting. The Automater gets the raw DataFrame.")
     md.append("")
 
