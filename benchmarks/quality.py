@@ -900,8 +900,9 @@ def write_report(out_dir: Path, specs: list[DatasetSpec], descriptions: dict[str
               "StandardScaler; categorical (category, bool, low-cardinality string) -> "
               "most-frequent imputation + OneHotEncoder(handle_unknown='ignore').")
     md.append("- Free-text columns (string columns with ≥ 20 distinct values making up ≥ half "
-              "the rows; in this registry only Auto `name`): TF-IDF for the two MLP baselines, dropped for "
-              "HistGradientBoosting. The Automater gets the raw DataFrame.")
+              "the rows; in this registry only Auto `name`): TF-IDF for the two MLP "
+              "baselines, dropped for HistGradientBoosting. The Automater gets the raw "
+              "DataFrame.")
     md.append("")
 
     errors = [r for r in results if r.error]
@@ -988,9 +989,9 @@ def main(argv: list[str] | None = None) -> int:
             primary = METRICS[spec.task][0]
             values = [r.metrics[primary] for r in fold_results if not r.error]
             n_err = sum(bool(r.error) for r in fold_results)
-            print(f"    {model_name:12s} {primary}={np.mean(values) if values else float('nan'):.4f}"
-                  f"  {time.perf_counter() - t0:6.1f} s" + (f"  ({n_err} failed)" if n_err else ""),
-                  flush=True)
+            mean = np.mean(values) if values else float("nan")
+            print(f"    {model_name:12s} {primary}={mean:.4f}  {time.perf_counter() - t0:6.1f} s"
+                  + (f"  ({n_err} failed)" if n_err else ""), flush=True)
     wall_s = time.perf_counter() - start
     write_report(args.out, specs, descriptions, split_desc, model_names, skipped, results,
                  wall_s, argv)
