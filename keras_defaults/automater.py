@@ -21,6 +21,7 @@ from keras_defaults.encoders import ENCODERS, input_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of
 from keras_defaults.model import (build_network, build_preprocessor, build_served_model, canonical_loss,
+                                  member_count, network_heads,
                                   check_activation, check_model_config, compile_model, keras_loss, keras_metric,
                                   layer_name)
 from keras_defaults.schema import IGNORE, ColumnProfile, infer_column, infer_schema
@@ -191,16 +192,17 @@ class Automater:
         body between the automatic inputs and heads. Needs `prepare(df)` (or `fit`) first.
         """
         self._check_prepared()
-        _, served = self._build(body)
+        _, served, _ = self._build(body)
         return served
 
     def _build(self, body=None):
         used = {n: p for n, p in self.profiles_.items() if p.kind != IGNORE}
+        members = member_count(self.config_.get("body"), body)
         network = build_network(self.preprocessor_, used, self.input_states_, self.targets_,
                                 self.config_.get("body"), body)
-        served = build_served_model(self.preprocessor_, network, self.targets_)
+        served = build_served_model(self.preprocessor_, network, self.targets_, members)
         compile_model(served, self.targets_, self.config_.get("optimizer"))
-        return network, served
+        return network, served, network_heads(self.targets_, members)
 
     def fit(self, df, *, epochs=None, batch_size=None, body=None):
         """Learn kinds and statistics from `df`, then build and train the model; returns self."""
@@ -209,10 +211,12 @@ class Automater:
         extra = {"training": {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v is not None}}
         frame = self._prepare(df, extra if extra["training"] else None)
         training = self.config_.get("training")
-        network, served = self._build(body)
-        compile_model(network, self.targets_, self.config_.get("optimizer"))
+        network, served, heads = self._build(body)
+        compile_model(network, heads, self.config_.get("optimizer"))
         x = self._encode(frame)
-        y = {name: ENCODERS[t.kind].target_array(frame[name], t.state, t.settings) for name, t in self.targets_.items()}
+        learned = {name: ENCODERS[t.kind].target_array(frame[name], t.state, t.settings)
+                   for name, t in self.targets_.items()}
+        y = {key: learned[target.name] for key, target in heads.items()}
         train_idx, val_idx = self._split(frame, training["validation_split"])
         callbacks, validation = [], None
         if val_idx is not None:
