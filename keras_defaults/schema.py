@@ -139,6 +139,12 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
     input_dtype = "float32" if numeric else "string"
 
     if forced_kind is not None:
+        if n_unique == 0:
+            raise DataError(f"Column '{name}' was set to kind '{forced_kind}' but is entirely missing: there is "
+                            f"nothing to learn from it. Leave it out (column_types={{'{name}': 'ignore'}}).")
+        if forced_kind == "boolean" and n_unique != 2:
+            raise DataError(f"Column '{name}' was set to kind 'boolean' but has {n_unique} distinct value(s) "
+                            f"(e.g. {profile['sample']}); a boolean column has exactly two. Choose 'categorical'.")
         if forced_kind == "numerical" and not numeric:
             raise DataError(
                 f"Column '{name}' was set to kind 'numerical' but its values are not numbers "
@@ -180,6 +186,13 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
         return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, treated as labels", input_dtype="string",
                              **profile)
 
+    if _mixed_types(non_null):
+        # Numbers and strings together (e.g. 3, "3 kg", "n/a"): only labels can hold both; 3 and "3" become one.
+        dtype = f"{dtype} mixing types ({pd.api.types.infer_dtype(non_null, skipna=True)})"
+        warn(f"Column '{name}' mixes types, e.g. numbers and strings ({profile['sample']}): it is read as labels, "
+             f"by the string form of each value. Convert it (pd.to_numeric(df['{name}'], errors='coerce') for "
+             f"numbers, .astype(str) for labels) to choose yourself.")
+
     words = non_null.astype(str).str.split().str.len().mean()
     ratio = n_unique / max(len(non_null), 1)
     few_levels = (n_unique <= settings["categorical_max_unique"]
@@ -195,6 +208,10 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
                              **profile)
     return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, {n_unique} distinct short values "
                          f"({ratio:.0%} of rows): rare ones share one bucket", input_dtype="string", **profile)
+
+
+def _mixed_types(non_null):
+    return non_null.dtype == object and pd.api.types.infer_dtype(non_null, skipna=True) in ("mixed", "mixed-integer")
 
 
 def _all_integral(values):
