@@ -126,6 +126,7 @@ class Automater:
     def _prepare(self, df, extra_config=None):
         config = self._resolve_config(extra_config)
         targets = self.targets
+        self._said = set()  # predict's once-only warnings describe a training profile: a new one starts afresh
         frame = frames.as_frame(df, "the training data")
         frames.check_targets(frame, targets)
         frame = frames.drop_missing_targets(frame, targets)
@@ -167,6 +168,9 @@ class Automater:
 
     def _fit_target(self, series, name, config, forced_kind):
         profile = infer_column(series, name, config.get("inference"), config.get("inputs", "boolean"), forced_kind)
+        if profile.n_unique != series.dropna().nunique():
+            raise DataError(f"Target '{name}' holds values that differ only in type (e.g. 1 and '1'), which as labels "
+                            f"would be confused. Convert it, e.g. df['{name}'].astype(str).")
         kind = profile.kind
         if profile.n_unique < 2:
             raise DataError(f"Target '{name}' has a single value ({profile.sample}) in every row with a target: a "
@@ -289,8 +293,8 @@ class Automater:
         """Check `df` against the training profile, then run the model once: (the frame, outputs by target)."""
         self._check_fitted()
         frame = frames.as_frame(df, what, strict=False)
-        if not hasattr(self, "_said"):
-            self._said = set()  # warnings about the model already given: each is given once per Automater
+        if not hasattr(self, "_said"):  # a loaded Automater
+            self._said = set()
         profile_check.check(frame, self.profiles_, self.targets, self.input_states_, self._said)
         outputs = _run_in_batches(self.model_, self._raw_inputs(frame), len(frame)) if len(frame) else None
         return frame, outputs
@@ -501,15 +505,16 @@ def _check_balance(frame, targets, training):
         weighted = _weighted(counts, training)
         if ratio < training["imbalance_ratio"]:
             continue
-        rare = counts.idxmin()
-        done = ("rows are weighted so that every class counts as much in the loss (training.class_weight: "
-                f"{training['class_weight']}; 'none' trains on the raw frequencies, and predicted probabilities then "
-                "stay calibrated)" if weighted else
-                "rows are not weighted (training.class_weight: none); 'balanced' weighs every class equally, and a "
-                "focal loss (e.g. binary_focal_crossentropy) is another remedy")
-        warn(f"Target '{target.name}' is heavily imbalanced: its rarest class {rare!r} has {counts.min()} of "
-             f"{int(counts.sum())} rows, {ratio:.0f} times fewer than the most frequent. So that the model does not "
-             f"simply predict the frequent class, {done}.")
+        if weighted:
+            done = (f"Rows are weighted so that each class counts equally in the loss (training.class_weight: "
+                    f"{training['class_weight']}); 'none' trains on the raw frequencies, which keeps predicted "
+                    f"probabilities calibrated.")
+        else:
+            done = ("Rows are not weighted (training.class_weight: none), so the model may mostly predict the "
+                    "frequent class; 'balanced' weighs each class equally, and a focal loss (e.g. "
+                    "binary_focal_crossentropy) is another remedy.")
+        warn(f"Target '{target.name}' is heavily imbalanced: its rarest class {counts.idxmin()!r} has "
+             f"{counts.min()} of {int(counts.sum())} rows, {ratio:.0f} times fewer than the most frequent. {done}")
 
 
 def _sample_weights(frame, targets, training):

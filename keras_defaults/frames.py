@@ -4,6 +4,7 @@ Every check names the column(s) at fault and the fix. What predict checks agains
 `profile_check`.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,8 @@ def as_frame(data, what="data", strict=True):
     `strict` requires every column name to be a unique string (training needs that of all columns); predict passes
     False, since columns it does not use may be named anyhow, and checks only the ones it needs.
     """
-    if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
+    # isinstance, not hasattr: a DataFrame has an attribute for each column, '__fspath__' included.
+    if isinstance(data, (str, bytes, os.PathLike)):
         data = read_table(data)
     if isinstance(data, pd.Series):
         raise DataError(f"Expected a pandas DataFrame (or a CSV/Parquet file path) as {what}. Received: a Series "

@@ -136,3 +136,9 @@ def test_an_input_that_repeats_the_target_is_named():
     with pytest.warns(UserWarning, match=r"Input column\(s\) \['copy'\] hold exactly the values of target 'y'.*"
                                          r"column_types=\{'copy': 'ignore'\}"):
         frames.warn_leaks(data, ["y"], ["x", "copy"])
+
+
+def test_a_column_named_like_a_path_protocol_is_still_a_column():
+    # A DataFrame has an attribute per column: one named '__fspath__' must not make it look like a file path.
+    data = pd.DataFrame({"__fspath__": [1.0, 2.0], "y": ["a", "b"]})
+    assert list(frames.as_frame(data).columns) == ["__fspath__", "y"]

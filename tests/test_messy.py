@@ -289,7 +289,7 @@ def test_heavy_class_imbalance_is_warned_and_weighted():
     data = imbalanced()
     settings = {"training": {"epochs": 15, "batch_size": 64}, "body": {"units": [8]}}
     with pytest.warns(UserWarning, match=r"Target 'y' is heavily imbalanced: its rarest class 'rare' has \d+ of 300 "
-                                         r"rows.*weighted so that every class counts"):
+                                         r"rows.*Rows are weighted so that each class counts equally"):
         balanced = fit("y", data, overrides=settings)
     unweighted = quiet(fit, "y", data, overrides={**settings, "training": {**settings["training"],
                                                                             "class_weight": "none"}})
@@ -427,3 +427,9 @@ def test_no_public_method_modifies_the_users_frame(saved, method):
     quiet(getattr(auto, method), data)
     pd.testing.assert_frame_equal(data, before, check_exact=True)
     pd.testing.assert_series_equal(data.dtypes, dtypes)
+
+
+def test_a_target_whose_labels_differ_only_in_type_is_refused():
+    data = pd.DataFrame({"x": np.arange(30.0), "y": pd.Series([1, "1", "a"] * 10, dtype=object)})
+    with pytest.raises(DataError, match=r"Target 'y' holds values that differ only in type.*astype\(str\)"):
+        quiet(Automater(target="y").prepare, data)

@@ -160,3 +160,26 @@ def test_forcing_boolean_on_three_values_is_an_error():
 def test_a_single_huge_level_is_still_a_category():
     profile = kind_of(["common"] * 990 + [f"rare{i}" for i in range(10)])
     assert profile.kind == "categorical"
+
+
+def test_mixed_values_count_by_their_string_forms():
+    same = pd.Series([1, "1", "a", None] * 10, dtype=object)
+    with pytest.warns(UserWarning, match="mixes types"):
+        assert infer_column(same, "col", SETTINGS, BOOLEANS).n_unique == 2  # '1' and 'a'
+    assert kind_of(pd.Series([1, "1", "1.0", None] * 10, dtype=object)).kind == IGNORE  # one number
+    two = pd.Series([0, "", None] * 10, dtype=object)
+    with pytest.warns(UserWarning, match="mixes types"):
+        profile = infer_column(two, "col", SETTINGS, BOOLEANS)
+    assert profile.kind == "boolean" and profile.n_unique == 2
+
+
+def test_two_values_float32_cannot_separate_are_not_boolean():
+    assert kind_of([0.0, 5e-324] * 10).kind == "numerical"
+    assert kind_of([0.0, 1e-45] * 10).kind == "numerical"  # 1 / 1e-45 overflows float32
+    assert kind_of([0.0, 1e-30] * 10).kind == "boolean"
+
+
+def test_integer_codes_must_fit_float32_exactly():
+    assert kind_of([2 ** 40, 2 ** 40 + 1, 2 ** 40 + 2] * 10).kind == "numerical"
+    forced = kind_of([2 ** 40, 2 ** 40 + 1, 2 ** 40 + 2] * 10, forced="categorical")
+    assert forced.input_dtype == "string"
