@@ -82,9 +82,9 @@ def check(frame, profiles, targets, states, said):
         warn(f"Ignoring {len(differences.extra)} column(s) the model was not trained on: {shown}. (Said once per "
              f"Automater.)")
     for name, (trained, now, count) in differences.unreadable.items():
-        warn(f"Column '{name}' was numeric in training (dtype {trained}) but arrives as {now}: {count} of "
-             f"{len(frame)} value(s) do not read as numbers and are treated as missing. Convert it with "
-             f"pd.to_numeric(df['{name}'], errors='coerce') to check which.")
+        warn(f"Column '{name}' is read as numbers (training dtype {trained}), but {count} of {len(frame)} value(s) "
+             f"here (dtype {now}) do not read as numbers and are treated as missing. Convert it with "
+             f"pd.to_numeric(df['{name}'], errors='coerce') to see which.")
     for name, count in differences.newly_missing.items():
         key = ("missing", name)
         if key in said:

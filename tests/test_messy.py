@@ -349,8 +349,8 @@ def test_numbers_arriving_as_strings_are_read_as_numbers(saved, recwarn):
 def test_strings_that_are_not_numbers_are_counted_and_read_as_missing(saved):
     auto, data = fresh(saved)
     rows = data.head(10).assign(num_int=["12", "abc", "7", "?", "", "3", "4", "5", "6", "8"])
-    with pytest.warns(UserWarning, match=r"Column 'num_int' was numeric in training \(dtype int64\) but arrives as "
-                                         r"(object|str): 3 of 10 value\(s\) do not read as numbers"):
+    with pytest.warns(UserWarning, match=r"Column 'num_int' is read as numbers \(training dtype int64\), but 3 of "
+                                         r"10 value\(s\) here \(dtype (object|str)\) do not read as numbers"):
         assert_valid_predictions(auto, rows)
 
 
