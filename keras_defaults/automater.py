@@ -1,6 +1,7 @@
 """The Automater: a DataFrame and a target name in; a trained, explained, exportable Keras model out."""
 
 import dataclasses
+import inspect
 import json
 import os
 import shutil
@@ -16,21 +17,21 @@ from sklearn import metrics as sk_metrics
 from sklearn.model_selection import train_test_split
 
 from keras_defaults import defaults as table
-from keras_defaults import frames
+from keras_defaults import frames, profile_check
 from keras_defaults.encoders import ENCODERS, input_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
-from keras_defaults.errors import expected_one_of
+from keras_defaults.errors import expected_one_of, warn
+from keras_defaults.export import replace_dir
 from keras_defaults.model import (build_network, build_preprocessor, build_served_model, canonical_loss,
-                                  member_count, network_heads,
                                   check_activation, check_model_config, compile_model, keras_loss, keras_metric,
+                                  member_count, network_heads,
                                   layer_name)
 from keras_defaults.schema import IGNORE, ColumnProfile, infer_column, infer_schema
+from keras_defaults.state_file import FORMAT_VERSION, read_state
 
-FORMAT_VERSION = 1
 STATE_FILE = "automater.json"
 MODEL_FILE = "model.keras"
 _PREDICT_BATCH = 8192
-_STATE_KEYS = {"format_version", "keras_defaults_version", "params", "config", "origins", "inputs", "targets"}
 
 
 @dataclasses.dataclass
@@ -130,22 +131,33 @@ class Automater:
     def _prepare(self, df, extra_config=None):
         config = self._resolve_config(extra_config)
         targets = self.targets
+        self._said = set()  # predict's once-only warnings describe a training profile: a new one starts afresh
         frame = frames.as_frame(df, "the training data")
         frames.check_targets(frame, targets)
         frame = frames.drop_missing_targets(frame, targets)
+        frames.check_rows(frame, targets, config.get("training", "validation_split"))
         unknown = [c for c in config.get("columns") if c not in frame.columns]
         if unknown:
             c = unknown[0]
             raise ConfigError(f"The {config.origin('columns', c)} names '{c}', which is not in the DataFrame."
                               f"{table.did_you_mean(c, frame.columns)} Columns: {list(frame.columns)[:20]}.")
         forced = {c: e["kind"] for c, e in config.get("columns").items() if "kind" in e}
+        ignored = [t for t in targets if forced.get(t) == IGNORE]
+        if ignored:
+            raise ConfigError(f"Target column(s) {ignored} are set to kind 'ignore' (from "
+                              f"{config.origin('columns', ignored[0], 'kind')}); a target cannot be left out. Remove "
+                              f"that entry, or choose another target.")
         target_specs = {name: self._fit_target(frame[name], name, config, forced.get(name)) for name in targets}
+        _check_balance(frame, target_specs, config.get("training"))
+        frame = frames.non_finite_as_missing(frame, [c for c in frame.columns if c not in targets
+                                                     and forced.get(c) not in (IGNORE, "text", "categorical")])
         profiles = infer_schema(frame, config.get("inference"), config.get("inputs", "boolean"), forced,
                                 skip=set(targets))
         used = {name: p for name, p in profiles.items() if p.kind != IGNORE}
         if not used:
             raise DataError("No input column is left to learn from: every column other than the target was set "
                             "aside. See the warning above, or force a column's kind with column_types=.")
+        frames.warn_leaks(frame, targets, list(used))
         settings, states = {}, {}
         for name, profile in used.items():
             table.validate_column_entry(config, name, profile.kind, "input")
@@ -161,6 +173,9 @@ class Automater:
 
     def _fit_target(self, series, name, config, forced_kind):
         profile = infer_column(series, name, config.get("inference"), config.get("inputs", "boolean"), forced_kind)
+        if profile.n_unique != series.dropna().nunique():
+            raise DataError(f"Target '{name}' holds values that differ only in type (e.g. 1 and '1'), which as labels "
+                            f"would be confused. Convert it, e.g. df['{name}'].astype(str).")
         kind = profile.kind
         if profile.n_unique < 2:
             raise DataError(f"Target '{name}' has a single value ({profile.sample}) in every row with a target: a "
@@ -179,6 +194,8 @@ class Automater:
         if not ENCODERS[kind].can_be_target:
             raise DataError(f"A {kind} column cannot be a target: '{name}'.")
         profile = dataclasses.replace(profile, kind=kind)
+        if kind == "numerical":
+            frames.check_target_range(series, name)
         table.validate_column_entry(config, name, kind, "target")
         settings = table.column_settings(config, name, kind, "target")
         settings["loss"] = _check_loss_fits(settings, kind, name, config)
@@ -217,15 +234,19 @@ class Automater:
         learned = {name: ENCODERS[t.kind].target_array(frame[name], t.state, t.settings)
                    for name, t in self.targets_.items()}
         y = {key: learned[target.name] for key, target in heads.items()}
+        weights = _sample_weights(frame, self.targets_, training)
+        if weights:
+            weights = {key: weights[target.name] for key, target in heads.items()}
         train_idx, val_idx = self._split(frame, training["validation_split"])
         callbacks, validation = [], None
         if val_idx is not None:
-            validation = (_take(x, val_idx), _take(y, val_idx))
+            validation = (_take(x, val_idx), _take(y, val_idx)) + ((_take(weights, val_idx),) if weights else ())
             stopping = training["early_stopping"]
             callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=stopping["patience"],
                                                            restore_best_weights=stopping["restore_best_weights"]))
             x, y = _take(x, train_idx), _take(y, train_idx)
-        history = network.fit(x, y, validation_data=validation, epochs=training["epochs"],
+            weights = _take(weights, train_idx) if weights else None
+        history = network.fit(x, y, sample_weight=weights, validation_data=validation, epochs=training["epochs"],
                               batch_size=training["batch_size"], callbacks=callbacks, shuffle=True,
                               verbose=self.verbose)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
@@ -234,7 +255,7 @@ class Automater:
         return self
 
     def _split(self, frame, fraction):
-        if not fraction or len(frame) * fraction < 2 or len(frame) - len(frame) * fraction < 2:
+        if frames.validation_rows(len(frame), fraction) == 0:
             return np.arange(len(frame)), None
         first = self.targets_[self.targets[0]]
         stratify = None
@@ -248,13 +269,20 @@ class Automater:
 
     def _encode(self, frame):
         """Run the preprocessing layers once over the frame; training then reads the cached features."""
-        dataset = tf.data.Dataset.from_tensor_slices(self._raw_inputs(frame)).batch(_PREDICT_BATCH)
-        return self.preprocessor_.predict(dataset, verbose=0)
+        return _run_in_batches(self.preprocessor_, self._raw_inputs(frame), len(frame))
 
     def _raw_inputs(self, frame):
         used = {n: p for n, p in self.profiles_.items() if p.kind != IGNORE}
-        frames.check_columns_present(frame, list(used))
-        return {name: input_tensor(frame[name], profile) for name, profile in used.items()}
+        raw = {}
+        for name, profile in used.items():
+            try:
+                raw[name] = input_tensor(frame[name], profile)
+            except (TypeError, ValueError) as error:
+                wanted = "numbers" if profile.input_dtype == "float32" else "strings"
+                raise DataError(f"Column '{name}' cannot be read as {wanted} (dtype {frame[name].dtype}, e.g. "
+                                f"{frame[name].head(3).tolist()}): {error}. Convert it to the type it had in "
+                                f"training ({profile.dtype}).") from None
+        return raw
 
     # ------------------------------------------------------------------ predicting
     @property
@@ -271,12 +299,14 @@ class Automater:
         if not hasattr(self, "model_"):
             raise NotFittedError("This Automater is not fitted yet. Call fit(df) first.")
 
-    def _outputs(self, df):
+    def _outputs(self, df, what="the data to predict"):
+        """Check `df` against the training profile, then run the model once: (the frame, outputs by target)."""
         self._check_fitted()
-        frame = frames.as_frame(df, "the data to predict")
-        raw = self._raw_inputs(frame)
-        dataset = tf.data.Dataset.from_tensor_slices(raw).batch(_PREDICT_BATCH)
-        outputs = self.model_.predict(dataset, verbose=0) if len(frame) else None
+        frame = frames.as_frame(df, what, strict=False)
+        if not hasattr(self, "_said"):  # a loaded Automater
+            self._said = set()
+        profile_check.check(frame, self.profiles_, self.targets, self.input_states_, self._said)
+        outputs = _run_in_batches(self.model_, self._raw_inputs(frame), len(frame)) if len(frame) else None
         return frame, outputs
 
     def _probabilities(self, target, output):
@@ -290,7 +320,9 @@ class Automater:
 
         With several targets, a DataFrame with one column per target.
         """
-        frame, outputs = self._outputs(df)
+        return self._predictions(*self._outputs(df))
+
+    def _predictions(self, frame, outputs):
         columns = {}
         for name, target in self.targets_.items():
             if outputs is None:
@@ -311,7 +343,9 @@ class Automater:
 
         With several targets, a dict {target: DataFrame} over the classification targets.
         """
-        frame, outputs = self._outputs(df)
+        return self._probability_tables(*self._outputs(df))
+
+    def _probability_tables(self, frame, outputs):
         tables = {}
         for name, target in self.targets_.items():
             if target.kind == "numerical":
@@ -332,10 +366,10 @@ class Automater:
         With several targets, keys are '<target>/<metric>'.
         """
         self._check_fitted()
-        frame = frames.as_frame(df, "the data to evaluate")
+        frame = frames.as_frame(df, "the data to evaluate", strict=False)
         frames.check_targets(frame, self.targets)
-        frame = frames.drop_missing_targets(frame, self.targets)
-        predictions = self.predict(frame)
+        frame, outputs = self._outputs(frames.drop_missing_targets(frame, self.targets), "the data to evaluate")
+        predictions = self._predictions(frame, outputs)
         probabilities = None
         results = {}
         for name, target in self.targets_.items():
@@ -345,7 +379,7 @@ class Automater:
                 scores = _regression_scores(truth, predicted)
             else:
                 if probabilities is None:
-                    probabilities = self.predict_proba(frame)
+                    probabilities = self._probability_tables(frame, outputs)
                 proba = probabilities if isinstance(probabilities, pd.DataFrame) else probabilities[name]
                 scores = _classification_scores(truth, predicted, proba, target)
             prefix = "" if len(self.targets_) == 1 else f"{name}/"
@@ -397,7 +431,7 @@ class Automater:
         try:
             (staging / STATE_FILE).write_text(json.dumps(state, indent=1, default=_json_default), encoding="utf-8")
             self.model_.save(staging / MODEL_FILE)
-            _replace_dir(staging, path)
+            replace_dir(staging, path)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -410,31 +444,27 @@ class Automater:
         state_file, model_file = path / STATE_FILE, path / MODEL_FILE
         if not state_file.is_file() or not model_file.is_file():
             raise UnsafeFileError(f"'{path}' is not a saved Automater: it needs both {STATE_FILE} and {MODEL_FILE}.")
-        try:
-            state = json.loads(state_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise UnsafeFileError(f"'{state_file}' is not valid JSON ({error}); the save may be corrupt.") from None
-        if not isinstance(state, dict) or set(state) != _STATE_KEYS:
-            keys = sorted(state) if isinstance(state, dict) else type(state).__name__
-            raise UnsafeFileError(f"'{state_file}' does not have the keys of a saved Automater "
-                                  f"(expected {sorted(_STATE_KEYS)}, found {keys}); refusing to load it.")
-        if state["format_version"] != FORMAT_VERSION:
-            raise UnsafeFileError(f"'{path}' was saved in format {state['format_version']}; this version reads "
-                                  f"format {FORMAT_VERSION}.")
+        state = read_state(state_file, inspect.signature(cls).parameters)
         from keras_defaults.export import load_keras
 
         model = load_keras(model_file)
-        params = state["params"]
-        auto = cls(target=params["target"], column_types=params["column_types"], seed=params["seed"],
-                   verbose=params["verbose"])
+        auto = cls(**state["params"])
         auto.config_ = table.Config(state["config"], {tuple(k): v for k, v in state["origins"]})
         auto.profiles_ = {n: ColumnProfile.from_dict(e["profile"]) for n, e in state["inputs"].items()}
         auto.input_states_ = {n: e["state"] for n, e in state["inputs"].items() if e["state"] is not None}
         auto.input_settings_ = {n: e["settings"] for n, e in state["inputs"].items() if e["settings"] is not None}
         auto.targets_ = {n: TargetSpec.from_dict(t) for n, t in state["targets"].items()}
+        used = {n for n, p in auto.profiles_.items() if p.kind != IGNORE}
+        try:
+            auto.preprocessor_ = model.get_layer("preprocessor")
+            auto.network_ = model.get_layer("network")
+        except ValueError:
+            auto.preprocessor_ = auto.network_ = None
+        if (auto.preprocessor_ is None or set(model.input) != used or set(auto.network_.output) != set(auto.targets_)
+                or set(auto.targets_) != set(auto.targets)):
+            raise UnsafeFileError(f"'{path}': {MODEL_FILE} does not match {STATE_FILE} (their columns or targets "
+                                  f"differ); the two files do not come from the same save.")
         auto.model_ = model
-        auto.preprocessor_ = model.get_layer("preprocessor")
-        auto.network_ = model.get_layer("network")
         return auto
 
 
@@ -488,6 +518,75 @@ def _canonical_names(losses):
     return names
 
 
+_CLASS_WEIGHTS = ("auto", "balanced", "none")
+
+
+def _class_counts(frame, target):
+    return frame[target.name].astype(object).value_counts()
+
+
+def _weighted(counts, training):
+    """Whether a classification target's rows are weighted: training.class_weight, with `auto` deciding by the
+    ratio of its most to its least frequent class."""
+    choice = training["class_weight"]
+    if choice not in _CLASS_WEIGHTS:
+        raise ConfigError("Unknown training.class_weight. " + expected_one_of("class_weight", choice, _CLASS_WEIGHTS))
+    if choice == "auto":
+        return counts.max() / counts.min() >= training["imbalance_ratio"]
+    return choice == "balanced"
+
+
+def _check_balance(frame, targets, training):
+    """Warn about a heavily imbalanced classification target, saying what training does about it."""
+    for target in targets.values():
+        if target.kind == "numerical":
+            continue
+        counts = _class_counts(frame, target)
+        ratio = counts.max() / counts.min()
+        weighted = _weighted(counts, training)
+        if ratio < training["imbalance_ratio"]:
+            continue
+        if weighted:
+            done = (f"Rows are weighted so that each class counts equally in the loss (training.class_weight: "
+                    f"{training['class_weight']}); 'none' trains on the raw frequencies, which keeps predicted "
+                    f"probabilities calibrated.")
+        else:
+            done = ("Rows are not weighted (training.class_weight: none), so the model may mostly predict the "
+                    "frequent class; 'balanced' weighs each class equally, and a focal loss (e.g. "
+                    "binary_focal_crossentropy) is another remedy.")
+        warn(f"Target '{target.name}' is heavily imbalanced: its rarest class {counts.idxmin()!r} has "
+             f"{counts.min()} of {int(counts.sum())} rows, {ratio:.0f} times fewer than the most frequent. {done}")
+
+
+def _sample_weights(frame, targets, training):
+    """Per-row weights by target, {name: array}, or None when no target is weighted (see training.class_weight).
+
+    Balanced weights (scikit-learn's): a row of class c weighs rows / (classes * rows of c), so each class carries the
+    same total weight and the mean weight is 1.
+    """
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    weights = {}
+    for name, target in targets.items():
+        if target.kind != "numerical" and _weighted(_class_counts(frame, target), training):
+            codes = pd.factorize(frame[name].astype(object))[0]
+            weights[name] = compute_sample_weight("balanced", codes).astype("float32")
+    if not weights:
+        return None
+    return {name: weights.get(name, np.ones(len(frame), dtype="float32")) for name in targets}
+
+
+def _run_in_batches(model, raw, rows):
+    """Run `model` on raw columns, batch by batch, without tracing a graph: a wide frame's thousands of per-column
+    layers take far longer to trace and optimise than to run (1,000 columns: over a minute, against a second or
+    two), and a narrow one runs as fast eagerly. Returns {output: numpy array}."""
+    parts = []
+    for start in range(0, rows, _PREDICT_BATCH):
+        batch = {name: values[start:start + _PREDICT_BATCH] for name, values in raw.items()}
+        parts.append({name: keras.ops.convert_to_numpy(out) for name, out in model(batch, training=False).items()})
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
 def _take(arrays, index):
     return {k: v[index] for k, v in arrays.items()}
 
@@ -533,17 +632,6 @@ def _json_default(value):
     if isinstance(value, (pd.Timestamp,)):
         return value.isoformat()
     return str(value)
-
-
-def _replace_dir(staging, path):
-    """Move a finished save into place; a reader never sees a half-written directory under `path`."""
-    if path.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
-        os.replace(path, old / path.name)
-        os.replace(staging, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, path)
 
 
 def _version():

@@ -31,9 +31,13 @@ class UnsafeFileError(KerasDefaultsError, ValueError):
 
 
 def did_you_mean(value, choices):
-    """Return " Did you mean 'x'?" for the closest choice, or "" when nothing is close."""
-    matches = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" Did you mean '{matches[0]}'?" if matches else ""
+    """Return " Did you mean 'x'?" for the closest choice, or "" when nothing is close. Case is ignored, so that
+    'Age' finds 'age'."""
+    folded = {}
+    for choice in map(str, choices):
+        folded.setdefault(choice.casefold(), choice)
+    matches = difflib.get_close_matches(str(value).casefold(), list(folded), n=1, cutoff=0.6)
+    return f" Did you mean '{folded[matches[0]]}'?" if matches else ""
 
 
 def expected_one_of(what, value, choices):

@@ -1,7 +1,11 @@
 """Writing and reading models: a compiled `.keras` file, and a SavedModel that needs only TensorFlow."""
 
 import json
+import os
+import shutil
+import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 import keras
@@ -20,20 +24,79 @@ def export_keras(model, path):
         raise ValueError(f"A Keras model file must end in '.keras'. Received: path='{path}'. "
                          f"Did you mean '{path.with_suffix('.keras')}'?")
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    # Written beside the target and renamed into place, so an interrupted export never leaves a truncated file there.
+    handle, staging = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    os.close(handle)
+    try:
+        model.save(staging)
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
     return path
 
 
 def load_keras(path):
-    """Load a `.keras` file in safe mode: a file that asks to run code (a lambda, an unknown class) is refused."""
+    """Load a `.keras` file in safe mode: a file that asks to run code (a lambda, an unknown class) is refused.
+
+    The archive's config is vetted first, so that the refusal names the object at fault; Keras's safe mode then
+    refuses anything the vetting let through.
+    """
+    vet_archive(path)
     try:
         with warnings.catch_warnings():
             # The exported model is compiled but its optimizer never stepped: there is no state worth a warning.
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            warnings.filterwarnings("ignore", message="When providing `inputs` as a dict")  # see model.functional
             return keras.saving.load_model(path, safe_mode=True)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, KeyError, OSError) as error:
+        said = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise UnsafeFileError(f"Refusing to load '{path}': it is not a model this package wrote, or it asks to run "
-                              f"arbitrary code, which safe mode forbids. Keras said: {error}") from None
+                              f"arbitrary code, which safe mode forbids. Keras said: {said}") from None
+
+
+# Modules a saved config may name: Keras's own objects, and the layers this package registers with Keras.
+_SAFE_MODULES = ("keras", "keras_defaults.layers")
+
+
+def vet_archive(path):
+    """Refuse a `.keras` archive whose config names an object outside Keras and this package's registered layers
+    (a function or class of any other module), or a `Lambda` layer, which carries Python code."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except FileNotFoundError:
+        raise UnsafeFileError(f"Model file not found: '{path}'.") from None
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError, OSError) as error:
+        raise UnsafeFileError(f"Refusing to load '{path}': it is not a .keras archive with a readable config.json "
+                              f"({type(error).__name__}: {error}).") from None
+    for found in _named_objects(config):
+        module, name, registered = found.get("module"), found.get("class_name"), found.get("registered_name")
+        if module is not None and not isinstance(module, str):
+            raise UnsafeFileError(f"Refusing to load '{path}': its config names an object with module {module!r}, "
+                                  f"which Keras never writes.")
+        if name == "Lambda":
+            raise UnsafeFileError(f"Refusing to load '{path}': its config holds a Lambda layer "
+                                  f"('{found.get('config', {}).get('name')}'), which runs Python code stored in the "
+                                  f"file. This package never writes one.")
+        allowed = module is None or module == "keras" or module.startswith("keras.") or (
+            module in _SAFE_MODULES and keras.saving.get_registered_object(str(registered)) is not None)
+        if not allowed:
+            shown = f"{module}.{found.get('config') if name == 'function' else name}"
+            raise UnsafeFileError(f"Refusing to load '{path}': its config names '{shown}', which is neither a Keras "
+                                  f"object nor a layer of this package; loading it could run arbitrary code.")
+
+
+def _named_objects(node):
+    """Every serialized object in a Keras config: the mappings that carry a `class_name`."""
+    if isinstance(node, dict):
+        if "class_name" in node:
+            yield node
+        for value in node.values():
+            yield from _named_objects(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _named_objects(value)
 
 
 def serving_signature(auto):
@@ -85,6 +148,31 @@ def export_saved_model(auto, path):
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(name="serving_default", fn=serve, input_signature=[specs])
-    archive.write_out(str(path), verbose=False)
-    (path / SIGNATURE_FILE).write_text(json.dumps(signature, indent=1, ensure_ascii=False), encoding="utf-8")
+    # Written to a staging directory beside the target and moved into place once complete.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        archive.write_out(str(staging), verbose=False)
+        (staging / SIGNATURE_FILE).write_text(json.dumps(signature, indent=1, ensure_ascii=False), encoding="utf-8")
+        replace_dir(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return path
+
+
+def replace_dir(staging, path):
+    """Move a finished directory into place; a reader never sees a half-written directory under `path`, and an
+    existing one is kept if the move fails."""
+    if not path.exists():
+        os.replace(staging, path)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+    os.replace(path, old / path.name)
+    try:
+        os.replace(staging, path)
+    except BaseException:
+        os.replace(old / path.name, path)
+        old.rmdir()
+        raise
+    shutil.rmtree(old, ignore_errors=True)

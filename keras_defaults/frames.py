@@ -1,32 +1,58 @@
-"""Checks on the DataFrames users hand in, before anything is learned from them or predicted for them."""
+"""Checks on the DataFrames users hand in for training, before anything is learned from them.
+
+Every check names the column(s) at fault and the fix. What predict checks against the training profile lives in
+`profile_check`.
+"""
+
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from keras_defaults.errors import DataError, warn, did_you_mean
+from keras_defaults.errors import DataError, did_you_mean, warn
+
+# Fewer rows than this cannot train anything: a model needs at least two examples to see a difference.
+MIN_ROWS = 2
+# A validation set smaller than this (or a training set left smaller) decides early stopping by noise: below it, the
+# model trains on every row for all its epochs instead.
+MIN_SPLIT_ROWS = 5
+# Model inputs are float32: a larger magnitude becomes infinite on the way in.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def as_frame(data, what="data"):
-    """The user's frame, copied, so that nothing we do can change theirs. File paths are read here."""
-    if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
+def as_frame(data, what="data", strict=True):
+    """The user's frame, copied, so that nothing we do can change theirs. File paths are read here.
+
+    `strict` requires every column name to be a unique string (training needs that of all columns); predict passes
+    False, since columns it does not use may be named anyhow, and checks only the ones it needs.
+    """
+    # isinstance, not hasattr: a DataFrame has an attribute for each column, '__fspath__' included.
+    if isinstance(data, (str, bytes, os.PathLike)):
         data = read_table(data)
+    if isinstance(data, pd.Series):
+        raise DataError(f"Expected a pandas DataFrame (or a CSV/Parquet file path) as {what}. Received: a Series "
+                        f"named {data.name!r}. Use series.to_frame() for one column, or pass the whole DataFrame.")
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"Expected a pandas DataFrame (or a CSV/Parquet file path) as {what}. "
                         f"Received: {type(data).__name__}.")
-    duplicated = data.columns[data.columns.duplicated()].unique().tolist()
-    if duplicated:
-        raise DataError(f"Column names must be unique; these appear more than once: {duplicated}. "
-                        f"Rename them, e.g. df.columns = [...].")
-    not_strings = [c for c in data.columns if not isinstance(c, str)]
-    if not_strings:
-        raise DataError(f"Column names must be strings; these are not: {not_strings[:5]}. "
-                        f"Rename them, e.g. df.columns = df.columns.map(str).")
+    if strict:
+        check_column_names(data.columns)
     return data.copy()
 
 
-def read_table(path):
-    from pathlib import Path
+def check_column_names(columns):
+    duplicated = columns[columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise DataError(f"Column names must be unique; these appear more than once: {duplicated}. "
+                        f"Rename them, e.g. df.columns = [...].")
+    not_strings = [c for c in columns if not isinstance(c, str)]
+    if not_strings:
+        raise DataError(f"Column names must be strings; these are not: {not_strings[:5]}. "
+                        f"Rename them, e.g. df.columns = df.columns.map(str).")
 
+
+def read_table(path):
     path = Path(path)
     if not path.exists():
         raise DataError(f"Data file not found: '{path}'.")
@@ -39,12 +65,19 @@ def read_table(path):
 
 
 def check_targets(df, targets):
+    """The frame has rows, and each target is named once and is one of its columns."""
+    repeated = sorted({t for t in targets if targets.count(t) > 1})
+    if repeated:
+        raise DataError(f"Target(s) {repeated} are listed more than once in target=; name each target once.")
     if len(df) == 0:
-        raise DataError("The DataFrame is empty: fit needs rows with a value in the target column.")
+        raise DataError("The DataFrame is empty (0 rows): fit needs rows with a value in the target column.")
     for target in targets:
         if target not in df.columns:
             raise DataError(f"Target column '{target}' is not in the DataFrame.{did_you_mean(target, df.columns)} "
                             f"Columns: {list(df.columns)[:20]}.")
+        if (df.columns == target).sum() > 1:
+            raise DataError(f"Target column '{target}' appears more than once in the DataFrame; keep one, e.g. "
+                            f"df.loc[:, ~df.columns.duplicated()].")
 
 
 def drop_missing_targets(df, targets):
@@ -54,21 +87,90 @@ def drop_missing_targets(df, targets):
         raise DataError(f"Every row has a missing value in target column(s) {targets}: there is nothing to learn "
                         f"from. Check that the right column was named as the target.")
     if missing.any():
-        warn(f"Dropped {int(missing.sum())} of {len(df)} rows whose target ({', '.join(targets)}) is "
-                      f"missing.")
+        warn(f"Dropped {int(missing.sum())} of {len(df)} rows whose target ({', '.join(targets)}) is missing.")
         df = df.loc[~missing]
     return df
 
 
-def check_columns_present(df, expected, what="predict"):
-    missing = [c for c in expected if c not in df.columns]
-    if missing:
-        raise DataError(f"The DataFrame passed to {what} lacks column(s) the model was trained on: {missing}. "
-                        f"Add them (NaN is accepted for missing values).")
+def check_rows(df, targets, validation_split):
+    """Refuse a frame too small to train on; warn when it is too small to hold out rows for early stopping."""
+    rows = len(df)
+    if rows < MIN_ROWS:
+        raise DataError(f"Too few rows to train: {rows} row(s) with a target ({', '.join(targets)}); fit needs at "
+                        f"least {MIN_ROWS}, and a useful model needs many more.")
+    if validation_split and validation_rows(rows, validation_split) == 0:
+        warn(f"Only {rows} rows: too few to hold out a validation set (training.validation_split="
+             f"{validation_split} would leave fewer than {MIN_SPLIT_ROWS} rows on one side), so the model trains on "
+             f"every row for all training.epochs epochs, without early stopping. Expect an unreliable model.")
 
 
-def has_infinities(series):
-    if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+def validation_rows(rows, fraction):
+    """How many rows a validation split of `fraction` holds out: none when either side would have fewer than
+    MIN_SPLIT_ROWS."""
+    if not fraction or rows * fraction < MIN_SPLIT_ROWS or rows - rows * fraction < MIN_SPLIT_ROWS:
+        return 0
+    return int(np.ceil(rows * fraction))
+
+
+def non_finite_as_missing(df, columns):
+    """Infinite values, and numbers beyond float32's range (the model's input type, where they would become
+    infinite), are read as missing; the model's fill and missing-flag layers treat them so at predict too. Returns a
+    frame where they are NaN in the numeric columns among `columns`, so that the kinds and statistics learned match
+    what the model sees, and warns once, naming the columns."""
+    masks = {}
+    for name in columns:
+        values = _as_float(df[name]) if _numeric_column(df[name]) else None
+        if values is not None:
+            bad = np.isinf(values) | (np.abs(np.nan_to_num(values, nan=0.0)) > FLOAT32_MAX)
+            if bad.any():
+                masks[name] = bad
+    if masks:
+        df = df.copy()
+        for name, bad in masks.items():
+            df[name] = df[name].mask(bad)
+        found = {name: int(bad.sum()) for name, bad in masks.items()}
+        listed = ", ".join(f"'{name}' ({count})" for name, count in found.items())
+        warn(f"Infinite values, or values beyond float32's range (+-{FLOAT32_MAX:.1e}), in column(s) {listed} are "
+             f"read as missing: filled like any missing value and flagged. Replace them with finite numbers, or "
+             f"rescale the column (e.g. np.log1p), if they carry meaning.")
+    return df
+
+
+def _numeric_column(series):
+    """Numbers, or strings that all read as numbers: the columns whose values the model reads as float32."""
+    from keras_defaults.schema import is_numeric, is_string_like
+
+    if is_numeric(series):
+        return True
+    if not is_string_like(series):
         return False
-    values = series.to_numpy(dtype="float64", na_value=np.nan)
-    return bool(np.isinf(values).any())
+    present = series.dropna()
+    return len(present) > 0 and bool(pd.to_numeric(present.astype(object), errors="coerce").notna().all())
+
+
+def _as_float(series):
+    from keras_defaults.schema import numeric_values
+
+    try:
+        return numeric_values(series)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_target_range(series, name):
+    """A regression target is learned in float32: beyond its range the model could only predict infinity."""
+    values = _as_float(series)
+    if values is not None and (np.abs(values[np.isfinite(values)]) > FLOAT32_MAX).any():
+        raise DataError(f"Target '{name}' has values beyond float32's range (+-{FLOAT32_MAX:.1e}), which the model "
+                        f"cannot output. Rescale it (e.g. divide by a power of ten, or np.log1p) before fitting.")
+
+
+def warn_leaks(df, targets, columns):
+    """An input that repeats a target column lets the model read the answer; it trains, but predicts nothing new."""
+    for target in targets:
+        truth = df[target].astype(object)
+        same = [c for c in columns if truth.equals(df[c].astype(object))]
+        if same:
+            warn(f"Input column(s) {same} hold exactly the values of target '{target}': the model will read the "
+                 f"answer from them and learn nothing it can use on new rows. Leave them out with "
+                 f"column_types={{'{same[0]}': 'ignore'}} (or drop them) unless this is intended.")

@@ -10,8 +10,10 @@ Three functional models share their layers:
   predictions out. It is what `Automater.model` is, what `export` writes, and what `predict` runs.
 """
 
+import hashlib
 import inspect
 import re
+import warnings
 
 import keras
 
@@ -23,9 +25,44 @@ from keras_defaults.layers import TargetDecoder
 FEATURES = "features"
 
 
+# Names of the layers that do not belong to one column. A column may bear any of these names, so column names that
+# equal one are renamed in the graph (see `layer_name`).
+_FIXED_NAMES = {FEATURES, "all_features", "preprocessor", "network", "keras_defaults_model"}
+_FIXED_PATTERN = re.compile(r"body_(dense|norm|dropout)_\d+")
+
+
+def _reserved(name):
+    return name in _FIXED_NAMES or _FIXED_PATTERN.fullmatch(name) is not None
+
+
 def layer_name(column):
-    """Keras layer names may hold any character but '/'."""
-    return str(column).replace("/", "_")
+    """The base of the Keras names of one column's layers: ASCII letters, digits, '.', '-' and single underscores.
+
+    TensorFlow's name scopes accept only those characters, so any other run of characters becomes one '_', and a
+    name that had to change (or that equals a fixed layer name) gets a hash of the original, so that two columns
+    never share a base. A base never contains '__', and every per-column layer is named `<base>__<part>`
+    (`layer_prefix`), so a column's layers cannot take the name of another column or of its input.
+    """
+    column = str(column)
+    base = re.sub(r"[^A-Za-z0-9.\-]+", "_", column).strip("_")
+    if not re.match(r"[A-Za-z0-9]", base):
+        base = f"c{base}" if base else "column"
+    if base != column or _reserved(base):
+        base = f"{base}_{hashlib.sha256(column.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+    return base
+
+
+def layer_prefix(column):
+    """The prefix of one column's layers: with the encoders' '_<part>' suffixes, names of the form <base>__<part>."""
+    return f"{layer_name(column)}_"
+
+
+def input_name(column):
+    """The name of a column's raw input: the column's own name where Keras and the other layer names allow it."""
+    column = str(column)
+    if column and "/" not in column and "__" not in column and not _reserved(column):
+        return column
+    return layer_name(column)
 
 
 def index_key(column):
@@ -36,7 +73,7 @@ def raw_inputs(profiles):
     """One Keras input per used column, keyed by the column's name; scalars per row, strings or float32."""
     return {
         name: keras.Input(shape=(), dtype="string" if p.input_dtype == "string" else "float32",
-                          name=layer_name(name))
+                          name=input_name(name))
         for name, p in profiles.items()
     }
 
@@ -46,14 +83,14 @@ def build_preprocessor(profiles, states, settings):
     inputs = raw_inputs(profiles)
     dense, outputs = [], {}
     for name, profile in profiles.items():
-        encoded = ENCODERS[profile.kind].encode_input(inputs[name], states[name], settings[name], layer_name(name))
+        encoded = ENCODERS[profile.kind].encode_input(inputs[name], states[name], settings[name], layer_prefix(name))
         if encoded.dense is not None:
             dense.append(encoded.dense)
         if encoded.index is not None:
             outputs[index_key(name)] = encoded.index
     if dense:
         outputs[FEATURES] = dense[0] if len(dense) == 1 else keras.layers.Concatenate(name="features")(dense)
-    return keras.Model(inputs, outputs, name="preprocessor")
+    return functional(inputs, outputs, "preprocessor")
 
 
 def encoded_inputs(preprocessor):
@@ -69,7 +106,7 @@ def embedded_features(inputs, profiles, states):
         key = index_key(name)
         if key in inputs:
             input_dim, output_dim = ENCODERS[profile.kind].embedding_shape(states[name])
-            embedded = keras.layers.Embedding(input_dim, output_dim, name=f"{layer_name(name)}_embedding")(inputs[key])
+            embedded = keras.layers.Embedding(input_dim, output_dim, name=f"{layer_name(name)}__embedding")(inputs[key])
             parts.append(embedded)
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="all_features")(parts)
 
@@ -129,9 +166,18 @@ def build_served_model(preprocessor, network, targets, members):
         out = heads[0] if len(heads) == 1 else keras.layers.Average(name=f"{layer_name(name)}_average")(heads)
         if target.kind == "numerical":
             out = TargetDecoder(target.state["center"], target.state["scale"], target.state["log1p"],
-                                name=f"{layer_name(name)}_in_user_units")(out)
+                                name=f"{layer_name(name)}__in_user_units")(out)
         served[name] = out
-    return keras.Model(inputs, served, name="keras_defaults_model")
+    return functional(inputs, served, "keras_defaults_model")
+
+
+def functional(inputs, outputs, name):
+    """A functional model over raw columns. An input is keyed by its column's name, which Keras would like to be the
+    input's name too; where a column's name cannot be a layer name (see `input_name`), Keras's warning says only
+    that, so it is silenced."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="When providing `inputs` as a dict")
+        return keras.Model(inputs, outputs, name=name)
 
 
 def raw_inputs_like(preprocessor):

@@ -137,20 +137,39 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
     numeric_strings = string_like and _mostly_numeric_strings(non_null)
     numeric = is_numeric(series) or is_bool(series) or numeric_strings
     input_dtype = "float32" if numeric else "string"
+    # Distinct values as the model reads them: numeric strings as numbers ("1" and "1.0" are one), numbers mixed with
+    # strings by their string forms (1 and "1" are one, 1 and "" two).
+    mixed = not numeric and _mixed_types(non_null)
+    if numeric_strings:
+        n_unique = profile["n_unique"] = int(pd.Series(numeric_values(non_null)).nunique())
+    elif mixed:
+        n_unique = profile["n_unique"] = len(pd.unique(string_values(non_null)))
 
     if forced_kind is not None:
+        if n_unique == 0:
+            raise DataError(f"Column '{name}' was set to kind '{forced_kind}' but is entirely missing: there is "
+                            f"nothing to learn from it. Leave it out (column_types={{'{name}': 'ignore'}}).")
+        if forced_kind == "boolean" and n_unique != 2:
+            raise DataError(f"Column '{name}' was set to kind 'boolean' but has {n_unique} distinct value(s) "
+                            f"(e.g. {profile['sample']}); a boolean column has exactly two. Choose 'categorical'.")
         if forced_kind == "numerical" and not numeric:
             raise DataError(
                 f"Column '{name}' was set to kind 'numerical' but its values are not numbers "
                 f"(dtype {dtype}, e.g. {profile['sample']}). Convert it with pd.to_numeric, or choose "
                 f"'categorical' or 'text'."
             )
-        # Text is always read as strings; numbers are labels only when they are whole codes.
-        if forced_kind == "text" or (forced_kind == "categorical" and numeric and not _all_integral(non_null)):
+        # Text is always read as strings; numbers are labels only when they are whole codes that float32 holds.
+        if forced_kind == "text" or (forced_kind == "categorical" and numeric and not _float32_codes(non_null)):
             input_dtype = "string"
         return ColumnProfile(kind=forced_kind, reason=f"set by the user ({forced_kind})", input_dtype=input_dtype,
                              forced=True, **profile)
 
+    if mixed:
+        # Numbers and strings together (e.g. 3, "3 kg", "n/a"): only labels can hold both.
+        dtype = f"{dtype} mixing types ({pd.api.types.infer_dtype(non_null, skipna=True)})"
+        warn(f"Column '{name}' mixes types, e.g. numbers and strings ({profile['sample']}): it is read as labels, "
+             f"by the string form of each value. Convert it (pd.to_numeric(df['{name}'], errors='coerce') for "
+             f"numbers, .astype(str) for labels) to choose yourself.")
     if pd.api.types.is_datetime64_any_dtype(series.dtype) or isinstance(series.dtype, pd.PeriodDtype):
         return ColumnProfile(kind=IGNORE, reason=f"dtype {dtype}: dates are not supported yet; derive numbers "
                              "from it (e.g. year, day of week) to use it", **profile)
@@ -160,14 +179,14 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
         return ColumnProfile(kind=IGNORE, reason=f"constant (only value: {profile['sample'][0]!r})", **profile)
     if is_bool(series):
         return ColumnProfile(kind="boolean", reason=f"dtype {dtype}", **profile)
-    if n_unique == 2:
+    if n_unique == 2 and (not numeric or _float32_apart(non_null)):
         why = f"two distinct values {profile['sample']}"
         return ColumnProfile(kind="boolean", reason=why, input_dtype=input_dtype, **profile)
 
     if numeric:
         source = "numeric strings" if numeric_strings else f"dtype {dtype}"
         integral = _all_integral(non_null if not numeric_strings else pd.to_numeric(non_null))
-        if integral and n_unique <= settings["integer_categorical_max_unique"]:
+        if integral and n_unique <= settings["integer_categorical_max_unique"] and _float32_codes(non_null):
             return ColumnProfile(kind="categorical", reason=f"{source}, integer codes with only {n_unique} "
                                  "distinct values", input_dtype=input_dtype, **profile)
         if integral and rows >= settings["id_like_min_rows"] and n_unique == len(non_null) and (
@@ -195,6 +214,26 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
                              **profile)
     return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, {n_unique} distinct short values "
                          f"({ratio:.0%} of rows): rare ones share one bucket", input_dtype="string", **profile)
+
+
+def _mixed_types(non_null):
+    return non_null.dtype == object and pd.api.types.infer_dtype(non_null, skipna=True) in ("mixed", "mixed-integer")
+
+
+def _float32_apart(values):
+    """Whether a two-valued numeric column stays two-valued as float32, the model's input type, with a 0/1 rescaling
+    (1 / (b - a)) that float32 can hold; values closer than that are read as numbers instead."""
+    distinct = np.unique(numeric_values(pd.Series(values)))
+    with np.errstate(over="ignore", divide="ignore"):
+        a, b = distinct.astype("float32") if len(distinct) == 2 else (0.0, 0.0)
+        return bool(np.isfinite(np.float32(1.0) / (b - a)))
+
+
+def _float32_codes(values):
+    """Whole numbers that float32 holds exactly (up to 2**24 in size): only those can be category codes."""
+    as_float = numeric_values(pd.Series(values))
+    finite = as_float[np.isfinite(as_float)]
+    return _all_integral(values) and bool(np.all(np.abs(finite) <= 2 ** 24))
 
 
 def _all_integral(values):

@@ -41,7 +41,8 @@ def test_network_heads_names():
 
 
 def test_names_for_keras_and_for_signatures():
-    assert layer_name("a/b") == "a_b"
+    assert layer_name("age") == "age"
+    assert layer_name("a/b").startswith("a_b_") and layer_name("a/b") != layer_name("a b")
     taken = set()
     assert signature_name("price (€)", taken) == "price____"
     assert signature_name("1st", taken) == "c_1st"

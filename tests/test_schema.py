@@ -119,3 +119,67 @@ def test_user_ignored_columns_do_not_warn(recwarn):
     profiles = infer_schema(frame, SETTINGS, BOOLEANS, {"b": "ignore"})
     assert profiles["b"].kind == IGNORE and profiles["b"].forced
     assert not [w for w in recwarn if "Left out" in str(w.message)]
+
+
+def test_numbers_mixed_with_strings_are_labels_with_a_warning():
+    values = pd.Series([1, "a", 2.5, "b", None] * 10, dtype=object)
+    with pytest.warns(UserWarning, match=r"Column 'col' mixes types, e.g. numbers and strings.*pd.to_numeric"):
+        profile = infer_column(values, "col", SETTINGS, BOOLEANS)
+    assert profile.kind == "categorical" and profile.input_dtype == "string"
+    assert "mixing types" in profile.reason
+
+
+def test_numbers_mixed_with_numeric_strings_are_numbers(recwarn):
+    profile = kind_of(pd.Series([1, "2", 3.5, "4.25"] * 10 + [None], dtype=object))
+    assert profile.kind == "numerical"
+    assert not recwarn.list
+
+
+def test_unused_category_levels_are_not_counted():
+    values = pd.Categorical(["a", "b", "a", None] * 10, categories=["a", "b", "c", "d", "e"])
+    profile = kind_of(values)
+    assert profile.n_unique == 2 and profile.kind == "boolean"
+
+
+def test_unicode_and_emoji_labels_are_categories():
+    profile = kind_of(["café", "🐱", "中文", "naïve"] * 10)
+    assert profile.kind == "categorical"
+    assert profile.sample == ["café", "🐱", "中文"]
+
+
+def test_forcing_a_kind_on_an_entirely_missing_column_is_an_error():
+    with pytest.raises(DataError, match=r"Column 'col' was set to kind 'categorical' but is entirely missing.*ignore"):
+        kind_of([None] * 10, dtype=object, forced="categorical")
+
+
+def test_forcing_boolean_on_three_values_is_an_error():
+    with pytest.raises(DataError, match=r"set to kind 'boolean' but has 3 distinct value\(s\).*'categorical'"):
+        kind_of(["a", "b", "c"] * 5, forced="boolean")
+
+
+def test_a_single_huge_level_is_still_a_category():
+    profile = kind_of(["common"] * 990 + [f"rare{i}" for i in range(10)])
+    assert profile.kind == "categorical"
+
+
+def test_mixed_values_count_by_their_string_forms():
+    same = pd.Series([1, "1", "a", None] * 10, dtype=object)
+    with pytest.warns(UserWarning, match="mixes types"):
+        assert infer_column(same, "col", SETTINGS, BOOLEANS).n_unique == 2  # '1' and 'a'
+    assert kind_of(pd.Series([1, "1", "1.0", None] * 10, dtype=object)).kind == IGNORE  # one number
+    two = pd.Series([0, "", None] * 10, dtype=object)
+    with pytest.warns(UserWarning, match="mixes types"):
+        profile = infer_column(two, "col", SETTINGS, BOOLEANS)
+    assert profile.kind == "boolean" and profile.n_unique == 2
+
+
+def test_two_values_float32_cannot_separate_are_not_boolean():
+    assert kind_of([0.0, 5e-324] * 10).kind == "numerical"
+    assert kind_of([0.0, 1e-45] * 10).kind == "numerical"  # 1 / 1e-45 overflows float32
+    assert kind_of([0.0, 1e-30] * 10).kind == "boolean"
+
+
+def test_integer_codes_must_fit_float32_exactly():
+    assert kind_of([2 ** 40, 2 ** 40 + 1, 2 ** 40 + 2] * 10).kind == "numerical"
+    forced = kind_of([2 ** 40, 2 ** 40 + 1, 2 ** 40 + 2] * 10, forced="categorical")
+    assert forced.input_dtype == "string"

@@ -55,7 +55,9 @@ class Encoder(abc.ABC):
 def input_array(series, profile):
     """The raw values of one column in the dtype of its model input: float32 with NaN, or strings."""
     if profile.input_dtype == "float32":
-        return numeric_values(series).astype("float32")
+        # Beyond float32's range a value becomes infinite, which the model reads as missing (documented): no warning.
+        with np.errstate(over="ignore"):
+            return numeric_values(series).astype("float32")
     return string_values(series)
 
 

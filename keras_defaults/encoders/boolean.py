@@ -27,8 +27,9 @@ class BooleanEncoder(Encoder):
             false_value, true_value = boolean_sides(present, settings)
             state = {"false_value": float(false_value), "true_value": float(true_value)}
         else:
-            values = string_values(series)
-            false_value, true_value = boolean_sides(values[values != ""], settings)
+            # Present values by their string forms (an empty string is one, though missing values read as "" too).
+            values = string_values(series)[series.notna().to_numpy()]
+            false_value, true_value = boolean_sides(values, settings)
             state = {"false_value": str(false_value), "true_value": str(true_value)}
         state["missing_indicator"] = bool(series.isna().any())
         return state

@@ -9,6 +9,11 @@ from keras_defaults.layers import FillMissing, MissingIndicator, SmoothClip
 from keras_defaults.schema import numeric_values
 
 
+# Normalization keeps its variance in float32, where the square of a spread above ~1.8e19 overflows to infinity and
+# would zero the column; capped, a column that wide still reaches the model (saturated by the smooth clip).
+_MAX_SCALE = float(np.sqrt(np.finfo(np.float32).max)) / 2
+
+
 def _center_and_scale(values, scaling):
     if scaling == "standard":
         center, scale = float(np.mean(values)), float(np.std(values))
@@ -18,7 +23,7 @@ def _center_and_scale(values, scaling):
         if scale <= 0:
             # Most rows share one value (e.g. zero-inflated counts): fall back to the spread of the rest.
             scale = float(np.std(values))
-    return center, (scale if scale > 0 and np.isfinite(scale) else 1.0)
+    return center, (min(scale, _MAX_SCALE) if scale > 0 and np.isfinite(scale) else 1.0)
 
 
 class NumericalEncoder(Encoder):

@@ -1,0 +1,107 @@
+"""The schema check at predict: compare a frame with the training profile saved in the model, and say what differs.
+
+Missing columns are an error (they are listed); everything else the model can take is accepted and said: extra
+columns are ignored, numbers that arrive as strings are parsed, values that do not parse and missing values where
+training had none are read as missing. Warnings that describe the model rather than one call (extra columns,
+missing values in a column that had none) are given once per Automater; the count of values that could not be
+read is given on every call, since it is about that call's data.
+"""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from keras_defaults.errors import DataError, did_you_mean, warn
+from keras_defaults.schema import IGNORE, numeric_values
+
+
+@dataclasses.dataclass
+class Differences:
+    """How a frame differs from the columns a model was trained on."""
+
+    missing: list = dataclasses.field(default_factory=list)
+    duplicated: list = dataclasses.field(default_factory=list)
+    extra: list = dataclasses.field(default_factory=list)
+    # {column: (training dtype, dtype now, values that could not be read as numbers)}
+    unreadable: dict = dataclasses.field(default_factory=dict)
+    # {column: missing values now}, for columns that had none in training
+    newly_missing: dict = dataclasses.field(default_factory=dict)
+
+
+def compare(frame, profiles, targets):
+    """The differences between `frame` and the training `profiles`; target columns are neither needed nor extra."""
+    used = [name for name, p in profiles.items() if p.kind != IGNORE]
+    known = set(profiles) | set(targets)
+    present = pd.Index(frame.columns)
+    differences = Differences(
+        missing=[c for c in used if c not in present],
+        duplicated=[c for c in used if (present == c).sum() > 1],
+        extra=[c for c in present if c not in known],
+    )
+    for name in used:
+        if name in differences.missing or name in differences.duplicated:
+            continue
+        series, profile = frame[name], profiles[name]
+        if profile.input_dtype == "float32":
+            unread = _unreadable_numbers(series)
+            if unread:
+                differences.unreadable[name] = (profile.dtype, str(series.dtype), unread)
+        missing = int(series.isna().sum())
+        if profile.missing == 0 and missing:
+            differences.newly_missing[name] = missing
+    return differences
+
+
+def _unreadable_numbers(series):
+    """How many present values of a column fed as numbers do not read as numbers (and so become missing)."""
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return 0
+    try:
+        parsed = numeric_values(series)
+    except (TypeError, ValueError):
+        return int(series.notna().sum())
+    return int((series.notna().to_numpy() & np.isnan(parsed)).sum())
+
+
+def check(frame, profiles, targets, states, said):
+    """Raise for what predict cannot work around; warn about the rest. `said` is the set of warnings already given
+    by this Automater (updated in place), so that a warning about the model is given once."""
+    differences = compare(frame, profiles, targets)
+    if differences.missing:
+        names = [str(c) for c in differences.extra]
+        hints = "".join(f" ('{c}':{did_you_mean(c, names)})" for c in differences.missing if did_you_mean(c, names))
+        raise DataError(f"The DataFrame lacks {len(differences.missing)} column(s) the model was trained on: "
+                        f"{differences.missing}.{hints} Add them (NaN is accepted for missing values).")
+    if differences.duplicated:
+        raise DataError(f"Column(s) {differences.duplicated} appear more than once in the DataFrame; the model "
+                        f"cannot tell which to use. Keep one of each, e.g. df.loc[:, ~df.columns.duplicated()].")
+    if differences.extra and "extra" not in said:
+        said.add("extra")
+        shown = differences.extra[:10] + (["..."] if len(differences.extra) > 10 else [])
+        warn(f"Ignoring {len(differences.extra)} column(s) the model was not trained on: {shown}. (Said once per "
+             f"Automater.)")
+    for name, (trained, now, count) in differences.unreadable.items():
+        warn(f"Column '{name}' is read as numbers (training dtype {trained}), but {count} of {len(frame)} value(s) "
+             f"here (dtype {now}) do not read as numbers and are treated as missing. Convert it with "
+             f"pd.to_numeric(df['{name}'], errors='coerce') to see which.")
+    for name, count in differences.newly_missing.items():
+        key = ("missing", name)
+        if key in said:
+            continue
+        said.add(key)
+        warn(f"Column '{name}' had no missing values in training, but {count} of {len(frame)} row(s) here are "
+             f"missing: {_how_missing_is_read(profiles[name], states.get(name, {}))}. (Said once per column.)")
+    return differences
+
+
+def _how_missing_is_read(profile, state):
+    if profile.kind == "numerical":
+        return f"they are filled with the training median ({state.get('median')!r})"
+    if profile.kind == "boolean":
+        if isinstance(state.get("false_value"), str):
+            return "they are read as neither of its two values"
+        return f"they are read as {state.get('false_value')!r}, the column's first value"
+    if profile.kind == "text":
+        return "they are read as empty text"
+    return "they are read as a category never seen in training"

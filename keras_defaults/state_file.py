@@ -1,0 +1,82 @@
+"""Reading a saved Automater's `automater.json`: every key is checked before anything is built from it.
+
+A file that does not have exactly the shape `Automater.save` writes (an unexpected key anywhere, a value of the
+wrong type, settings that are not in the defaults table) is refused with `UnsafeFileError`: loading trusts nothing
+it did not write.
+"""
+
+import dataclasses
+import json
+
+from keras_defaults import defaults as table
+from keras_defaults.errors import ConfigError, ConfigTypeError, UnsafeFileError
+from keras_defaults.schema import ColumnProfile
+
+FORMAT_VERSION = 1
+STATE_KEYS = {"format_version", "keras_defaults_version", "params", "config", "origins", "inputs", "targets"}
+INPUT_KEYS = {"profile", "state", "settings"}
+TARGET_KEYS = {"name", "kind", "profile", "state", "settings"}
+_PROFILE_FIELDS = {f.name for f in dataclasses.fields(ColumnProfile)}
+_PROFILE_REQUIRED = {f.name for f in dataclasses.fields(ColumnProfile)
+                     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+
+
+def read_state(state_file, param_names):
+    """The validated contents of `state_file`. `param_names` are the Automater arguments `params` may hold."""
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UnsafeFileError(f"'{state_file}' is not valid JSON ({error}); the save may be corrupt.") from None
+    refuse = _Refuser(state_file)
+    refuse.unless_keys(state, STATE_KEYS, STATE_KEYS, "the file")
+    if state["format_version"] != FORMAT_VERSION:
+        raise UnsafeFileError(f"'{state_file}' was saved in format {state['format_version']!r}; this version reads "
+                              f"format {FORMAT_VERSION}.")
+    refuse.unless_keys(state["params"], set(param_names), {"target"}, "'params'")
+    try:
+        table.Config.builtin().merged(state["config"], f"'{state_file}'")
+    except (ConfigError, ConfigTypeError) as error:
+        raise UnsafeFileError(f"Refusing to load '{state_file}': its 'config' is not a valid settings table. "
+                              f"{error}") from None
+    origins = state["origins"]
+    if not isinstance(origins, list) or not all(
+            isinstance(o, list) and len(o) == 2 and isinstance(o[0], list) and isinstance(o[1], str) for o in origins):
+        raise UnsafeFileError(f"Refusing to load '{state_file}': 'origins' must be a list of [setting path, source].")
+    refuse.unless_mapping(state["inputs"], "'inputs'")
+    for name, entry in state["inputs"].items():
+        refuse.unless_keys(entry, INPUT_KEYS, INPUT_KEYS, f"input '{name}'")
+        refuse.unless_keys(entry["profile"], _PROFILE_FIELDS, _PROFILE_REQUIRED, f"the profile of input '{name}'")
+        for part in ("state", "settings"):
+            if entry[part] is not None:
+                refuse.unless_mapping(entry[part], f"the {part} of input '{name}'")
+    refuse.unless_mapping(state["targets"], "'targets'")
+    if not state["targets"]:
+        raise UnsafeFileError(f"Refusing to load '{state_file}': it names no target.")
+    for name, entry in state["targets"].items():
+        refuse.unless_keys(entry, TARGET_KEYS, TARGET_KEYS, f"target '{name}'")
+        refuse.unless_keys(entry["profile"], _PROFILE_FIELDS, _PROFILE_REQUIRED, f"the profile of target '{name}'")
+        refuse.unless_mapping(entry["state"], f"the state of target '{name}'")
+        refuse.unless_mapping(entry["settings"], f"the settings of target '{name}'")
+    return state
+
+
+class _Refuser:
+    def __init__(self, state_file):
+        self.state_file = state_file
+
+    def unless_mapping(self, value, where):
+        if not isinstance(value, dict):
+            raise UnsafeFileError(f"Refusing to load '{self.state_file}': {where} must be a mapping, found "
+                                  f"{type(value).__name__}.")
+
+    def unless_keys(self, value, allowed, required, where):
+        """`value` is a mapping whose keys are all `allowed` and include every `required` one."""
+        self.unless_mapping(value, where)
+        unexpected = sorted(set(value) - allowed, key=str)
+        absent = sorted(required - set(value))
+        if unexpected or absent:
+            found = (f"unexpected key(s) {unexpected}" if unexpected else "") + (
+                "; " if unexpected and absent else "") + (f"missing key(s) {absent}" if absent else "")
+            raise UnsafeFileError(f"Refusing to load '{self.state_file}': {where} does not have the keys a saved "
+                                  f"Automater writes ({found}; expected {sorted(allowed)}). The file was not written "
+                                  f"by Automater.save, or was changed since.")

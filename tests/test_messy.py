@@ -1,0 +1,435 @@
+"""Messy DataFrames at fit and at predict: a clear error naming the column and the fix, or a documented, warned
+behaviour; never an obscure crash, never NaN predictions, never a change to the user's frame."""
+
+import json
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import mixed_frame
+from keras_defaults import Automater
+from keras_defaults.errors import ConfigError, DataError
+from keras_defaults.profile_check import compare
+
+# Behaviour, not accuracy: the smallest training that runs every code path.
+TINY = {"training": {"epochs": 2, "batch_size": 64}, "body": {"units": [8]}}
+
+
+def fit(target, data, **kwargs):
+    kwargs.setdefault("overrides", TINY)
+    return Automater(target=target, seed=0, verbose=0, **kwargs).fit(data)
+
+
+def messy_frame(rows=120, seed=0):
+    """Every kind of column, plus unicode names and labels, a category dtype with unused levels, and values that
+    are infinite, beyond float32, or of mixed types."""
+    rng = np.random.default_rng(seed)
+    frame = mixed_frame(rows, seed).drop(columns=["price", "label"])
+    frame["pays 🌍"] = rng.choice(["France", "Ελλάδα", "日本", "🇧🇷"], rows)
+    frame["size"] = pd.Categorical(rng.choice(["S", "M", "L"], rows), categories=["XS", "S", "M", "L", "XL"])
+    frame["wild"] = rng.normal(size=rows)
+    frame.loc[frame.index[:3], "wild"] = [np.inf, -np.inf, 1e300]
+    frame["mixed"] = pd.Series(rng.choice([1, 2, "n/a", "unknown", 3.5], rows).tolist(), dtype=object)
+    return frame
+
+
+def quiet(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A model fitted on the messy frame, saved: each test loads its own copy, so once-only warnings start afresh."""
+    data = messy_frame()
+    path = tmp_path_factory.mktemp("messy") / "run"
+    quiet(fit, "binary", data).save(path)
+    return path, data
+
+
+def fresh(saved):
+    path, data = saved
+    return Automater.load(path), data.copy()
+
+
+def assert_valid_predictions(auto, rows):
+    predictions = auto.predict(rows)
+    assert predictions.index.equals(rows.index)
+    assert set(predictions) <= set(auto.targets_["binary"].classes)
+    probabilities = auto.predict_proba(rows)
+    assert np.isfinite(probabilities.to_numpy()).all()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------- at fit
+def test_empty_frame_is_refused():
+    with pytest.raises(DataError, match=r"The DataFrame is empty \(0 rows\)"):
+        Automater(target="binary").fit(mixed_frame().iloc[:0])
+
+
+def test_missing_target_suggests_close_names(frame):
+    with pytest.raises(DataError, match=r"Target column 'Binary' is not in the DataFrame. Did you mean 'binary'\?"):
+        Automater(target="Binary").fit(frame)
+
+
+@pytest.mark.parametrize("values, match", [
+    ([np.nan] * 160, "Every row has a missing value in target"),
+    ([1.0, np.nan] * 80, r"Target 'binary' has a single value \(\[1\.0\]\)"),
+    (pd.Categorical(["a"] * 160, categories=["a", "b", "c"]), r"Target 'binary' has a single value \(\['a'\]\)"),
+])
+def test_target_all_missing_or_one_class_is_refused(frame, values, match):
+    frame["binary"] = values
+    with pytest.raises(DataError, match=match):
+        quiet(Automater(target="binary").prepare, frame)
+
+
+def test_target_listed_twice_is_refused(frame):
+    with pytest.raises(DataError, match=r"Target\(s\) \['binary'\] are listed more than once"):
+        Automater(target=["binary", "binary"]).prepare(frame)
+
+
+def test_target_set_aside_as_an_input_is_refused(frame):
+    with pytest.raises(ConfigError, match=r"Target column\(s\) \['binary'\] are set to kind 'ignore'.*column_types="):
+        Automater(target="binary", column_types={"binary": "ignore"}).prepare(frame)
+
+
+def test_input_that_repeats_the_target_is_named(frame):
+    frame["answer"] = frame["binary"]
+    with pytest.warns(UserWarning, match=r"Input column\(s\) \['answer'\] hold exactly the values of target"):
+        Automater(target="binary").prepare(frame)
+
+
+def test_duplicate_column_names_are_refused(frame):
+    frame.columns = [*frame.columns[:-1], "num"]
+    with pytest.raises(DataError, match=r"more than once: \['num'\]"):
+        Automater(target="label").fit(frame)
+
+
+def test_non_string_column_names_are_refused(frame):
+    frame[7] = 1.0
+    with pytest.raises(DataError, match=r"Column names must be strings; these are not: \[7\]"):
+        Automater(target="binary").fit(frame)
+
+
+def test_infinities_in_an_input_are_read_as_missing_with_a_warning():
+    data = mixed_frame(100).drop(columns=["price", "label"])
+    data.loc[data.index[:4], "num"] = [np.inf, -np.inf, np.inf, 5.0]
+    with pytest.warns(UserWarning, match=r"column\(s\) 'num' \(3\) are read as missing"):
+        auto = fit("binary", data)
+    assert auto.input_states_["num"]["missing_indicator"]
+    assert np.isfinite(auto.input_states_["num"]["median"])
+    assert_valid_predictions(auto, data)
+
+
+def test_infinities_in_a_regression_target_are_refused(frame):
+    frame.loc[frame.index[0], "price"] = np.inf
+    with pytest.raises(DataError, match=r"Target 'price' has infinite values. Remove those rows"):
+        Automater(target="price").prepare(frame)
+
+
+def test_entirely_missing_constant_and_id_like_columns_are_left_out_with_a_warning(frame):
+    frame["nothing"] = np.nan
+    frame["same"] = "x"
+    frame["row_id"] = np.arange(len(frame)) + 1000
+    with pytest.warns(UserWarning, match=r"Left out 3 column\(s\): 'nothing' \(entirely missing\); 'same' \(constant"
+                                         r".*'row_id' \(.*ID-like"):
+        auto = Automater(target="binary").prepare(frame)
+    assert {auto.profiles_[c].kind for c in ("nothing", "same", "row_id")} == {"ignore"}
+    assert not {"nothing", "same", "row_id"} & set(auto.preprocessor_.input)
+
+
+def test_a_category_with_a_single_huge_level_trains():
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"x": rng.normal(size=300), "y": rng.choice(["a", "b"], 300),
+                         "city": ["Paris"] * 294 + [f"town{i}" for i in range(6)]})
+    auto = fit("y", data)
+    assert auto.profiles_["city"].kind == "categorical"
+    assert auto.input_states_["city"]["vocabulary"][0] == "Paris"
+    predictions = auto.predict(data)
+    assert len(predictions) == 300 and set(predictions) <= {"a", "b"}
+
+
+def test_numbers_and_strings_in_one_column_are_labels_with_a_warning():
+    data = mixed_frame(100).drop(columns=["price", "label"])
+    data["mixed"] = pd.Series([1, "n/a", 2.5, "unknown"] * 25, dtype=object)
+    with pytest.warns(UserWarning, match=r"Column 'mixed' mixes types"):
+        auto = fit("binary", data)
+    assert auto.profiles_["mixed"].kind == "categorical"
+    assert set(auto.input_states_["mixed"]["vocabulary"]) == {"1", "n/a", "2.5", "unknown"}
+    rows = data.head(4).assign(mixed=pd.Series([1.0, "1", "new", None], index=data.index[:4], dtype=object))
+    with pytest.warns(UserWarning, match=r"Column 'mixed' had no missing values in training"):
+        assert_valid_predictions(auto, rows)
+
+
+def test_one_row_is_too_few_to_train(frame):
+    with pytest.raises(DataError, match=r"Too few rows to train: 1 row\(s\).*at least 2"):
+        Automater(target="binary").fit(frame.head(1))
+
+
+def test_ten_rows_train_without_a_validation_split_with_a_warning(frame):
+    data = frame.drop(columns=["price", "label"]).head(10)
+    with pytest.warns(UserWarning, match=r"Only 10 rows: too few to hold out a validation set"):
+        auto = fit("binary", data)
+    assert "val_loss" not in auto.history_
+    assert_valid_predictions(auto, data)
+
+
+def test_a_thousand_columns_train_and_predict_in_reasonable_time():
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(rng.normal(size=(60, 1000)), columns=[f"c{i}" for i in range(1000)])
+    data["y"] = np.where(data["c0"] > 0, "up", "down")
+    start = time.perf_counter()
+    auto = quiet(fit, "y", data)
+    predictions = auto.predict(data)
+    elapsed = time.perf_counter() - start
+    assert len(predictions) == 60 and set(predictions) <= {"up", "down"}
+    # About 15 s here; a traced graph of 1,000 per-column layers took over two minutes.
+    assert elapsed < 120, elapsed
+
+
+def test_very_long_text_trains_and_predicts():
+    rng = np.random.default_rng(0)
+    words = np.array("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split())
+    text = [" ".join(rng.choice(words, 18_000)) for _ in range(40)]  # about 100,000 characters each
+    assert min(map(len, text)) > 90_000
+    data = pd.DataFrame({"notes": text, "x": rng.normal(size=40), "y": rng.choice(["a", "b"], 40)})
+    auto = quiet(fit, "y", data, column_types={"notes": "text"})
+    assert auto.profiles_["notes"].kind == "text"
+    assert np.isfinite(auto.predict_proba(data).to_numpy()).all()
+
+
+def test_unicode_and_emoji_in_names_and_categories_survive_save_and_export(tmp_path):
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({
+        "âge du capitaine": rng.normal(40, 10, 120),
+        "pays 🌍": rng.choice(["France", "Ελλάδα", "日本", "🇧🇷"], 120),
+        "a/b": rng.normal(size=120),
+        "résultat ✅": rng.choice(["oui 👍", "non 👎"], 120),
+    })
+    auto = fit("résultat ✅", data)
+    predictions = auto.predict(data)
+    assert predictions.name == "résultat ✅" and set(predictions) <= {"oui 👍", "non 👎"}
+    assert "France" in auto.input_states_["pays 🌍"]["vocabulary"]
+    assert "pays 🌍" in auto.model.input  # the raw input keeps the column's name
+    auto.save(tmp_path / "run")
+    np.testing.assert_array_equal(Automater.load(tmp_path / "run").predict_proba(data).to_numpy(),
+                                  auto.predict_proba(data).to_numpy())
+    path = auto.export(tmp_path / "serving", format="tf_saved_model")
+    signature = json.loads((path / "keras_defaults_signature.json").read_text(encoding="utf-8"))
+    arguments = [spec["argument"] for spec in signature["inputs"].values()]
+    assert all(name.isascii() and name.replace("_", "").isalnum() for name in arguments)
+    assert len(set(arguments)) == len(arguments)
+
+
+def test_column_names_that_clash_with_layer_names_train():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=100)
+    names = ["num", "num_fill", "num__fill", "num_missing", "features", "preprocessor", "network",
+             "body_dense_0", "", " ", "a b", "a_b", "_x"]
+    data = pd.DataFrame({name: x + i for i, name in enumerate(names)})
+    data.loc[data.index[:5], "num"] = np.nan
+    data["y"] = np.where(x > 0, "up", "down")
+    auto = fit("y", data)
+    assert set(auto.model.input) == set(names)
+    assert_valid = auto.predict_proba(data)
+    assert np.isfinite(assert_valid.to_numpy()).all()
+
+
+def test_category_dtype_unused_levels_do_not_inflate_vocabularies():
+    rng = np.random.default_rng(0)
+    levels = ["XS", "S", "M", "L", "XL", "XXL"]
+    data = pd.DataFrame({
+        "size": pd.Categorical(rng.choice(["S", "M", "L"], 100), categories=levels),
+        "x": rng.normal(size=100),
+        "grade": pd.Categorical(rng.choice(["A", "B", "C"], 100), categories=["A", "B", "C", "D", "E"]),
+    })
+    auto = fit("grade", data)
+    assert sorted(auto.input_states_["size"]["vocabulary"]) == ["L", "M", "S"]
+    assert auto.targets_["grade"].classes == ["A", "B", "C"]
+    assert list(auto.predict_proba(data).columns) == ["A", "B", "C"]
+
+
+def test_extreme_numeric_ranges_never_give_nan_predictions():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=120)
+    data = pd.DataFrame({
+        "astronomical": x * 1e300,       # beyond float32: read as missing
+        "huge_spread": x * 1e30,         # within float32, but its variance is not
+        "tiny": x * 1e-30,
+        "signal": x,
+        "y": np.where(x > 0, "up", "down"),
+    })
+    with pytest.warns(UserWarning) as said:
+        auto = fit("y", data)
+    messages = " | ".join(str(w.message) for w in said)
+    assert "'astronomical' (120) are read as missing" in messages
+    assert "Left out 1 column(s): 'astronomical' (entirely missing)" in messages  # nothing finite is left in it
+    assert np.isfinite(auto.input_states_["huge_spread"]["scale"])
+    assert_valid = auto.predict_proba(data.assign(huge_spread=-3e38, tiny=1e-45))
+    assert np.isfinite(assert_valid.to_numpy()).all()
+
+
+def test_a_regression_target_beyond_float32_is_refused():
+    data = pd.DataFrame({"x": np.arange(30.0), "y": np.linspace(1, 2, 30) * 1e300})
+    with pytest.raises(DataError, match=r"Target 'y' has values beyond float32's range"):
+        Automater(target="y").prepare(data)
+
+
+def imbalanced(rows=300, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    return pd.DataFrame({"x": x, "noise": rng.normal(size=rows), "y": np.where(x > 1.7, "rare", "common")})
+
+
+def test_heavy_class_imbalance_is_warned_and_weighted():
+    data = imbalanced()
+    settings = {"training": {"epochs": 15, "batch_size": 64}, "body": {"units": [8]}}
+    with pytest.warns(UserWarning, match=r"Target 'y' is heavily imbalanced: its rarest class 'rare' has \d+ of 300 "
+                                         r"rows.*Rows are weighted so that each class counts equally"):
+        balanced = fit("y", data, overrides=settings)
+    unweighted = quiet(fit, "y", data, overrides={**settings, "training": {**settings["training"],
+                                                                            "class_weight": "none"}})
+    rare = data["y"] == "rare"
+    # Weighting makes the rare class count: the model gives it more probability, where it belongs.
+    assert balanced.predict_proba(data)["rare"][rare].mean() > unweighted.predict_proba(data)["rare"][rare].mean()
+    assert (balanced.predict(data)[rare] == "rare").mean() > 0.5
+
+
+def test_balanced_classes_are_not_weighted_or_warned(recwarn):
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"x": rng.normal(size=60), "y": rng.choice(["a", "b"], 60)})
+    Automater(target="y").prepare(data)
+    assert not [w for w in recwarn if "imbalanced" in str(w.message)]
+
+
+def test_an_unknown_class_weight_is_refused():
+    with pytest.raises(ConfigError, match=r"Received: class_weight='balance'. Did you mean 'balanced'\?"):
+        quiet(Automater(target="y", overrides={"training": {"class_weight": "balance"}}).prepare, imbalanced())
+
+
+# ---------------------------------------------------------------------------------------------- at predict
+def test_missing_columns_are_listed(saved):
+    auto, data = fresh(saved)
+    with pytest.raises(DataError, match=r"lacks 2 column\(s\) the model was trained on: \['num', 'pays 🌍'\].*"
+                                        r"\('num': Did you mean 'Num'\?\)"):
+        auto.predict(data.drop(columns=["pays 🌍"]).rename(columns={"num": "Num"}))
+
+
+def test_extra_columns_are_ignored_and_said_once(saved, recwarn):
+    auto, data = fresh(saved)
+    rows = data.assign(comment="hello", score=1.0)
+    expected = auto.predict_proba(data)
+    pd.testing.assert_frame_equal(auto.predict_proba(rows), expected)
+    auto.predict(rows)
+    said = [w for w in recwarn if "Ignoring 2 column(s) the model was not trained on: ['comment', 'score']"
+            in str(w.message)]
+    assert len(said) == 1
+
+
+def test_target_column_at_predict_is_neither_needed_nor_extra(saved, recwarn):
+    auto, data = fresh(saved)
+    auto.predict(data.drop(columns=["binary"]))
+    auto.predict(data)
+    assert not [w for w in recwarn if "Ignoring" in str(w.message)]
+
+
+def test_numbers_arriving_as_strings_are_read_as_numbers(saved, recwarn):
+    auto, data = fresh(saved)
+    as_text = data.assign(num=data["num"].map(lambda v: None if pd.isna(v) else repr(float(v))),
+                          num_int=data["num_int"].astype(str))
+    np.testing.assert_allclose(auto.predict_proba(as_text).to_numpy(), auto.predict_proba(data).to_numpy(),
+                               atol=1e-6)
+    assert not [w for w in recwarn if "arrives as" in str(w.message)]
+
+
+def test_strings_that_are_not_numbers_are_counted_and_read_as_missing(saved):
+    auto, data = fresh(saved)
+    rows = data.head(10).assign(num_int=["12", "abc", "7", "?", "", "3", "4", "5", "6", "8"])
+    with pytest.warns(UserWarning, match=r"Column 'num_int' is read as numbers \(training dtype int64\), but 3 of "
+                                         r"10 value\(s\) here \(dtype (object|str)\) do not read as numbers"):
+        assert_valid_predictions(auto, rows)
+
+
+def test_unseen_categories_are_accepted(saved, recwarn):
+    auto, data = fresh(saved)
+    rows = data.head(6).copy()
+    rows["pays 🌍"] = ["Atlantis", "🏴‍☠️", "France", "日本", "", "Ελλάδα"]
+    rows["size"] = pd.Categorical(["XXL", "S", "M", "L", "XS", "S"])
+    rows["mixed"] = ["brand new", 99, 1, "n/a", "?", 2]
+    assert_valid_predictions(auto, rows)
+    assert not recwarn.list
+
+
+def test_missing_values_where_training_had_none_are_filled_and_said_once(saved):
+    auto, data = fresh(saved)
+    rows = data.head(20).copy()
+    assert auto.profiles_["num_int"].missing == 0
+    rows["num_int"] = np.nan
+    with pytest.warns(UserWarning, match=r"Column 'num_int' had no missing values in training, but 20 of 20 row\(s\)"
+                                         r" here are missing: they are filled with the training median"):
+        assert_valid_predictions(auto, rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auto.predict(rows)
+
+
+def test_column_order_and_the_callers_index_are_kept(saved):
+    auto, data = fresh(saved)
+    expected = auto.predict_proba(data).to_numpy()
+    for index in (pd.Index([f"row {i}" for i in range(len(data))]), pd.Index([7] * len(data)),
+                  pd.date_range("2024-01-01", periods=len(data)), pd.RangeIndex(1000, 1000 + len(data))):
+        shuffled = data[data.columns[::-1]].set_axis(index)
+        assert auto.predict(shuffled).index.equals(index)
+        probabilities = auto.predict_proba(shuffled)
+        assert probabilities.index.equals(index)
+        np.testing.assert_array_equal(probabilities.to_numpy(), expected)
+
+
+def test_the_schema_check_reads_the_profile_saved_with_the_model(saved):
+    auto, data = fresh(saved)
+    rows = data.head(5).drop(columns=["cat"]).assign(extra=1, num_int=["1", "x", "3", "4", "5"])
+    rows.loc[rows.index[0], "pays 🌍"] = None
+    differences = compare(rows, auto.profiles_, auto.targets)
+    assert differences.missing == ["cat"]
+    assert differences.extra == ["extra"]
+    assert differences.unreadable == {"num_int": ("int64", str(rows["num_int"].dtype), 1)}
+    assert differences.newly_missing == {"pays 🌍": 1}
+    assert differences.duplicated == []
+
+
+def test_a_column_needed_twice_is_refused(saved):
+    auto, data = fresh(saved)
+    rows = pd.concat([data, data[["num"]]], axis=1)
+    with pytest.raises(DataError, match=r"Column\(s\) \['num'\] appear more than once"):
+        auto.predict(rows)
+
+
+def test_values_that_cannot_be_strings_or_numbers_get_a_clear_error(saved):
+    auto, data = fresh(saved)
+    rows = data.head(3).assign(num=[{"a": 1}, {"b": 2}, {"c": 3}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_valid_predictions(auto, rows)  # read as missing, and said so
+
+
+# ---------------------------------------------------------------------------------------------- never in place
+@pytest.mark.parametrize("method", ["prepare", "fit", "predict", "predict_proba", "evaluate"])
+def test_no_public_method_modifies_the_users_frame(saved, method):
+    auto, data = fresh(saved)
+    before = data.copy()
+    dtypes = data.dtypes.copy()
+    if method in ("prepare", "fit"):
+        auto = Automater(target="binary", overrides=TINY, seed=0, verbose=0)
+    quiet(getattr(auto, method), data)
+    pd.testing.assert_frame_equal(data, before, check_exact=True)
+    pd.testing.assert_series_equal(data.dtypes, dtypes)
+
+
+def test_a_target_whose_labels_differ_only_in_type_is_refused():
+    data = pd.DataFrame({"x": np.arange(30.0), "y": pd.Series([1, "1", "a"] * 10, dtype=object)})
+    with pytest.raises(DataError, match=r"Target 'y' holds values that differ only in type.*astype\(str\)"):
+        quiet(Automater(target="y").prepare, data)

@@ -1,0 +1,364 @@
+"""Saved models are safe and faithful: only JSON, YAML and .keras files (no pickle); a tampered file is refused
+without running anything; an interrupted save leaves nothing `load` could mistake for a good one; a reloaded model
+and a seeded refit predict identically."""
+
+import json
+import os
+import re
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+import keras_defaults
+from conftest import FAST, mixed_frame
+from keras_defaults import Automater, export
+from keras_defaults.errors import UnsafeFileError
+
+PICKLE_HEADERS = tuple(bytes([0x80, protocol]) for protocol in range(2, 6))
+
+
+def awkward_rows(data):
+    rows = data.head(12).copy()
+    rows.loc[rows.index[0], "num"] = np.nan
+    rows.loc[rows.index[1], "cat"] = "never-seen"
+    rows.loc[rows.index[2], "text"] = "words nobody used before"
+    rows.loc[rows.index[3], "code"] = pd.NA
+    return rows
+
+
+def assert_not_pickle(name, content):
+    assert not content.startswith(PICKLE_HEADERS), f"{name} starts like a pickle"
+
+
+def keras_members(path):
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def rewrite_config(source, target, change):
+    """A copy of the .keras archive `source` whose config.json has been passed through `change`."""
+    members = keras_members(source)
+    config = json.loads(members["config.json"])
+    change(config)
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return target
+
+
+def layers_of(config):
+    """The layer entries of the served model's config and of its nested models."""
+    found = []
+    for layer in config["config"]["layers"]:
+        found.append(layer)
+        if "layers" in layer.get("config", {}):
+            found.extend(layer["config"]["layers"])
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- plain files only
+def test_saves_and_exports_hold_only_json_yaml_and_keras_files(fitted_multi, tmp_path):
+    auto, _ = fitted_multi
+    auto.save(tmp_path / "run")
+    auto.export(tmp_path / "model.keras")
+    auto.export(tmp_path / "serving", format="tf_saved_model")
+    saved_model_own = re.compile(r"(saved_model|fingerprint)\.pb|variables/variables\.(index|data-\d+-of-\d+)")
+    for path in tmp_path.rglob("*"):
+        if path.is_dir():
+            continue
+        relative = path.relative_to(tmp_path).as_posix()
+        content = path.read_bytes()
+        assert_not_pickle(relative, content)
+        if relative.startswith("serving/") and saved_model_own.fullmatch(relative.removeprefix("serving/")):
+            continue
+        assert path.suffix in (".json", ".yaml", ".keras"), relative
+        if path.suffix == ".json":
+            json.loads(content)
+        if path.suffix == ".keras":
+            members = keras_members(path)
+            assert set(members) == {"config.json", "metadata.json", "model.weights.h5"}, relative
+            for name, member in members.items():
+                assert_not_pickle(f"{relative}:{name}", member)
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["automater.json", "model.keras"]
+
+
+def test_the_package_never_pickles_or_loads_unsafely():
+    package = Path(keras_defaults.__file__).parent
+    forbidden = re.compile(r"^\s*(import|from)\s+(pickle|cPickle|_pickle|dill|joblib|cloudpickle|marshal|shelve)\b"
+                           r"|allow_pickle\s*=\s*True|safe_mode\s*=\s*False|enable_unsafe_deserialization"
+                           r"|yaml\.(unsafe_)?load\(|yaml\.Loader\b", re.MULTILINE)
+    offenders = {str(p.relative_to(package)): forbidden.findall(p.read_text(encoding="utf-8"))
+                 for p in package.rglob("*.py")}
+    assert not {name: found for name, found in offenders.items() if found}
+
+
+# ---------------------------------------------------------------------------------------------- tampered files
+def lambda_model(path):
+    inputs = keras.Input(shape=(3,), name="x")
+    outputs = keras.layers.Lambda(lambda t: t * 2, name="doubling")(inputs)
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+def test_a_keras_file_with_a_lambda_layer_is_refused(tmp_path):
+    path = lambda_model(tmp_path / "lambda.keras")
+    with pytest.raises(UnsafeFileError, match=r"Refusing to load .*a Lambda layer \('doubling'\), which runs Python "
+                                              r"code stored in the file"):
+        export.load_keras(path)
+
+
+def test_keras_safe_mode_is_the_second_line_of_defence(tmp_path, monkeypatch):
+    path = lambda_model(tmp_path / "lambda.keras")
+    monkeypatch.setattr(export, "vet_archive", lambda _: None)
+    with pytest.raises(UnsafeFileError, match=r"asks to run arbitrary code, which safe mode forbids. Keras said: "
+                                              r"Requested the deserialization of a `Lambda` layer"):
+        export.load_keras(path)
+
+
+@pytest.fixture
+def evil_module(tmp_path, monkeypatch):
+    """A module that leaves a marker file when imported: what a tampered config would make loading run."""
+    marker = tmp_path / "code_ran"
+    (tmp_path / "kd_evil_payload.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\ndef payload(*args, **kwargs):\n    return args[0]\n"
+        f"class Payload:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield marker
+    sys.modules.pop("kd_evil_payload", None)
+
+
+def as_function(config):
+    dense = next(layer for layer in layers_of(config) if layer["class_name"] == "Dense")
+    dense["config"]["activation"] = {"module": "kd_evil_payload", "class_name": "function", "config": "payload",
+                                     "registered_name": "function"}
+
+
+def as_builtin_eval(config):
+    dense = next(layer for layer in layers_of(config) if layer["class_name"] == "Dense")
+    dense["config"]["activation"] = {"module": "builtins", "class_name": "function", "config": "eval",
+                                     "registered_name": "function"}
+
+
+def as_class(config):
+    dense = next(layer for layer in layers_of(config) if layer["class_name"] == "Dense")
+    dense.update(module="kd_evil_payload", class_name="Payload", registered_name=None)
+
+
+def as_unregistered_package_class(config):
+    dense = next(layer for layer in layers_of(config) if layer["class_name"] == "Dense")
+    dense.update(module="keras_defaults.layers", class_name="Payload", registered_name="keras_defaults>Payload")
+
+
+@pytest.mark.parametrize("change, named", [
+    (as_function, "kd_evil_payload.payload"), (as_builtin_eval, "builtins.eval"), (as_class, "kd_evil_payload.Payload"),
+    (as_unregistered_package_class, "keras_defaults.layers.Payload"),
+])
+def test_a_keras_file_naming_foreign_code_is_refused_and_nothing_runs(fitted_binary, tmp_path, evil_module, change,
+                                                                       named):
+    auto, _ = fitted_binary
+    good = auto.export(tmp_path / "good.keras")
+    tampered = rewrite_config(good, tmp_path / "tampered.keras", change)
+    with pytest.raises(UnsafeFileError, match=rf"its config names '{re.escape(named)}', which is neither a Keras "
+                                              r"object nor a layer of this package"):
+        export.load_keras(tampered)
+    auto.save(tmp_path / "run")
+    shutil.copy(tampered, tmp_path / "run" / "model.keras")
+    with pytest.raises(UnsafeFileError, match=re.escape(named)):
+        Automater.load(tmp_path / "run")
+    assert not evil_module.exists()
+    assert "kd_evil_payload" not in sys.modules
+
+
+def test_a_file_that_is_not_a_keras_archive_is_refused(tmp_path):
+    (tmp_path / "fake.keras").write_bytes(b"\x80\x04\x95 not a zip")
+    with pytest.raises(UnsafeFileError, match=r"not a \.keras archive with a readable config\.json"):
+        export.load_keras(tmp_path / "fake.keras")
+
+
+def edit_state(path, change):
+    state_file = path / "automater.json"
+    state = json.loads(state_file.read_text(encoding="utf-8"))
+    change(state)
+    state_file.write_text(json.dumps(state), encoding="utf-8")
+
+
+def first_input(state):
+    return next(iter(state["inputs"].values()))
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda s: s.update(payload="x"), r"the file does not have the keys .*unexpected key\(s\) \['payload'\]"),
+    (lambda s: s.pop("targets"), r"the file does not have the keys .*missing key\(s\) \['targets'\]"),
+    (lambda s: s["params"].update(__reduce__="os.system"), r"'params' does not have .*\['__reduce__'\]"),
+    (lambda s: first_input(s).update(code="print(1)"), r"input 'num' does not have .*\['code'\]"),
+    (lambda s: first_input(s)["profile"].update(extra=1), r"the profile of input 'num' .*\['extra'\]"),
+    (lambda s: s["targets"]["binary"].update(loader="eval"), r"target 'binary' does not have .*\['loader'\]"),
+    (lambda s: s["config"]["training"].update(epoch=3), r"its 'config' is not a valid settings table. Unknown "
+                                                        r"setting 'training.epoch'"),
+    (lambda s: s.update(origins="everywhere"), r"'origins' must be a list"),
+    (lambda s: s.update(format_version=99), r"saved in format 99; this version reads format 1"),
+    (lambda s: s.update(inputs=[]), r"'inputs' must be a mapping"),
+])
+def test_a_saved_state_with_unexpected_content_is_refused(fitted_binary, tmp_path, change, match):
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    edit_state(path, change)
+    with pytest.raises(UnsafeFileError, match=match):
+        Automater.load(path)
+
+
+def test_a_state_file_that_is_not_json_is_refused(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    (path / "automater.json").write_bytes(b"\x80\x05\x95 pickled?")
+    with pytest.raises(UnsafeFileError, match=r"is not valid JSON"):
+        Automater.load(path)
+
+
+def test_files_from_two_different_saves_are_refused(fitted_binary, fitted_multi, tmp_path):
+    fitted_binary[0].save(tmp_path / "binary")
+    fitted_multi[0].save(tmp_path / "multi")
+    shutil.copy(tmp_path / "multi" / "model.keras", tmp_path / "binary" / "model.keras")
+    with pytest.raises(UnsafeFileError, match=r"model.keras does not match automater.json"):
+        Automater.load(tmp_path / "binary")
+
+
+# ---------------------------------------------------------------------------------------------- faithful reloads
+def test_load_after_save_gives_bit_identical_predictions(fitted_multi, tmp_path):
+    auto, data = fitted_multi
+    data = data.drop(columns=["binary"])
+    rows = pd.concat([data, awkward_rows(data)])
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    expected, got = auto.predict(rows), loaded.predict(rows)
+    np.testing.assert_array_equal(got["price"].to_numpy(), expected["price"].to_numpy())
+    assert got["label"].tolist() == expected["label"].tolist()
+    np.testing.assert_array_equal(loaded.predict_proba(rows)["label"].to_numpy(),
+                                  auto.predict_proba(rows)["label"].to_numpy())
+
+
+# ---------------------------------------------------------------------------------------------- interrupted saves
+class DiskFull(Exception):
+    pass
+
+
+@pytest.fixture
+def failing_model_save(monkeypatch):
+    """keras.Model.save writes part of its file, then fails: an interruption in the middle of a save."""
+    def save(model, filepath, *args, **kwargs):
+        Path(filepath).write_bytes(b"PK\x03\x04 half an archive")
+        raise DiskFull("No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", save)
+
+
+def leftovers(folder, *keep):
+    return sorted(p.name for p in folder.iterdir() if p.name not in keep)
+
+
+def test_an_interrupted_save_leaves_no_directory(fitted_binary, tmp_path, failing_model_save):
+    auto, _ = fitted_binary
+    with pytest.raises(DiskFull):
+        auto.save(tmp_path / "run")
+    assert leftovers(tmp_path) == []
+    with pytest.raises(UnsafeFileError, match="is not a saved Automater"):
+        Automater.load(tmp_path / "run")
+
+
+def test_an_interrupted_save_over_a_good_one_keeps_the_good_one(fitted_binary, tmp_path, monkeypatch):
+    auto, data = fitted_binary
+    data = data.drop(columns=["price", "label"])
+    path = auto.save(tmp_path / "run")
+    before = {p.name: p.read_bytes() for p in path.iterdir()}
+
+    def save(model, filepath, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.Model, "save", save)
+    with pytest.raises(KeyboardInterrupt):
+        auto.save(path)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in path.iterdir()} == before
+    assert leftovers(tmp_path, "run") == []
+    np.testing.assert_array_equal(Automater.load(path).predict_proba(data).to_numpy(),
+                                  auto.predict_proba(data).to_numpy())
+
+
+def test_a_failed_final_move_restores_the_previous_save(fitted_binary, tmp_path, monkeypatch):
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    before = (path / "automater.json").read_bytes()
+    real_replace, calls = os.replace, []
+
+    def replace(source, target):
+        calls.append(target)
+        if len(calls) == 2:  # the finished save moving into place, after the old one moved aside
+            raise OSError("interrupted")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(export.os, "replace", replace)
+    with pytest.raises(OSError, match="interrupted"):
+        auto.save(path)
+    monkeypatch.undo()
+    assert (path / "automater.json").read_bytes() == before
+    assert leftovers(tmp_path, "run") == []
+    Automater.load(path)
+
+
+def test_an_interrupted_keras_export_leaves_no_half_written_file(fitted_binary, tmp_path, failing_model_save):
+    auto, _ = fitted_binary
+    with pytest.raises(DiskFull):
+        auto.export(tmp_path / "model.keras")
+    assert leftovers(tmp_path) == []
+
+
+def test_an_interrupted_saved_model_export_leaves_no_directory(fitted_binary, tmp_path, monkeypatch):
+    auto, _ = fitted_binary
+
+    def write_out(archive, filepath, *args, **kwargs):
+        (Path(filepath) / "variables").mkdir(parents=True)
+        (Path(filepath) / "saved_model.pb").write_bytes(b"half")
+        raise DiskFull("No space left on device")
+
+    # ExportArchive() builds the backend's own subclass, which is where write_out must be replaced.
+    monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", write_out)
+    with pytest.raises(DiskFull):
+        auto.export(tmp_path / "serving", format="tf_saved_model")
+    assert leftovers(tmp_path) == []
+
+
+def test_a_half_written_directory_is_not_mistaken_for_a_save(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    (path / "model.keras").unlink()
+    with pytest.raises(UnsafeFileError, match=r"is not a saved Automater: it needs both automater.json and "
+                                              r"model.keras"):
+        Automater.load(path)
+    (path / "model.keras").write_bytes(b"PK\x03\x04 half an archive")
+    with pytest.raises(UnsafeFileError, match=r"not a \.keras archive"):
+        Automater.load(path)
+
+
+# ---------------------------------------------------------------------------------------------- repeatable fits
+def test_two_seeded_fits_on_cpu_give_identical_predictions():
+    data = mixed_frame(160, seed=3)
+    data["city"] = [f"city{i % 40}" for i in range(len(data))]  # embedded, not one-hot
+    settings = {**FAST, "body": {"units": [16], "dropout": 0.3}}
+
+    def run():
+        auto = Automater(target=["label", "price"], overrides=settings, seed=7, verbose=0)
+        return auto.fit(data.drop(columns=["binary"]))
+
+    first, second = run(), run()
+    data = data.drop(columns=["binary"])
+    assert first.input_states_["city"]["embedding_dim"]
+    pd.testing.assert_frame_equal(first.predict(data), second.predict(data), check_exact=True)
+    np.testing.assert_array_equal(first.predict_proba(data)["label"].to_numpy(),
+                                  second.predict_proba(data)["label"].to_numpy())
+    assert first.history_ == second.history_
