@@ -551,9 +551,9 @@ def _check_balance(frame, targets, training):
                     f"{training['class_weight']}); 'none' trains on the raw frequencies, which keeps predicted "
                     f"probabilities calibrated.")
         else:
-            done = ("Rows are not weighted (training.class_weight: none), so the model may mostly predict the "
-                    "frequent class; 'balanced' weighs each class equally, and a focal loss (e.g. "
-                    "binary_focal_crossentropy) is another remedy.")
+            done = ("Rows are not weighted (training.class_weight: none), which keeps probabilities calibrated and "
+                    "accuracy high, but the rare class may seldom be predicted; when its recall matters more, set "
+                    "training: {class_weight: balanced}, or use a focal loss (e.g. binary_focal_crossentropy).")
         warn(f"Target '{target.name}' is heavily imbalanced: its rarest class {counts.idxmin()!r} has "
              f"{counts.min()} of {int(counts.sum())} rows, {ratio:.0f} times fewer than the most frequent. {done}")
 

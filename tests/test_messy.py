@@ -285,14 +285,15 @@ def imbalanced(rows=300, seed=0):
     return pd.DataFrame({"x": x, "noise": rng.normal(size=rows), "y": np.where(x > 1.7, "rare", "common")})
 
 
-def test_heavy_class_imbalance_is_warned_and_weighted():
+def test_heavy_class_imbalance_is_warned_and_can_be_weighted():
     data = imbalanced()
     settings = {"training": {"epochs": 15, "batch_size": 64}, "body": {"units": [8]}}
     with pytest.warns(UserWarning, match=r"Target 'y' is heavily imbalanced: its rarest class 'rare' has \d+ of 300 "
-                                         r"rows.*Rows are weighted so that each class counts equally"):
-        balanced = fit("y", data, overrides=settings)
-    unweighted = quiet(fit, "y", data, overrides={**settings, "training": {**settings["training"],
-                                                                            "class_weight": "none"}})
+                                         r"rows.*Rows are not weighted.*class_weight: balanced"):
+        unweighted = fit("y", data, overrides=settings)
+    with pytest.warns(UserWarning, match=r"Rows are weighted so that each class counts equally"):
+        balanced = fit("y", data, overrides={**settings, "training": {**settings["training"],
+                                                                      "class_weight": "auto"}})
     rare = data["y"] == "rare"
     # Weighting makes the rare class count: the model gives it more probability, where it belongs.
     assert balanced.predict_proba(data)["rare"][rare].mean() > unweighted.predict_proba(data)["rare"][rare].mean()
