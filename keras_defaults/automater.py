@@ -173,10 +173,12 @@ class Automater:
 
     def _fit_target(self, series, name, config, forced_kind):
         profile = infer_column(series, name, config.get("inference"), config.get("inputs", "boolean"), forced_kind)
-        if profile.n_unique != series.dropna().nunique():
-            raise DataError(f"Target '{name}' holds values that differ only in type (e.g. 1 and '1'), which as labels "
-                            f"would be confused. Convert it, e.g. df['{name}'].astype(str).")
         kind = profile.kind
+        if kind not in ("numerical", IGNORE) and profile.n_unique != series.dropna().nunique():
+            # Classes are the raw values, but inference read some of them as one (as the model reads inputs).
+            raise DataError(f"Target '{name}' holds labels that are one value written in different ways (e.g. 1 and "
+                            f"'1', or '0.0' and '-0.0'), which as classes would be confused. Make them uniform, e.g. "
+                            f"df['{name}'].astype(str) for labels or pd.to_numeric(df['{name}']) for numbers.")
         if profile.n_unique < 2:
             raise DataError(f"Target '{name}' has a single value ({profile.sample}) in every row with a target: a "
                             f"model cannot learn anything from it. Check the column, or drop the rows that make it "

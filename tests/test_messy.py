@@ -430,7 +430,15 @@ def test_no_public_method_modifies_the_users_frame(saved, method):
     pd.testing.assert_series_equal(data.dtypes, dtypes)
 
 
-def test_a_target_whose_labels_differ_only_in_type_is_refused():
-    data = pd.DataFrame({"x": np.arange(30.0), "y": pd.Series([1, "1", "a"] * 10, dtype=object)})
-    with pytest.raises(DataError, match=r"Target 'y' holds values that differ only in type.*astype\(str\)"):
+@pytest.mark.parametrize("labels", [[1, "1", "a"], ["0.0", "-0.0", "1.0"]])
+def test_a_target_whose_labels_are_one_value_written_differently_is_refused(labels):
+    data = pd.DataFrame({"x": np.arange(30.0), "y": pd.Series(labels * 10, dtype=object)})
+    with pytest.raises(DataError, match=r"Target 'y' holds labels that are one value written in different ways.*"
+                                        r"astype\(str\)"):
         quiet(Automater(target="y").prepare, data)
+
+
+def test_numeric_strings_written_differently_are_one_regression_target():
+    values = [f"{v:.1f}" for v in np.linspace(-5, 5, 40)] + ["-0.0", "0.0"]
+    auto = quiet(Automater(target="y").prepare, pd.DataFrame({"x": np.linspace(0, 1, 42) ** 2, "y": values}))
+    assert auto.targets_["y"].kind == "numerical"
