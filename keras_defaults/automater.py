@@ -16,7 +16,7 @@ from sklearn import metrics as sk_metrics
 from sklearn.model_selection import train_test_split
 
 from keras_defaults import defaults as table
-from keras_defaults import frames
+from keras_defaults import distribute, frames, streaming
 from keras_defaults.encoders import ENCODERS, input_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of
@@ -118,8 +118,12 @@ class Automater:
 
     # ------------------------------------------------------------------ learning
     def prepare(self, df):
-        """Learn column kinds and encoder statistics from `df` without training; returns self."""
-        self._prepare(df)
+        """Learn column kinds and encoder statistics from `df` (or from files, as `fit` reads them) without
+        training; returns self."""
+        if streaming.is_file_source(df):
+            streaming.prepare_files(self, df)
+        else:
+            self._prepare(df)
         return self
 
     def _prepare(self, df, extra_config=None):
@@ -198,28 +202,35 @@ class Automater:
         compile_model(served, self.targets_, self.config_.get("optimizer"))
         return network, served
 
-    def fit(self, df, *, epochs=None, batch_size=None, body=None):
-        """Learn kinds and statistics from `df`, then build and train the model; returns self."""
+    def fit(self, df, *, epochs=None, batch_size=None, body=None, distribution=None):
+        """Learn kinds and statistics from `df`, then build and train the model; returns self.
+
+        `df` is a DataFrame, or data files streamed in chunks: a CSV/Parquet path, a glob such as
+        "data/*.parquet", a directory, or a list of those. `distribution` ("mirrored" or "multi_worker") trains
+        on several devices or machines; it is `training.distribution` in YAML.
+        """
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
-        extra = {"training": {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v is not None}}
-        frame = self._prepare(df, extra if extra["training"] else None)
+        given = (("epochs", epochs), ("batch_size", batch_size), ("distribution", distribution))
+        extra = {"training": {k: v for k, v in given if v is not None}}
+        extra = extra if extra["training"] else None
+        # Created before anything else runs in TensorFlow, as a multi-worker strategy requires.
+        strategy = distribute.strategy(self._resolve_config(extra).get("training", "distribution"))
+        if streaming.is_file_source(df):
+            data = streaming.prepare_files(self, df, extra)
+        else:
+            data = self._prepare(df, extra)
         training = self.config_.get("training")
-        network, served = self._build(body)
-        compile_model(network, self.targets_, self.config_.get("optimizer"))
-        x = self._encode(frame)
-        y = {name: ENCODERS[t.kind].target_array(frame[name], t.state, t.settings) for name, t in self.targets_.items()}
-        train_idx, val_idx = self._split(frame, training["validation_split"])
-        callbacks, validation = [], None
-        if val_idx is not None:
-            validation = (_take(x, val_idx), _take(y, val_idx))
+        with distribute.scope(strategy):
+            network, served = self._build(body)
+            compile_model(network, self.targets_, self.config_.get("optimizer"))
+        arguments = streaming.fit_arguments(self, data, training)
+        callbacks = []
+        if arguments["validation_data"] is not None:
             stopping = training["early_stopping"]
             callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=stopping["patience"],
                                                            restore_best_weights=stopping["restore_best_weights"]))
-            x, y = _take(x, train_idx), _take(y, train_idx)
-        history = network.fit(x, y, validation_data=validation, epochs=training["epochs"],
-                              batch_size=training["batch_size"], callbacks=callbacks, shuffle=True,
-                              verbose=self.verbose)
+        history = network.fit(**arguments, epochs=training["epochs"], callbacks=callbacks, verbose=self.verbose)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         self.network_ = network
         self.model_ = served
@@ -277,11 +288,15 @@ class Automater:
             return np.column_stack([1.0 - p, p])
         return np.asarray(output, dtype="float64")
 
-    def predict(self, df):
+    def predict(self, df, out=None):
         """Predictions in the user's own labels and units: a Series named after the target, with `df`'s index.
 
-        With several targets, a DataFrame with one column per target.
+        With several targets, a DataFrame with one column per target. `df` may be data files (as in `fit`): they
+        are predicted chunk by chunk, and with `out` (a .csv or .parquet path) written there as they come.
         """
+        if out is not None or streaming.is_file_source(df):
+            self._check_fitted()
+            return streaming.predict_files(self, df, out)
         frame, outputs = self._outputs(df)
         columns = {}
         for name, target in self.targets_.items():
@@ -298,11 +313,15 @@ class Automater:
             return next(iter(columns.values()))
         return pd.DataFrame(columns, index=frame.index)
 
-    def predict_proba(self, df):
+    def predict_proba(self, df, out=None):
         """Class probabilities: a DataFrame whose columns are the class labels, with `df`'s index.
 
-        With several targets, a dict {target: DataFrame} over the classification targets.
+        With several targets, a dict {target: DataFrame} over the classification targets. Files and `out` work as
+        in `predict`.
         """
+        if out is not None or streaming.is_file_source(df):
+            self._check_fitted()
+            return streaming.predict_files(self, df, out, proba=True)
         frame, outputs = self._outputs(df)
         tables = {}
         for name, target in self.targets_.items():
@@ -321,9 +340,11 @@ class Automater:
     def evaluate(self, df):
         """Metrics on a labelled frame, in the user's units: a dict {metric: value}.
 
-        With several targets, keys are '<target>/<metric>'.
+        With several targets, keys are '<target>/<metric>'. `df` may be data files, as in `fit`.
         """
         self._check_fitted()
+        if streaming.is_file_source(df):
+            return streaming.evaluate_files(self, df)
         frame = frames.as_frame(df, "the data to evaluate")
         frames.check_targets(frame, self.targets)
         frame = frames.drop_missing_targets(frame, self.targets)
@@ -447,10 +468,6 @@ def _check_loss_fits(settings, kind, name, config):
         keras.losses.get(loss)
     except (ValueError, TypeError):
         raise ConfigError(f"Unknown loss for target '{name}'. " + expected_one_of("loss", loss, own)) from None
-
-
-def _take(arrays, index):
-    return {k: v[index] for k, v in arrays.items()}
 
 
 def _regression_scores(truth, predicted):
