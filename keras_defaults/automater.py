@@ -224,6 +224,7 @@ class Automater:
         with distribute.scope(strategy):
             network, served = self._build(body)
             compile_model(network, self.targets_, self.config_.get("optimizer"))
+        distribute.prepare_network(network, strategy)
         arguments = streaming.fit_arguments(self, data, training)
         callbacks = []
         if arguments["validation_data"] is not None:

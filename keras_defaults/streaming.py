@@ -32,8 +32,8 @@ CHUNK_ROWS = 65_536
 SAMPLE_ROWS = 100_000
 # Distinct values counted exactly per column before its counts are summarised (at least 10 per vocabulary slot).
 COUNTED_VALUES = 20_000
-# Rows encoded at a time in the training pipeline, before they are cut into training batches.
-_PIECE_BATCHES = 16
+# Encoded rows the training pipeline holds ahead of the network: pieces being encoded and batches waiting.
+PIPELINE_MB = 64
 
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".gz": "csv", ".bz2": "csv", ".zip": "csv",
             ".xz": "csv", ".zst": "csv"}
@@ -57,13 +57,15 @@ class Files:
     format: str
     rows: int = 0
     chunk_rows: list = dataclasses.field(default_factory=list)
-    chunk_size: int = CHUNK_ROWS
+    chunk_size: int = None
 
     def chunks(self, columns=None):
         """(file number, chunk number, DataFrame) for every chunk of every file, in file order."""
         for i, path in enumerate(self.paths):
-            for j, chunk in enumerate(_file_chunks(path, self.format, columns, self.chunk_size)):
-                yield i, j, chunk
+            yield from ((i, j, chunk) for j, chunk in enumerate(self.file_chunks(i, columns)))
+
+    def file_chunks(self, i, columns=None):
+        return _file_chunks(self.paths[i], self.format, columns, self.chunk_size or CHUNK_ROWS)
 
     def part_rows(self, part, fraction, seed):
         """Rows of the training or validation part: the same seeded coin flips that `_file_pieces` makes."""
@@ -368,7 +370,7 @@ def _streamed_arguments(auto, data, training):
     seed = auto.seed if auto.seed is not None else 0
     batch_size = training["batch_size"]
     fraction = training["validation_split"] or 0.0
-    piece = batch_size * _PIECE_BATCHES
+    piece = _piece_rows(auto.preprocessor_, batch_size)
     if isinstance(data, Files):
         parts = {part: (_file_pieces(auto, data, part, fraction, seed, piece), data.part_rows(part, fraction, seed))
                  for part in ("train", "validation")}
@@ -385,6 +387,12 @@ def _streamed_arguments(auto, data, training):
         raise DataError("Every row went to validation: lower training.validation_split.")
     # The pipeline shuffles (rows within chunks, files between epochs); Keras cannot shuffle a dataset.
     return dict(x=datasets["train"], validation_data=datasets["validation"], shuffle=False)
+
+
+def _piece_rows(preprocessor, batch_size):
+    """Rows encoded at a time: up to 16 batches, and at most an eighth of the pipeline's memory (wide features)."""
+    fits = PIPELINE_MB * 2 ** 20 // 8 // max(encoded_row_bytes(preprocessor), 1)
+    return batch_size * int(np.clip(fits // batch_size, 1, 16))
 
 
 def _frame_pieces(raw, labels, index, seed, piece, shuffle):
@@ -411,7 +419,7 @@ def _file_pieces(auto, files, part, fraction, seed, piece):
         rng = np.random.default_rng([seed, next(epochs)])
         order = rng.permutation(len(files.paths)) if shuffle else range(len(files.paths))
         for i in order:
-            for j, chunk in enumerate(_file_chunks(files.paths[i], files.format, columns, files.chunk_size)):
+            for j, chunk in enumerate(files.file_chunks(i, columns)):
                 chunk = chunk.loc[chunk[auto.targets].notna().all(axis=1).to_numpy()]
                 if fraction:
                     held_out = _coin_flips(seed, i, j, len(chunk)) < fraction
@@ -445,7 +453,9 @@ def _dataset(auto, generate, batch_size, rows):
     options = tf.data.Options()
     # Every worker reads the rows and keeps its share: a generator cannot be split by file.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+    # A look-ahead bounded in bytes, not left to autotuning: memory must not depend on how long training runs.
+    batch_bytes = batch_size * max(encoded_row_bytes(preprocessor), 1)
+    return dataset.with_options(options).prefetch(int(np.clip(PIPELINE_MB * 2 ** 20 // 2 // batch_bytes, 2, 32)))
 
 
 # ---------------------------------------------------------------------------------------------------- predicting
