@@ -17,14 +17,13 @@ from sklearn import metrics as sk_metrics
 from sklearn.model_selection import train_test_split
 
 from keras_defaults import defaults as table
-from keras_defaults import frames, profile_check
+from keras_defaults import distribute, frames, profile_check, streaming
 from keras_defaults.encoders import ENCODERS, input_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of, warn
 from keras_defaults.export import replace_dir
 from keras_defaults.model import (build_network, build_preprocessor, build_served_model, canonical_loss,
                                   check_activation, check_model_config, compile_model, keras_loss, keras_metric,
-                                  member_count, network_heads,
                                   layer_name)
 from keras_defaults.schema import IGNORE, ColumnProfile, infer_column, infer_schema
 from keras_defaults.state_file import FORMAT_VERSION, read_state
@@ -124,8 +123,12 @@ class Automater:
 
     # ------------------------------------------------------------------ learning
     def prepare(self, df):
-        """Learn column kinds and encoder statistics from `df` without training; returns self."""
-        self._prepare(df)
+        """Learn column kinds and encoder statistics from `df` (or from files, as `fit` reads them) without
+        training; returns self."""
+        if streaming.is_file_source(df):
+            streaming.prepare_files(self, df)
+        else:
+            self._prepare(df)
         return self
 
     def _prepare(self, df, extra_config=None):
@@ -211,46 +214,48 @@ class Automater:
         body between the automatic inputs and heads. Needs `prepare(df)` (or `fit`) first.
         """
         self._check_prepared()
-        _, served, _ = self._build(body)
+        _, served = self._build(body)
         return served
 
     def _build(self, body=None):
         used = {n: p for n, p in self.profiles_.items() if p.kind != IGNORE}
-        members = member_count(self.config_.get("body"), body)
         network = build_network(self.preprocessor_, used, self.input_states_, self.targets_,
                                 self.config_.get("body"), body)
-        served = build_served_model(self.preprocessor_, network, self.targets_, members)
+        served = build_served_model(self.preprocessor_, network, self.targets_)
         compile_model(served, self.targets_, self.config_.get("optimizer"))
-        return network, served, network_heads(self.targets_, members)
+        return network, served
 
-    def fit(self, df, *, epochs=None, batch_size=None, body=None):
-        """Learn kinds and statistics from `df`, then build and train the model; returns self."""
+    def fit(self, df, *, epochs=None, batch_size=None, body=None, distribution=None):
+        """Learn kinds and statistics from `df`, then build and train the model; returns self.
+
+        `df` is a DataFrame, or data files streamed in chunks: a CSV/Parquet path, a glob such as
+        "data/*.parquet", a directory, or a list of those. `distribution` ("mirrored" or "multi_worker") trains
+        on several devices or machines; it is `training.distribution` in YAML.
+        """
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
-        extra = {"training": {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size)) if v is not None}}
-        frame = self._prepare(df, extra if extra["training"] else None)
+        given = (("epochs", epochs), ("batch_size", batch_size), ("distribution", distribution))
+        extra = {"training": {k: v for k, v in given if v is not None}}
+        extra = extra if extra["training"] else None
+        # Created before anything else runs in TensorFlow, as a multi-worker strategy requires.
+        strategy = distribute.strategy(self._resolve_config(extra).get("training", "distribution"))
+        if streaming.is_file_source(df):
+            data = streaming.prepare_files(self, df, extra)
+        else:
+            data = self._prepare(df, extra)
         training = self.config_.get("training")
-        network, served, heads = self._build(body)
-        compile_model(network, heads, self.config_.get("optimizer"))
-        x = self._encode(frame)
-        learned = {name: ENCODERS[t.kind].target_array(frame[name], t.state, t.settings)
-                   for name, t in self.targets_.items()}
-        y = {key: learned[target.name] for key, target in heads.items()}
-        weights = _sample_weights(frame, self.targets_, training)
-        if weights:
-            weights = {key: weights[target.name] for key, target in heads.items()}
-        train_idx, val_idx = self._split(frame, training["validation_split"])
-        callbacks, validation = [], None
-        if val_idx is not None:
-            validation = (_take(x, val_idx), _take(y, val_idx)) + ((_take(weights, val_idx),) if weights else ())
+        with distribute.scope(strategy):
+            network, served = self._build(body)
+            compile_model(network, self.targets_, self.config_.get("optimizer"))
+        distribute.prepare_network(network, strategy)
+        weights = None if isinstance(data, streaming.Files) else _sample_weights(data, self.targets_, training)
+        arguments = streaming.fit_arguments(self, data, training, weights)
+        callbacks = []
+        if arguments["validation_data"] is not None:
             stopping = training["early_stopping"]
             callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=stopping["patience"],
                                                            restore_best_weights=stopping["restore_best_weights"]))
-            x, y = _take(x, train_idx), _take(y, train_idx)
-            weights = _take(weights, train_idx) if weights else None
-        history = network.fit(x, y, sample_weight=weights, validation_data=validation, epochs=training["epochs"],
-                              batch_size=training["batch_size"], callbacks=callbacks, shuffle=True,
-                              verbose=self.verbose)
+        history = network.fit(**arguments, epochs=training["epochs"], callbacks=callbacks, verbose=self.verbose)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         self.network_ = network
         self.model_ = served
@@ -317,11 +322,15 @@ class Automater:
             return np.column_stack([1.0 - p, p])
         return np.asarray(output, dtype="float64")
 
-    def predict(self, df):
+    def predict(self, df, out=None):
         """Predictions in the user's own labels and units: a Series named after the target, with `df`'s index.
 
-        With several targets, a DataFrame with one column per target.
+        With several targets, a DataFrame with one column per target. `df` may be data files (as in `fit`): they
+        are predicted chunk by chunk, and with `out` (a .csv or .parquet path) written there as they come.
         """
+        if out is not None or streaming.is_file_source(df):
+            self._check_fitted()
+            return streaming.predict_files(self, df, out)
         return self._predictions(*self._outputs(df))
 
     def _predictions(self, frame, outputs):
@@ -340,11 +349,15 @@ class Automater:
             return next(iter(columns.values()))
         return pd.DataFrame(columns, index=frame.index)
 
-    def predict_proba(self, df):
+    def predict_proba(self, df, out=None):
         """Class probabilities: a DataFrame whose columns are the class labels, with `df`'s index.
 
-        With several targets, a dict {target: DataFrame} over the classification targets.
+        With several targets, a dict {target: DataFrame} over the classification targets. Files and `out` work as
+        in `predict`.
         """
+        if out is not None or streaming.is_file_source(df):
+            self._check_fitted()
+            return streaming.predict_files(self, df, out, proba=True)
         return self._probability_tables(*self._outputs(df))
 
     def _probability_tables(self, frame, outputs):
@@ -365,9 +378,11 @@ class Automater:
     def evaluate(self, df):
         """Metrics on a labelled frame, in the user's units: a dict {metric: value}.
 
-        With several targets, keys are '<target>/<metric>'.
+        With several targets, keys are '<target>/<metric>'. `df` may be data files, as in `fit`.
         """
         self._check_fitted()
+        if streaming.is_file_source(df):
+            return streaming.evaluate_files(self, df)
         frame = frames.as_frame(df, "the data to evaluate", strict=False)
         frames.check_targets(frame, self.targets)
         frame, outputs = self._outputs(frames.drop_missing_targets(frame, self.targets), "the data to evaluate")
@@ -587,10 +602,6 @@ def _run_in_batches(model, raw, rows):
         batch = {name: values[start:start + _PREDICT_BATCH] for name, values in raw.items()}
         parts.append({name: keras.ops.convert_to_numpy(out) for name, out in model(batch, training=False).items()})
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-
-
-def _take(arrays, index):
-    return {k: v[index] for k, v in arrays.items()}
 
 
 def _regression_scores(truth, predicted):

@@ -123,47 +123,22 @@ def mlp_body(features, body, prefix="body"):
     return x
 
 
-def member_count(body_config, body=None):
-    """How many bodies are trained side by side and averaged; a custom body is used once."""
-    return 1 if body is not None else int(body_config.get("ensemble", 1))
-
-
-def network_heads(targets, members):
-    """Output key of the network -> target. With several members, each has its own head and its own loss."""
-    if members == 1:
-        return {name: t for name, t in targets.items()}
-    return {f"{name}__member{i}": t for i in range(members) for name, t in targets.items()}
-
-
 def build_network(preprocessor, profiles, states, targets, body_config, body=None):
-    """Encoded features -> body -> heads. `body`, if given, is a callable tensor -> tensor that replaces the MLP.
-
-    With `ensemble: k` in the body settings, k independent MLPs read the same encoded features, each with its own
-    heads, trained together in one pass; the served model averages their predictions.
-    """
+    """Encoded features -> body -> heads. `body`, if given, is a callable tensor -> tensor that replaces the MLP."""
     inputs = encoded_inputs(preprocessor)
     features = embedded_features(inputs, profiles, states)
-    members = member_count(body_config, body)
-    outputs = {}
-    for i in range(members):
-        if body is not None:
-            hidden = body(features)
-        else:
-            hidden = mlp_body(features, body_config, "body" if members == 1 else f"member{i}")
-        for name, t in targets.items():
-            key = name if members == 1 else f"{name}__member{i}"
-            outputs[key] = ENCODERS[t.kind].head(hidden, t.state, t.settings, layer_name(key))
+    hidden = body(features) if body is not None else mlp_body(features, body_config)
+    outputs = {name: ENCODERS[t.kind].head(hidden, t.state, t.settings, layer_name(name)) for name, t in targets.items()}
     return keras.Model(inputs, outputs, name="network")
 
 
-def build_served_model(preprocessor, network, targets, members):
-    """Raw columns in, predictions in the user's units out (members' predictions averaged)."""
+def build_served_model(preprocessor, network, targets):
+    """Raw columns in, predictions in the user's units out."""
     inputs = raw_inputs_like(preprocessor)
     outputs = network(preprocessor(inputs))
     served = {}
     for name, target in targets.items():
-        heads = [outputs[key] for key, t in network_heads(targets, members).items() if t is target]
-        out = heads[0] if len(heads) == 1 else keras.layers.Average(name=f"{layer_name(name)}_average")(heads)
+        out = outputs[name]
         if target.kind == "numerical":
             out = TargetDecoder(target.state["center"], target.state["scale"], target.state["log1p"],
                                 name=f"{layer_name(name)}__in_user_units")(out)
@@ -338,17 +313,12 @@ def check_model_config(config):
     check_activation(config.get("body", "activation"), f" for the body (from {config.origin('body', 'activation')})")
 
 
-def compile_model(model, heads, optimizer_config):
-    """Compile with one loss per head (output key -> target), from the targets' settings.
-
-    Metrics go on the first head of each target only, so that an ensemble's training log stays readable.
-    """
-    losses, metrics, measured = {}, {}, set()
-    for key, target in heads.items():
-        losses[key] = keras_loss(target.settings["loss"])
-        first = target.name not in measured
-        measured.add(target.name)
-        metrics[key] = [_metric(m, target) for m in target.settings["metrics"]] if first else []
+def compile_model(model, targets, optimizer_config):
+    """Compile with one loss and metric list per head, from the targets' settings."""
+    losses, metrics = {}, {}
+    for name, target in targets.items():
+        losses[name] = keras_loss(target.settings["loss"])
+        metrics[name] = [_metric(m, target) for m in target.settings["metrics"]]
     model.compile(optimizer=make_optimizer(optimizer_config), loss=losses, metrics=metrics)
     # Built now, so a saved model's optimizer has the variables a loaded one expects, trained or not.
     model.optimizer.build(model.trainable_variables)

@@ -81,6 +81,11 @@ def string_values(series):
         series = series.astype(object)
     values = series.astype(object)
     missing = values.isna().to_numpy()
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        # Only strings (the usual case): no value needs printing, so skip the per-value loop below.
+        out = values.to_numpy(dtype=object, copy=True)
+        out[missing] = ""
+        return out
     out = np.empty(len(values), dtype=object)
     raw = values.to_numpy()
     for i in np.flatnonzero(~missing):
@@ -94,6 +99,10 @@ def string_values(series):
 
 
 def _mostly_numeric_strings(non_null):
+    # Most string columns give themselves away in their first values; parse the whole column only if those pass.
+    head = pd.to_numeric(non_null.iloc[:100].astype(object), errors="coerce")
+    if head.isna().any():
+        return False
     parsed = pd.to_numeric(non_null.astype(object), errors="coerce")
     return len(non_null) > 0 and parsed.notna().all()
 
@@ -199,13 +208,14 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
         return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, treated as labels", input_dtype="string",
                              **profile)
 
-    words = non_null.astype(str).str.split().str.len().mean()
     ratio = n_unique / max(len(non_null), 1)
     few_levels = (n_unique <= settings["categorical_max_unique"]
                   or ratio <= settings["categorical_max_unique_ratio"])
     if few_levels:
         return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, {n_unique} distinct values "
                              f"({ratio:.0%} of rows)", input_dtype="string", **profile)
+    # Counted only for the columns still in question: splitting every string is the slowest step of inference.
+    words = non_null.astype(str).str.split().str.len().mean()
     if words >= settings["text_min_mean_words"]:
         return ColumnProfile(kind="text", reason=f"dtype {dtype}, {n_unique} distinct values averaging "
                              f"{words:.1f} words", input_dtype="string", **profile)

@@ -17,8 +17,7 @@ def loss_name(loss):
     return loss["name"] if isinstance(loss, dict) else loss
 
 
-def _vocabulary(values, settings):
-    counts = pd.Series(values).value_counts(sort=False)
+def _vocabulary(counts, settings):
     counts = counts[counts >= settings["min_frequency"]]
     # Most frequent first; ties broken by value so that the order does not depend on row order.
     order = sorted(counts.index, key=lambda v: (-counts[v], str(v)))
@@ -43,14 +42,24 @@ class CategoricalEncoder(Encoder):
         if profile.input_dtype == "float32":
             codes = numeric_values(series)
             present = codes[np.isfinite(codes)].astype("int64")
-            vocabulary = [int(v) for v in _vocabulary(present, settings)]
+            counts = pd.Series(present).value_counts(sort=False)
+            return self.state_from_counts(counts, settings, codes=True, has_missing=len(present) < len(codes))
+        return self.state_from_counts(pd.Series(string_values(series)).value_counts(sort=False), settings)
+
+    def state_from_counts(self, counts, settings, codes=False, has_missing=False):
+        """The state from value counts (a Series: value -> rows): integer `codes` and whether any is missing, or
+        strings ("" counts the missing ones). `fit_input` counts a column in memory; the streaming statistics pass
+        counts files chunk by chunk.
+        """
+        if codes:
+            vocabulary = [int(v) for v in _vocabulary(counts, settings)]
             missing_code = (max(vocabulary) + 1) if vocabulary else 0
             if missing_code == -1:  # -1 is IntegerLookup's out-of-vocabulary token
                 missing_code = 0
-            if len(present) < len(codes):
+            if has_missing:
                 vocabulary.append(missing_code)
         else:
-            vocabulary = [str(v) for v in _vocabulary(string_values(series), settings)]
+            vocabulary = [str(v) for v in _vocabulary(counts, settings)]
             missing_code = None
         levels = len(vocabulary) + 1  # plus the out-of-vocabulary bucket
         one_hot = levels <= settings["one_hot_max_levels"]

@@ -1,0 +1,140 @@
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import FAST, mixed_frame
+from keras_defaults import Automater, distribute
+from keras_defaults.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+
+
+def run_python(code, *args, env=None, timeout=300):
+    """Start a Python process on this checkout; TensorFlow's devices and cluster are set per process."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]), "TF_CPP_MIN_LOG_LEVEL": "3",
+                   "CUDA_VISIBLE_DEVICES": "", **(env or {})}
+    return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], env=environment, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(process, timeout=300):
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"timed out after {timeout}s: {err[-3000:]}")
+    assert process.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_an_unknown_distribution_is_refused_before_training():
+    with pytest.raises(ConfigError, match=r"Received: distribution='mirrorred'. Did you mean 'mirrored'\?"):
+        Automater(target="binary", overrides=FAST).fit(mixed_frame(), distribution="mirrorred")
+
+
+def test_tf_config_is_checked(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert distribute.cluster_spec() is None and distribute.is_chief()
+    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 1}}))
+    assert not distribute.is_chief()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {**cluster, "chief": ["127.0.0.1:3"]},
+                                                "task": {"type": "chief", "index": 0}}))
+    assert distribute.is_chief()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 2}}))
+    with pytest.raises(ConfigError, match="task index 2"):
+        distribute.cluster_spec()
+    monkeypatch.setenv("TF_CONFIG", "{cluster: nope}")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        distribute.cluster_spec()
+
+
+MIRRORED = """
+import json, sys, tempfile
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from conftest import FAST, mixed_frame
+from keras_defaults import Automater
+
+data = mixed_frame(300).drop(columns=["price"])
+result = {}
+for cache_mb in (2048, 0):
+    settings = {**FAST, "training": {**FAST["training"], "feature_cache_mb": cache_mb}}
+    auto = Automater(target=["label", "binary"], overrides=settings, seed=0, verbose=0).fit(data, distribution="mirrored")
+    saved = tempfile.mkdtemp()
+    auto.save(saved)
+    before, after = auto.predict_proba(data), Automater.load(saved).predict_proba(data)
+    result[auto.feeding_] = {
+        "replicas": auto.network_.distribute_strategy.num_replicas_in_sync,
+        "devices": list(auto.network_.distribute_strategy.extended.worker_devices),
+        "epochs": len(auto.history_["loss"]),
+        "reload_gap": max(float(np.abs(before[k].to_numpy() - after[k].to_numpy()).max()) for k in before),
+    }
+print(json.dumps(result))
+"""
+
+
+def test_mirrored_training_on_two_logical_cpus():
+    result = finish(run_python(MIRRORED))
+    for feeding in ("cached", "streamed"):
+        assert result[feeding]["replicas"] == 2
+        assert [d.split("/")[-1] for d in result[feeding]["devices"]] == ["device:CPU:0", "device:CPU:1"]
+        assert result[feeding]["epochs"] == 3 and result[feeding]["reload_gap"] < 1e-6
+
+
+WORKER = """
+import json, os, sys
+from conftest import FAST, mixed_frame
+from keras_defaults import Automater, distribute
+
+out, cache_mb = sys.argv[1], int(sys.argv[2])
+settings = {**FAST, "training": {**FAST["training"], "feature_cache_mb": cache_mb}}
+data = mixed_frame(400).drop(columns=["price", "label"])
+auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data, distribution="multi_worker")
+index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+auto.predict_proba(data).to_csv(os.path.join(out, f"worker{index}.csv"))
+if distribute.is_chief():
+    auto.save(os.path.join(out, "model"))
+print(json.dumps({"replicas": auto.network_.distribute_strategy.num_replicas_in_sync, "chief": distribute.is_chief(),
+                  "feeding": auto.feeding_, "history": auto.history_}))
+"""
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.mark.parametrize("cache_mb", [2048, 0], ids=["cached", "streamed"])
+def test_two_workers_train_one_model(tmp_path, cache_mb):
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    workers = [run_python(WORKER, tmp_path, cache_mb,
+                          env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})})
+               for i in range(2)]
+    results = [finish(worker) for worker in workers]
+    assert [r["replicas"] for r in results] == [2, 2] and [r["chief"] for r in results] == [True, False]
+    assert results[0]["feeding"] == ("cached" if cache_mb else "streamed")
+    # One model: the same logs (averaged across workers) and the same weights on both.
+    assert results[0]["history"] == results[1]["history"] and len(results[0]["history"]["loss"]) == 3
+    first, second = (pd.read_csv(tmp_path / f"worker{i}.csv", index_col=0) for i in range(2))
+    pd.testing.assert_frame_equal(first, second)
+    # The chief's save loads and predicts like any other.
+    data = mixed_frame(400).drop(columns=["price", "label"])
+    loaded = Automater.load(tmp_path / "model")
+    np.testing.assert_allclose(loaded.predict_proba(data).to_numpy(), first.to_numpy(), atol=1e-6)
+    assert set(loaded.predict(data)) <= {0, 1}
