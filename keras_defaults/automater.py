@@ -443,6 +443,10 @@ class Automater:
                               "settings": self.input_settings_.get(name)} for name, p in self.profiles_.items()},
             "targets": {name: t.to_dict() for name, t in self.targets_.items()},
         }
+        if path.exists() and not _is_saved_automater(path):
+            # Saving replaces the directory whole: never do that to one holding anything but a previous save.
+            raise DataError(f"'{path}' exists and is not a saved Automater; saving there would delete what it holds. "
+                            f"Choose a new directory, or remove this one first.")
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         try:
@@ -487,6 +491,11 @@ class Automater:
 
 # Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
 _UNSCALED_LOSSES = {"mean_squared_logarithmic_error", "poisson", "mean_absolute_percentage_error"}
+
+
+def _is_saved_automater(path):
+    """A directory holding exactly what `save` writes (an empty one counts too)."""
+    return path.is_dir() and {p.name for p in path.iterdir()} <= {STATE_FILE, MODEL_FILE}
 
 
 def _check_loss_fits(settings, kind, name, config):

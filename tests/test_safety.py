@@ -362,3 +362,17 @@ def test_two_seeded_fits_on_cpu_give_identical_predictions():
     np.testing.assert_array_equal(first.predict_proba(data)["label"].to_numpy(),
                                   second.predict_proba(data)["label"].to_numpy())
     assert first.history_ == second.history_
+
+
+def test_save_refuses_to_replace_a_directory_that_is_not_a_save(fitted_binary, tmp_path):
+    from keras_defaults.errors import DataError
+
+    auto, _ = fitted_binary
+    precious = tmp_path / "project"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    with pytest.raises(DataError, match="exists and is not a saved Automater"):
+        auto.save(precious)
+    assert (precious / "notes.txt").read_text() == "keep me"
+    auto.save(tmp_path / "run")
+    auto.save(tmp_path / "run")  # replacing an earlier save is fine
