@@ -83,7 +83,10 @@ def main(argv=None):
     parser.add_argument("--datasets", help="comma list (default: all of quality.py's)")
     parser.add_argument("--folds", type=int, default=3, help="folds for small datasets (default 3)")
     parser.add_argument("--out", default=str(RESULTS / "ablations"), help="output path without extension")
+    parser.add_argument("--from-log", help="rebuild the tables from the progress lines of an interrupted run")
     args = parser.parse_args(argv)
+    if args.from_log:
+        return write(from_log(args.from_log), reference_scores(), Path(args.out), args, float("nan"))
 
     variants = {name: VARIANTS[name] for name in args.variants.split(",") if name}
     if args.extra:
@@ -104,6 +107,18 @@ def main(argv=None):
             print(f"{dataset:14s} {variant:18s} {metric}={score:.4f} fit={seconds:.1f}s", flush=True)
     results = pd.DataFrame(rows)
     write(results, reference, Path(args.out), args, time.perf_counter() - started)
+
+
+def from_log(path):
+    """The rows of a run from its progress lines ("dataset variant metric=score fit=Ns")."""
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 4 and "=" in parts[2] and parts[3].startswith("fit="):
+            metric, score = parts[2].split("=")
+            rows.append({"dataset": parts[0], "task": quality.DATASETS[parts[0]].task, "metric": metric,
+                         "variant": parts[1], "score": float(score), "fit_s": float(parts[3][4:-1])})
+    return pd.DataFrame(rows)
 
 
 def markdown(frame):
