@@ -6,13 +6,11 @@ import json
 import os
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 from sklearn import metrics as sk_metrics
 from sklearn.model_selection import train_test_split
 
@@ -23,9 +21,8 @@ from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFi
 from keras_defaults.errors import expected_one_of, warn
 from keras_defaults.export import replace_dir
 from keras_defaults.model import (build_network, build_preprocessor, build_served_model, canonical_loss,
-                                  check_activation, check_model_config, compile_model, keras_loss, keras_metric,
-                                  layer_name)
-from keras_defaults.schema import IGNORE, ColumnProfile, infer_column, infer_schema
+                                  check_activation, check_model_config, compile_model, keras_loss, keras_metric)
+from keras_defaults.schema import IGNORE, ColumnProfile, infer_column, infer_schema, numeric_values, python_value
 from keras_defaults.state_file import FORMAT_VERSION, read_state
 
 STATE_FILE = "automater.json"
@@ -614,23 +611,15 @@ def _run_in_batches(model, raw, rows):
 
 
 def _regression_scores(truth, predicted):
-    y = frames_numeric(truth)
+    y = numeric_values(truth)
     p = predicted.to_numpy(dtype="float64")
     return {"rmse": float(np.sqrt(sk_metrics.mean_squared_error(y, p))),
             "mae": float(sk_metrics.mean_absolute_error(y, p)),
             "r2": float(sk_metrics.r2_score(y, p)) if len(y) > 1 else float("nan")}
 
 
-def frames_numeric(series):
-    from keras_defaults.schema import numeric_values
-
-    return numeric_values(series)
-
-
 def _classification_scores(truth, predicted, proba, target):
-    from keras_defaults.encoders.boolean import _python
-
-    labels = [_python(v) for v in truth]
+    labels = [python_value(v) for v in truth]
     index = {c: i for i, c in enumerate(target.classes)}
     known = np.array([label in index for label in labels])
     scores = {"accuracy": float(np.mean([a == b for a, b in zip(labels, predicted.tolist())]))}
@@ -662,4 +651,4 @@ def _version():
     return __version__
 
 
-__all__ = ["Automater", "TargetSpec", "layer_name", "warnings"]
+__all__ = ["Automater", "TargetSpec"]

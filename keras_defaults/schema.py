@@ -46,6 +46,11 @@ def _sample(values, n=3):
     return out
 
 
+def python_value(value):
+    """A numpy scalar as the plain Python value (labels are compared, sorted and saved to JSON as such)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def is_string_like(series):
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):

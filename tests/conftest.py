@@ -62,3 +62,15 @@ def fitted_multi():
     auto = Automater(target=["label", "price"], overrides=FAST, seed=0, verbose=0)
     auto.fit(data.drop(columns=["binary"]))
     return auto, data
+
+
+def awkward_rows(data):
+    """Rows of `mixed_frame` with a NaN, an unseen label or a missing value in each kind of column."""
+    rows = data.head(12).copy()
+    rows.loc[rows.index[0], "num"] = np.nan
+    rows.loc[rows.index[1], "cat"] = "never-seen"
+    rows.loc[rows.index[2], "text"] = "words nobody used before"
+    rows.loc[rows.index[3], "code"] = pd.NA
+    rows.loc[rows.index[4], "flag"] = pd.NA
+    rows.loc[rows.index[5], "yesno"] = "perhaps"
+    return rows

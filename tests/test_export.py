@@ -9,19 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import awkward_rows
 from keras_defaults import Automater
 from keras_defaults.errors import ConfigError
-
-
-def awkward_rows(data):
-    rows = data.head(12).copy()
-    rows.loc[rows.index[0], "num"] = np.nan
-    rows.loc[rows.index[1], "cat"] = "never-seen"
-    rows.loc[rows.index[2], "text"] = "words nobody used before"
-    rows.loc[rows.index[3], "code"] = pd.NA
-    rows.loc[rows.index[4], "flag"] = pd.NA
-    rows.loc[rows.index[5], "yesno"] = "perhaps"
-    return rows
 
 
 def raw_columns_script(rows_path):

@@ -16,20 +16,11 @@ import pandas as pd
 import pytest
 
 import keras_defaults
-from conftest import FAST, mixed_frame
+from conftest import FAST, awkward_rows, mixed_frame
 from keras_defaults import Automater, export
 from keras_defaults.errors import UnsafeFileError
 
 PICKLE_HEADERS = tuple(bytes([0x80, protocol]) for protocol in range(2, 6))
-
-
-def awkward_rows(data):
-    rows = data.head(12).copy()
-    rows.loc[rows.index[0], "num"] = np.nan
-    rows.loc[rows.index[1], "cat"] = "never-seen"
-    rows.loc[rows.index[2], "text"] = "words nobody used before"
-    rows.loc[rows.index[3], "code"] = pd.NA
-    return rows
 
 
 def assert_not_pickle(name, content):

@@ -5,15 +5,11 @@ import numpy as np
 
 from keras_defaults.encoders.base import EncodedColumn, Encoder
 from keras_defaults.layers import FillMissing, MissingIndicator
-from keras_defaults.schema import boolean_sides, numeric_values, string_values
+from keras_defaults.schema import boolean_sides, numeric_values, python_value, string_values
 
 # A boolean target's settings have no true/false value lists, so the target side reads them from here.
 _TARGET_SIDES = {"true_values": ["1", "true", "t", "yes", "y", "on", "positive", "pos"],
                  "false_values": ["0", "false", "f", "no", "n", "off", "negative", "neg"]}
-
-
-def _python(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 class BooleanEncoder(Encoder):
@@ -51,11 +47,11 @@ class BooleanEncoder(Encoder):
     # -- targets: classes [false_label, true_label]; the head predicts P(true_label)
     def fit_target(self, series, profile, settings):
         false_label, true_label = boolean_sides(series.dropna().to_numpy(), _TARGET_SIDES)
-        return {"classes": [_python(false_label), _python(true_label)]}
+        return {"classes": [python_value(false_label), python_value(true_label)]}
 
     def target_array(self, series, state, settings):
         true_label = state["classes"][1]
-        return np.array([_python(v) == true_label for v in series], dtype="float32").reshape(-1, 1)
+        return np.array([python_value(v) == true_label for v in series], dtype="float32").reshape(-1, 1)
 
     def head(self, features, state, settings, name):
         return keras.layers.Dense(1, activation=settings["activation"], name=name)(features)

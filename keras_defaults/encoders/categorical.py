@@ -7,7 +7,7 @@ import pandas as pd
 
 from keras_defaults.encoders.base import EncodedColumn, Encoder
 from keras_defaults.layers import CategoryCodes
-from keras_defaults.schema import numeric_values, string_values
+from keras_defaults.schema import numeric_values, python_value, string_values
 
 # Losses that want one-hot labels instead of integer class indices.
 ONE_HOT_LOSSES = {"categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge"}
@@ -28,10 +28,6 @@ def embedding_width(levels, settings):
     if settings["embedding_dim"]:
         return int(settings["embedding_dim"])
     return int(min(settings["embedding_max_dim"], max(2, round(1.6 * levels ** 0.56))))
-
-
-def _python(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 class CategoricalEncoder(Encoder):
@@ -92,11 +88,11 @@ class CategoricalEncoder(Encoder):
     # -- targets: class indices in the order of `classes`
     def fit_target(self, series, profile, settings):
         classes = sorted(pd.unique(series.dropna()), key=lambda v: (str(type(v)), v))
-        return {"classes": [_python(c) for c in classes]}
+        return {"classes": [python_value(c) for c in classes]}
 
     def target_array(self, series, state, settings):
         index = {c: i for i, c in enumerate(state["classes"])}
-        codes = np.array([index[_python(v)] for v in series], dtype="int32")
+        codes = np.array([index[python_value(v)] for v in series], dtype="int32")
         if loss_name(settings["loss"]) in ONE_HOT_LOSSES:
             return np.eye(len(state["classes"]), dtype="float32")[codes]
         return codes
