@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: demo test benchmark-quality
+.PHONY: demo test benchmark-quality benchmark-speed
 demo: $(VENV)/.installed
 	$(PY) -m keras_defaults.demo
 
@@ -21,3 +21,6 @@ test: $(VENV)/.installed
 benchmark-quality: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[benchmarks]' && $(PY) -m pip install --quiet --no-deps ISLP
 	$(PY) benchmarks/quality.py
+
+benchmark-speed: $(VENV)/.installed
+	$(PY) benchmarks/speed.py

@@ -20,7 +20,8 @@ def loss_name(loss):
 def _vocabulary(counts, settings):
     counts = counts[counts >= settings["min_frequency"]]
     # Most frequent first; ties broken by value so that the order does not depend on row order.
-    order = sorted(counts.index, key=lambda v: (-counts[v], str(v)))
+    keys = sorted(zip(-counts.to_numpy(), map(str, counts.index), range(len(counts))))
+    order = [counts.index[i] for _, _, i in keys]
     return order[: settings["max_levels"]]
 
 

@@ -1,0 +1,493 @@
+"""Speed and memory of keras_defaults on one machine, against the same work done without it.
+
+    python benchmarks/speed.py                      # 10k, 100k and 1M rows, then 10M rows streamed from files
+    python benchmarks/speed.py --quick              # small sizes, a minute or two, results in a temporary folder
+    python benchmarks/speed.py --sizes 10000,100000 --stream-rows 0
+
+On synthetic mixed-type frames of 30 columns (numbers, low- and high-cardinality labels, booleans, short text, with
+missing values), for each size:
+- the statistics pass (kinds, vocabularies, quantiles: `Automater.prepare`) against scikit-learn's
+  `ColumnTransformer` fitting the equivalent encoders, given the column kinds by hand;
+- the time of an epoch of `Automater.fit` against the same Keras network trained on already-encoded numpy arrays
+  (the ratio is the library's overhead), epochs after the first, timed by a Keras callback;
+- prediction throughput of `Automater.predict` and of the exported `.keras` model, and one-row latency through the
+  exported SavedModel's serving signature;
+- the peak memory of each, as the peak resident set size of a process that does only that measurement.
+Then a streaming run: fit and predict on Parquet files of `--stream-rows` rows, with peak memory.
+
+Each measurement runs in a fresh process (`--child`), so that timings and peaks do not leak into one another.
+Results: `speed.md` (tables with ratios and goals) and `speed.csv` in `--out` (default `benchmarks/results`).
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = "target"
+EPOCHS = 4
+PREDICT_BATCH = 8192
+TEXT_WORDS = 200  # distinct words per text column: a short-text vocabulary that stays below max_tokens
+
+
+# ---------------------------------------------------------------------------------------------------- the data
+def synthetic(rows, seed=0):
+    """30 input columns of every kind, with missing values, and a binary target that depends on a few of them."""
+    rng = np.random.default_rng(seed)
+    columns = {}
+    for i in range(10):
+        values = rng.normal(size=rows) if i % 2 else rng.lognormal(size=rows)
+        values[rng.random(rows) < 0.02 + 0.01 * i] = np.nan
+        columns[f"num_{i}"] = values
+    columns["count_0"] = rng.poisson(30, rows)
+    columns["count_1"] = rng.negative_binomial(2, 0.01, rows)
+    columns["amount"] = np.round(rng.pareto(2.0, rows) * 100, 2)
+    for i in range(6):
+        levels = np.array([f"level_{i}_{k}" for k in range(3 + i)], dtype=object)
+        values = levels[rng.integers(0, len(levels), rows)]
+        values[rng.random(rows) < 0.05] = None
+        columns[f"cat_low_{i}"] = values
+    for i, n in enumerate([300, 1000, 3000, 20000]):
+        levels = np.array([f"item_{i}_{k}" for k in range(n)], dtype=object)
+        values = levels[np.minimum(rng.zipf(1.3, rows) - 1, n - 1)]
+        values[rng.random(rows) < 0.03] = None
+        columns[f"cat_high_{i}"] = values
+    columns["code"] = pd.array(rng.integers(1, 6, rows), dtype="Int64")
+    columns["flag"] = rng.random(rows) < 0.3
+    yes_no = np.where(rng.random(rows) < 0.5, "yes", "no").astype(object)
+    yes_no[rng.random(rows) < 0.05] = None
+    columns["yes_no"] = yes_no
+    opt_in = pd.array(rng.random(rows) < 0.6, dtype="boolean")
+    opt_in[rng.random(rows) < 0.05] = pd.NA
+    columns["opt_in"] = opt_in
+    columns["is_new"] = rng.integers(0, 2, rows)
+    words = np.array([f"w{k}" for k in range(TEXT_WORDS)], dtype=object)
+    for i in range(2):
+        lengths = rng.integers(3, 9, rows)
+        tokens = words[np.minimum(rng.zipf(1.5, lengths.sum()) - 1, TEXT_WORDS - 1)]
+        values = np.array([" ".join(t) for t in np.split(tokens, np.cumsum(lengths)[:-1])], dtype=object)
+        values[rng.random(rows) < 0.05] = None
+        columns[f"text_{i}"] = values
+    frame = pd.DataFrame(columns)
+    score = (np.nan_to_num(frame["num_1"]) + (frame["cat_low_2"] == "level_2_1") + 0.5 * frame["flag"]
+             + np.log1p(frame["amount"]) / 5 + rng.normal(size=rows))
+    frame[TARGET] = np.where(score > 0.8, "yes", "no")
+    return frame
+
+
+KINDS = {  # what a scikit-learn user would declare by hand
+    "numerical": [f"num_{i}" for i in range(10)] + ["count_0", "count_1", "amount"],
+    "categorical_low": [f"cat_low_{i}" for i in range(6)] + ["code"],
+    "categorical_high": [f"cat_high_{i}" for i in range(4)],
+    "boolean": ["flag", "yes_no", "opt_in", "is_new"],
+    "text": ["text_0", "text_1"],
+}
+
+
+def column_transformer():
+    """The scikit-learn equivalent of the Automater's encoders."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, RobustScaler
+
+    def as_strings():  # labels with missing values, as the encoders below need them
+        return FunctionTransformer(lambda frame: frame.astype(object).fillna("").astype(str))
+
+    parts = [
+        ("numerical", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), RobustScaler()),
+         KINDS["numerical"]),
+        ("categorical_low", make_pipeline(as_strings(), OneHotEncoder(handle_unknown="ignore")),
+         KINDS["categorical_low"]),
+        ("categorical_high", make_pipeline(as_strings(), OrdinalEncoder(handle_unknown="use_encoded_value",
+                                                                        unknown_value=-1, max_categories=1000)),
+         KINDS["categorical_high"]),
+        ("boolean", make_pipeline(as_strings(), OneHotEncoder(handle_unknown="ignore")), KINDS["boolean"]),
+    ]
+    for column in KINDS["text"]:
+        parts.append((column, make_pipeline(as_strings(), FunctionTransformer(np.ravel),
+                                            TfidfVectorizer(max_features=2000)), [column]))
+    return ColumnTransformer(parts)
+
+
+# ---------------------------------------------------------------------------------------------------- children
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class EpochTimer:
+    """Times every epoch of any `keras.Model.fit` in this process: the Automater's network included."""
+
+    def __init__(self):
+        import keras
+
+        self.times = []
+        timer = self
+        fit = keras.Model.fit
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                timer.times.append(time.perf_counter() - self.start)
+
+        def timed_fit(model, *args, callbacks=None, **kwargs):
+            return fit(model, *args, callbacks=[*(callbacks or []), Callback()], **kwargs)
+
+        keras.Model.fit = timed_fit
+
+    def per_epoch(self):
+        # The fastest epoch after the first (which also traces the training function): on a shared machine, the
+        # others measure the neighbours as much as the code.
+        return float(min(self.times[1:] or self.times))
+
+
+def child(task, rows, work):
+    """One measurement; prints a JSON line."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    work = Path(work)
+    settings = {"training": {"epochs": EPOCHS, "validation_split": 0.0}}
+    result = {"task": task, "rows": rows}
+    if task in ("stats_ours", "stats_sklearn", "fit_ours", "fit_streamed", "encode", "predict_ours",
+                "predict_keras", "latency"):
+        frame = synthetic(rows)
+        result["frame_mb"] = frame.memory_usage(deep=True).sum() / 2 ** 20
+    from keras_defaults import Automater
+
+    result["baseline_mb"] = peak_mb()
+    if task == "stats_ours":
+        start = time.perf_counter()
+        Automater(target=TARGET).prepare(frame)
+        result["seconds"] = time.perf_counter() - start
+    elif task == "stats_sklearn":
+        transformer = column_transformer()
+        start = time.perf_counter()
+        transformer.fit(frame.drop(columns=[TARGET]))
+        result["seconds"] = time.perf_counter() - start
+    elif task in ("fit_ours", "fit_streamed"):
+        timer = EpochTimer()
+        if task == "fit_streamed":
+            settings["training"]["feature_cache_mb"] = 0
+        auto = Automater(target=TARGET, overrides=settings, seed=0, verbose=0)
+        start = time.perf_counter()
+        auto.fit(frame)
+        result.update(seconds=time.perf_counter() - start, epoch=timer.per_epoch(), feeding=auto.feeding_,
+                      width=int(auto.preprocessor_.output["features"].shape[-1]))
+        if task == "fit_ours":
+            auto.save(work / "automater")
+            auto.export(work / "model.keras")
+            auto.export(work / "serving", format="tf_saved_model")
+    elif task == "encode":
+        from keras_defaults.model import compile_model
+        from keras_defaults.streaming import target_arrays
+
+        auto = Automater(target=TARGET, overrides=settings, seed=0).prepare(frame)
+        x, y = auto._encode(frame), target_arrays(auto, frame)
+        network, _ = auto._build()
+        compile_model(network, auto.targets_, auto.config_.get("optimizer"))
+        network.save(work / "network.keras")
+        np.savez(work / "encoded.npz", **{f"x:{k}": v for k, v in x.items()}, **{f"y:{k}": v for k, v in y.items()})
+    elif task == "fit_numpy":
+        import keras
+
+        timer = EpochTimer()
+        network = keras.saving.load_model(work / "network.keras")
+        with np.load(work / "encoded.npz") as arrays:
+            x = {k[2:]: arrays[k] for k in arrays.files if k.startswith("x:")}
+            y = {k[2:]: arrays[k] for k in arrays.files if k.startswith("y:")}
+        result["baseline_mb"] = peak_mb()
+        start = time.perf_counter()
+        network.fit(x, y, epochs=EPOCHS, batch_size=256, shuffle=True, verbose=0)
+        result.update(seconds=time.perf_counter() - start, epoch=timer.per_epoch())
+    elif task == "predict_ours":
+        auto = Automater.load(work / "automater")
+        auto.predict(frame.iloc[:1000])  # traces the predict function
+        start = time.perf_counter()
+        auto.predict(frame)
+        result["seconds"] = time.perf_counter() - start
+    elif task in ("predict_keras", "latency"):
+        import keras
+        import tensorflow as tf
+
+        from keras_defaults.encoders import input_tensor
+
+        auto = Automater.load(work / "automater")
+        used = {n: p for n, p in auto.profiles_.items() if p.kind != "ignore"}
+        raw = {name: input_tensor(frame[name], profile) for name, profile in used.items()}
+        if task == "predict_keras":
+            model = keras.saving.load_model(work / "model.keras")
+            model.predict({k: v[:1000] for k, v in raw.items()}, batch_size=PREDICT_BATCH, verbose=0)
+            start = time.perf_counter()
+            model.predict(raw, batch_size=PREDICT_BATCH, verbose=0)
+            result["seconds"] = time.perf_counter() - start
+        else:
+            signature = json.loads((work / "serving" / "keras_defaults_signature.json").read_text())
+            serve = tf.saved_model.load(str(work / "serving")).signatures["serving_default"]
+            names = {column: spec["argument"] for column, spec in signature["inputs"].items()}
+            rows_one = [{names[k]: v[i:i + 1] for k, v in raw.items()} for i in range(200)]
+            for row in rows_one[:20]:
+                serve(**row)
+            times = []
+            for row in rows_one:
+                start = time.perf_counter()
+                serve(**row)
+                times.append(time.perf_counter() - start)
+            result.update(seconds=float(np.median(times)), p99=float(np.quantile(times, 0.99)))
+    elif task == "write_files":
+        parts = max(1, rows // 500_000)
+        (work / "files").mkdir(exist_ok=True)
+        for i, start in enumerate(range(0, rows, math.ceil(rows / parts))):
+            piece = synthetic(min(math.ceil(rows / parts), rows - start), seed=1000 + i)
+            piece.to_parquet(work / "files" / f"part{i:03d}.parquet", row_group_size=65536)
+        result["files_mb"] = sum(f.stat().st_size for f in (work / "files").iterdir()) / 2 ** 20
+        result["frame_mb_estimate"] = synthetic(100_000).memory_usage(deep=True).sum() / 2 ** 20 * rows / 100_000
+    elif task == "stream_fit":
+        from keras_defaults import streaming
+
+        timer = EpochTimer()
+        auto = Automater(target=TARGET, overrides={"training": {"epochs": 1}}, seed=0, verbose=0)
+        start = time.perf_counter()
+        files = streaming.prepare_files(auto, str(work / "files" / "*.parquet"))
+        result["stats_seconds"] = time.perf_counter() - start
+        result["files_rows"] = files.rows
+        auto = Automater(target=TARGET, overrides={"training": {"epochs": 1}}, seed=0, verbose=0)
+        start = time.perf_counter()
+        auto.fit(str(work / "files" / "*.parquet"))
+        result.update(seconds=time.perf_counter() - start, epoch=timer.times[-1], feeding=auto.feeding_)
+        auto.save(work / "streamed")
+    elif task == "stream_predict":
+        auto = Automater.load(work / "streamed")
+        start = time.perf_counter()
+        auto.predict(str(work / "files" / "*.parquet"), out=work / "predictions.parquet")
+        result["seconds"] = time.perf_counter() - start
+    result["peak_mb"] = peak_mb()
+    print(json.dumps(result))
+
+
+def run_child(task, rows, work, timeout=3600):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, __file__, "--child", task, "--rows", str(rows), "--work", str(work)],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{task} on {rows} rows failed:\n{done.stderr[-4000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"  {task:15s} {rows:>10,} rows  {time.perf_counter() - started:7.1f}s wall  "
+          f"{result.get('seconds', float('nan')):8.3f}s measured  peak {result['peak_mb']:7.0f} MB", flush=True)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------- the report
+def measure(sizes, stream_rows, feeding_rows):
+    results = []
+    for rows in sizes:
+        work = Path(tempfile.mkdtemp(prefix=f"speed_{rows}_"))
+        try:
+            for task in ("stats_ours", "stats_sklearn", "fit_ours", "encode", "fit_numpy", "predict_ours",
+                         "predict_keras", "latency"):
+                results.append(run_child(task, rows, work))
+            if rows == feeding_rows:
+                results.append(run_child("fit_streamed", rows, work))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    if stream_rows:
+        work = Path(tempfile.mkdtemp(prefix="speed_stream_"))
+        try:
+            for task in ("write_files", "stream_fit", "stream_predict"):
+                results.append(run_child(task, stream_rows, work, timeout=7200))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def growth(values, sizes):
+    """How a figure grows from the smallest to the largest size, as an exponent: 1.0 is linear in rows."""
+    if len(sizes) < 2 or values[0] <= 0 or values[-1] <= 0:
+        return float("nan")
+    return math.log(values[-1] / values[0]) / math.log(sizes[-1] / sizes[0])
+
+
+def report(results, sizes, out, quick):
+    frame = pd.DataFrame(results)
+    out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out / "speed.csv", index=False)
+
+    def get(task, rows, key="seconds"):
+        found = frame[(frame.task == task) & (frame.rows == rows)]
+        return float(found[key].iloc[0]) if len(found) and key in found and pd.notna(found[key].iloc[0]) else np.nan
+
+    lines = [
+        "# Speed and memory",
+        "",
+        f"`python benchmarks/speed.py{' --quick' if quick else ''}` on {platform.machine()}, {os.cpu_count()} "
+        f"CPU cores, {platform.python_version()}; "
+        f"TensorFlow {_version('tensorflow')}, Keras {_version('keras')}, pandas {_version('pandas')}, "
+        f"scikit-learn {_version('sklearn')}. "
+        f"Synthetic frames of 30 input columns (13 numerical, 7 low- and 4 high-cardinality categorical, 4 boolean, "
+        f"2 short text of {TEXT_WORDS} words, with missing values) and a binary target. Every figure comes from its "
+        f"own process; the machine was shared, so single timings carry some noise.",
+        "",
+        "## Statistics pass: kinds, vocabularies, quantiles",
+        "",
+        "`Automater.prepare` (it also infers every column's kind) against scikit-learn's `ColumnTransformer.fit` with "
+        "the equivalent encoders, the kinds given by hand (median imputation with missing flags and robust scaling; "
+        "one-hot; ordinal with at most 1000 levels; TF-IDF over 2000 words). Goal: faster (ratio below 1).",
+        "",
+        "| rows | Automater (s) | scikit-learn (s) | ratio | goal | peak MB Automater | peak MB scikit-learn |",
+        "|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for rows in sizes:
+        ours, theirs = get("stats_ours", rows), get("stats_sklearn", rows)
+        lines.append(f"| {rows:,} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} | < 1 "
+                     f"{'met' if ours < theirs else 'missed'} | {get('stats_ours', rows, 'peak_mb'):.0f} | "
+                     f"{get('stats_sklearn', rows, 'peak_mb'):.0f} |")
+    lines += [
+        "",
+        "## Training: time per epoch",
+        "",
+        f"`Automater.fit` against the same network (built by the Automater, saved, reloaded) trained by Keras on "
+        f"already-encoded numpy arrays: batch size 256, no validation split, {EPOCHS} epochs; the median of the "
+        f"epochs after the first (which traces the training function), from a Keras callback. The ratio is the "
+        f"library's overhead per epoch; goal: at most 1.15 from 100k rows up. 'fit total' is the Automater's whole "
+        f"`fit` (statistics, encoding once, all epochs); the numpy side's encoding is not timed.",
+        "",
+        "| rows | features | Automater (s/epoch) | numpy (s/epoch) | ratio | goal | fit total (s) | "
+        "peak MB Automater | peak MB numpy |",
+        "|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for rows in sizes:
+        ours, theirs = get("fit_ours", rows, "epoch"), get("fit_numpy", rows, "epoch")
+        goal = "<= 1.15 " + ("met" if ours / theirs <= 1.15 else "missed") if rows >= 100_000 else "(none)"
+        lines.append(f"| {rows:,} | {get('fit_ours', rows, 'width'):.0f} | {ours:.2f} | {theirs:.2f} | "
+                     f"{ours / theirs:.2f} | {goal} | {get('fit_ours', rows):.1f} | "
+                     f"{get('fit_ours', rows, 'peak_mb'):.0f} | {get('fit_numpy', rows, 'peak_mb'):.0f} |")
+    streamed_rows = [r for r in sizes if not np.isnan(get("fit_streamed", r, "epoch"))]
+    if streamed_rows:
+        rows = streamed_rows[0]
+        streamed, cached, numpy_epoch = (get("fit_streamed", rows, "epoch"), get("fit_ours", rows, "epoch"),
+                                         get("fit_numpy", rows, "epoch"))
+        lines += [
+            "",
+            f"Feeding, at {rows:,} rows: encoded features cached in memory (the default while they fit "
+            f"`training.feature_cache_mb`) against re-encoded every epoch in the `tf.data` pipeline (how files "
+            f"larger than memory, and frames whose encoded features would not fit, are trained):",
+            "",
+            "| feeding | s/epoch | ratio to numpy | peak MB |",
+            "|---|---:|---:|---:|",
+            f"| cached | {cached:.2f} | {cached / numpy_epoch:.2f} | {get('fit_ours', rows, 'peak_mb'):.0f} |",
+            f"| streamed | {streamed:.2f} | {streamed / numpy_epoch:.2f} | "
+            f"{get('fit_streamed', rows, 'peak_mb'):.0f} |",
+        ]
+    lines += [
+        "",
+        "## Prediction",
+        "",
+        f"Throughput of `Automater.predict` (DataFrame in, labels out) and of the exported `.keras` model's "
+        f"`predict` on raw tensors (batch {PREDICT_BATCH}); latency of one row through the exported SavedModel's "
+        f"`serving_default` signature (median and 99th percentile of 200 calls, after 20 warm-up calls).",
+        "",
+        "| rows | Automater.predict (rows/s) | exported .keras (rows/s) | one-row latency, SavedModel (ms) | p99 (ms) "
+        "| peak MB Automater | peak MB exported |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for rows in sizes:
+        lines.append(f"| {rows:,} | {rows / get('predict_ours', rows):,.0f} | {rows / get('predict_keras', rows):,.0f}"
+                     f" | {get('latency', rows) * 1000:.2f} | {get('latency', rows, 'p99') * 1000:.2f} | "
+                     f"{get('predict_ours', rows, 'peak_mb'):.0f} | {get('predict_keras', rows, 'peak_mb'):.0f} |")
+    figures = [("statistics pass, Automater", "stats_ours", "seconds"),
+               ("statistics pass, scikit-learn", "stats_sklearn", "seconds"),
+               ("epoch, Automater", "fit_ours", "epoch"), ("epoch, numpy", "fit_numpy", "epoch"),
+               ("Automater.predict", "predict_ours", "seconds"), ("exported predict", "predict_keras", "seconds")]
+    if len(sizes) > 1:
+        first, last = sizes[0], sizes[-1]
+        lines += [
+            "",
+            f"## Growth from {first:,} to {last:,} rows",
+            "",
+            f"Each figure at {last:,} rows over its value at {first:,}, and as an exponent of the row count "
+            f"(1.0 = linear; below 1, fixed costs still dominate the small size). Memory is the growth of the peak "
+            f"above the process's peak before the measured step (TensorFlow, the frame), over the frame's size.",
+            "",
+            "| figure | time ratio | exponent | peak above baseline, MB | that, per MB of frame |",
+            "|---|---:|---:|---|---|",
+        ]
+        for label, task, key in figures:
+            values = [get(task, r, key) for r in sizes]
+            above = [get(task, r, "peak_mb") - get(task, r, "baseline_mb") for r in sizes]
+            per_frame = [a / get("stats_ours", r, "frame_mb") for a, r in zip(above, sizes)]
+            lines.append(f"| {label} | {values[-1] / values[0]:.1f} | {growth(values, [first, last]):.2f} | "
+                         f"{' / '.join(f'{a:.0f}' for a in above)} | {' / '.join(f'{p:.1f}' for p in per_frame)} |")
+        lines.append("")
+        lines.append(f"(Columns with several values list them for {', '.join(f'{r:,}' for r in sizes)} rows.)")
+    streamed = frame[frame.task == "stream_fit"]
+    if len(streamed):
+        fit, predict, files = (frame[frame.task == t].iloc[0] for t in ("stream_fit", "stream_predict",
+                                                                        "write_files"))
+        lines += [
+            "",
+            "## Data larger than memory: streaming from files",
+            "",
+            f"`Automater(target=...).fit('files/*.parquet')` and `predict('files/*.parquet', out=...)` on "
+            f"{int(fit['files_rows']):,} rows in {int(files['files_mb']):,} MB of Parquet; as a pandas DataFrame "
+            f"they would take about {files['frame_mb_estimate'] / 1024:.1f} GB. One epoch (feeding: "
+            f"{fit['feeding']}); each step in its own process.",
+            "",
+            "| step | time (s) | rows/s | peak MB |",
+            "|---|---:|---:|---:|",
+            f"| statistics pass (one streaming read) | {fit['stats_seconds']:.0f} | "
+            f"{fit['files_rows'] / fit['stats_seconds']:,.0f} | |",
+            f"| fit: statistics + 1 epoch | {fit['seconds']:.0f} | | {fit['peak_mb']:.0f} |",
+            f"| of which the epoch | {fit['epoch']:.0f} | {fit['files_rows'] / fit['epoch']:,.0f} | |",
+            f"| predict, written in chunks | {predict['seconds']:.0f} | "
+            f"{fit['files_rows'] / predict['seconds']:,.0f} | {predict['peak_mb']:.0f} |",
+        ]
+    (out / "speed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+def _version(module):
+    try:
+        return __import__(module).__version__
+    except ImportError:
+        return "absent"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=None, help="comma-separated row counts (default 10000,100000,1000000)")
+    parser.add_argument("--stream-rows", type=int, default=None, help="rows streamed from files (default 10M)")
+    parser.add_argument("--quick", action="store_true", help="small sizes; results in a temporary folder")
+    parser.add_argument("--out", default=None, help="folder for speed.md and speed.csv")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args.rows, args.work)
+    sizes = [int(s) for s in (args.sizes or ("2000,10000" if args.quick else "10000,100000,1000000")).split(",")]
+    stream_rows = args.stream_rows if args.stream_rows is not None else (50_000 if args.quick else 10_000_000)
+    out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="speed_quick_")) if args.quick
+                                           else ROOT / "benchmarks" / "results")
+    feeding_rows = sizes[1] if len(sizes) > 1 else sizes[0]
+    report(measure(sizes, stream_rows, feeding_rows), sizes, out, args.quick)
+    print(f"\nWrote {out / 'speed.md'} and {out / 'speed.csv'}")
+
+
+if __name__ == "__main__":
+    main()
