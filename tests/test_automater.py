@@ -181,11 +181,12 @@ def test_fit_arguments_override_the_table(frame):
     assert auto.config_.origin("training", "epochs") == "fit() argument"
 
 
-def test_skewed_positive_target_is_learned_in_log_space():
+def test_log_target_when_asked_and_the_target_spans_orders_of_magnitude():
     rng = np.random.default_rng(0)
     x = rng.normal(size=300)
     data = pd.DataFrame({"x": x, "y": np.exp(3 * x + 4)})
-    auto = Automater(target="y").prepare(data)
-    assert auto.targets_["y"].state["log1p"] is True
+    auto_log = {"targets": {"numerical": {"log_transform": "auto"}}}
+    assert Automater(target="y", overrides=auto_log).prepare(data).targets_["y"].state["log1p"] is True
+    assert Automater(target="y").prepare(data).targets_["y"].state["log1p"] is False  # the default: off
     data["y"] = x
-    assert Automater(target="y").prepare(data).targets_["y"].state["log1p"] is False
+    assert Automater(target="y", overrides=auto_log).prepare(data).targets_["y"].state["log1p"] is False
