@@ -110,12 +110,14 @@ class Automater:
                            {"columns": {c: {"kind": k} for c, k in self.column_types.items()}}))
         return layers
 
-    def _resolve_config(self, extra=None):
+    def _resolve_config(self, extra=None, check=True):
         layers = self._config_layers()
         if extra:
             layers.append((table.argument_source("fit()"), extra))
         config = table.Config.build(layers)
-        check_model_config(config)
+        if check:
+            # Builds an optimizer, which starts TensorFlow: a multi-worker strategy must exist before (see fit).
+            check_model_config(config)
         return config
 
     # ------------------------------------------------------------------ learning
@@ -235,7 +237,7 @@ class Automater:
         extra = {"training": {k: v for k, v in given if v is not None}}
         extra = extra if extra["training"] else None
         # Created before anything else runs in TensorFlow, as a multi-worker strategy requires.
-        strategy = distribute.strategy(self._resolve_config(extra).get("training", "distribution"))
+        strategy = distribute.strategy(self._resolve_config(extra, check=False).get("training", "distribution"))
         if streaming.is_file_source(df):
             data = streaming.prepare_files(self, df, extra)
         else:
