@@ -252,8 +252,7 @@ class Automater:
 
     def _encode(self, frame):
         """Run the preprocessing layers once over the frame; training then reads the cached features."""
-        dataset = tf.data.Dataset.from_tensor_slices(self._raw_inputs(frame)).batch(_PREDICT_BATCH)
-        return self.preprocessor_.predict(dataset, verbose=0)
+        return streaming.encode(self, frame, streaming.encoder(self.preprocessor_))
 
     def _raw_inputs(self, frame):
         used = {n: p for n, p in self.profiles_.items() if p.kind != IGNORE}
