@@ -317,8 +317,8 @@ def measure(sizes, stream_rows, feeding_rows):
 
 
 def growth(values, sizes):
-    """How a figure grows from the smallest to the largest size, as an exponent: 1.0 is linear in rows."""
-    if len(sizes) < 2 or values[0] <= 0 or values[-1] <= 0:
+    """How a figure grows from the first to the last size, as an exponent: 1.0 is linear in rows."""
+    if len(sizes) < 2 or not values[0] > 0 or not values[-1] > 0:
         return float("nan")
     return math.log(values[-1] / values[0]) / math.log(sizes[-1] / sizes[0])
 
@@ -362,8 +362,9 @@ def report(results, sizes, out, quick):
         "## Training: time per epoch",
         "",
         f"`Automater.fit` against the same network (built by the Automater, saved, reloaded) trained by Keras on "
-        f"already-encoded numpy arrays: batch size 256, no validation split, {EPOCHS} epochs; the median of the "
-        f"epochs after the first (which traces the training function), from a Keras callback. The ratio is the "
+        f"already-encoded numpy arrays: batch size 256, no validation split, {EPOCHS} epochs; the fastest of the "
+        f"epochs after the first (which traces the training function), from a Keras callback: on a shared "
+        f"machine the slower ones measure the neighbours as much as the code. The ratio is the "
         f"library's overhead per epoch; goal: at most 1.15 from 100k rows up. 'fit total' is the Automater's whole "
         f"`fit` (statistics, encoding once, all epochs); the numpy side's encoding is not timed.",
         "",
@@ -416,25 +417,28 @@ def report(results, sizes, out, quick):
                ("Automater.predict", "predict_ours", "seconds"), ("exported predict", "predict_keras", "seconds")]
     if len(sizes) > 1:
         first, last = sizes[0], sizes[-1]
+        before = sizes[-2]
+        width = get("fit_ours", last, "width")
         lines += [
             "",
             f"## Growth from {first:,} to {last:,} rows",
             "",
-            f"Each figure at {last:,} rows over its value at {first:,}, and as an exponent of the row count "
-            f"(1.0 = linear; below 1, fixed costs still dominate the small size). Memory is the growth of the peak "
-            f"above the process's peak before the measured step (TensorFlow, the frame), over the frame's size.",
+            f"How each figure grows with the rows, as an exponent: 1.0 is linear, below 1 fixed costs still weigh "
+            f"on the smaller size. Time from {first:,} to {last:,} rows; memory is the peak above the process's "
+            f"peak before the measured step (TensorFlow loaded, the frame built), from {before:,} to {last:,} rows. "
+            f"Training memory follows the encoded features ({width:.0f} float32 a row, "
+            f"{width * 4 / 1024:.1f} KB against about {get('stats_ours', last, 'frame_mb') * 2**20 / last:.0f} bytes "
+            f"a row for the frame): the network trains on them, cached or batch by batch.",
             "",
-            "| figure | time ratio | exponent | peak above baseline, MB | that, per MB of frame |",
-            "|---|---:|---:|---|---|",
+            "| figure | time exponent | memory exponent | peak above baseline, MB (" +
+            " / ".join(f"{r:,}" for r in sizes) + " rows) |",
+            "|---|---:|---:|---|",
         ]
         for label, task, key in figures:
             values = [get(task, r, key) for r in sizes]
             above = [get(task, r, "peak_mb") - get(task, r, "baseline_mb") for r in sizes]
-            per_frame = [a / get("stats_ours", r, "frame_mb") for a, r in zip(above, sizes)]
-            lines.append(f"| {label} | {values[-1] / values[0]:.1f} | {growth(values, [first, last]):.2f} | "
-                         f"{' / '.join(f'{a:.0f}' for a in above)} | {' / '.join(f'{p:.1f}' for p in per_frame)} |")
-        lines.append("")
-        lines.append(f"(Columns with several values list them for {', '.join(f'{r:,}' for r in sizes)} rows.)")
+            lines.append(f"| {label} | {growth(values, sizes):.2f} | {growth(above[-2:], sizes[-2:]):.2f} | "
+                         f"{' / '.join(f'{a:.0f}' for a in above)} |")
     streamed = frame[frame.task == "stream_fit"]
     if len(streamed):
         fit, predict, files = (frame[frame.task == t].iloc[0] for t in ("stream_fit", "stream_predict",

@@ -275,7 +275,7 @@ class Automater:
 
     def _encode(self, frame):
         """Run the preprocessing layers once over the frame; training then reads the cached features."""
-        return _run_in_batches(self.preprocessor_, self._raw_inputs(frame), len(frame))
+        return streaming.encode(self, frame, streaming.encoder(self.preprocessor_))
 
     def _raw_inputs(self, frame):
         used = {n: p for n, p in self.profiles_.items() if p.kind != IGNORE}

@@ -167,6 +167,10 @@ def prepare_files(auto, source, extra_config=None):
             frames.as_frame(chunk.iloc[:0], "the training data")  # column names: unique strings
             frames.check_targets(chunk, targets)
         _check_columns(files.paths[i], chunk.columns, columns)
+        extra = [c for c in chunk.columns if c not in set(columns)]
+        if extra:
+            raise DataError(f"File '{files.paths[i]}' has column(s) {extra} that '{files.paths[0]}' lacks. Every "
+                            f"file needs the same columns; drop them or add them to every file.")
         known = chunk[targets].notna().all(axis=1).to_numpy()
         dropped += int((~known).sum())
         chunk = chunk.loc[known]
@@ -247,14 +251,14 @@ def _use_full_counts(auto, rows, sampled, missing, counts, summarised):
             profile.reason += f" (in a uniform sample of {sampled:,} of {rows:,} rows)"
         if profile.kind == IGNORE:
             continue
-        encoder = ENCODERS[profile.kind]
+        kind = ENCODERS[profile.kind]
         state = auto.input_states_[name]
         if "missing_indicator" in state:
             wanted = auto.input_settings_[name].get("missing_indicator", True)
             state["missing_indicator"] = bool(wanted and missing.get(name, 0) > 0)
-        if hasattr(encoder, "state_from_counts") and name in counts:
+        if hasattr(kind, "state_from_counts") and name in counts:
             codes = profile.input_dtype == "float32"
-            auto.input_states_[name] = encoder.state_from_counts(
+            auto.input_states_[name] = kind.state_from_counts(
                 _as_model_values(counts[name], codes, missing.get(name, 0)), auto.input_settings_[name],
                 codes=codes, has_missing=missing.get(name, 0) > 0)
     for name, target in auto.targets_.items():
@@ -354,21 +358,51 @@ def _tensors(arrays, index=None):
     return {k: tf.convert_to_tensor(v if index is None else v[index]) for k, v in arrays.items()}
 
 
+_ENCODE_ROWS = 8192
+
+
+# Above this many columns the preprocessing layers run eagerly: tracing a graph of thousands of per-column layers
+# takes longer than running them (1,000 columns: over a minute to trace, against seconds to run).
+_TRACE_MAX_COLUMNS = 200
+
+
+def encoder(preprocessor):
+    """The preprocessing layers as one function, raw columns in, encoded features out: traced, unless very wide."""
+    if len(preprocessor.input) > _TRACE_MAX_COLUMNS:
+        return lambda raw: preprocessor(raw, training=False)
+    return tf.function(lambda raw: preprocessor(raw, training=False), reduce_retracing=True)
+
+
+def encode(auto, frame, encode_rows, out=None, start=0, rows=None):
+    """The encoded features of a frame, batch by batch, written into `out` (arrays of `rows` rows, allocated when
+    None) from row `start`. Keras's `predict` would hold every batch's output and then their concatenation: the
+    result three times over, where this holds it once."""
+    raw = auto._raw_inputs(frame)
+    for begin in range(0, len(frame), _ENCODE_ROWS):
+        encoded = encode_rows({k: v[begin:begin + _ENCODE_ROWS] for k, v in raw.items()})
+        if out is None:
+            out = {k: np.empty((rows or len(frame),) + tuple(v.shape[1:]), v.dtype.as_numpy_dtype)
+                   for k, v in encoded.items()}
+        for k, v in encoded.items():
+            out[k][start + begin:start + begin + len(v)] = v.numpy()
+    return out
+
+
 def _encode_files(auto, files):
     """Encode every row of the files once, chunk by chunk, into preallocated arrays."""
     x = y = None
     start = 0
+    encode_rows = encoder(auto.preprocessor_)
     for _, _, chunk in files.chunks(columns=_columns(auto, targets=True)):
         chunk = chunk.loc[chunk[auto.targets].notna().all(axis=1).to_numpy()]
         if not len(chunk):
             continue
-        encoded, labels = auto._encode(chunk), target_arrays(auto, chunk)
-        if x is None:
-            x = {k: np.empty((files.rows,) + v.shape[1:], v.dtype) for k, v in encoded.items()}
+        x = encode(auto, chunk, encode_rows, x, start, files.rows)
+        labels = target_arrays(auto, chunk)
+        if y is None:
             y = {k: np.empty((files.rows,) + v.shape[1:], v.dtype) for k, v in labels.items()}
-        for out, part in ((x, encoded), (y, labels)):
-            for k, v in part.items():
-                out[k][start:start + len(chunk)] = v
+        for k, v in labels.items():
+            y[k][start:start + len(chunk)] = v
         start += len(chunk)
     if start != files.rows:
         raise DataError(f"The files changed while training read them: {files.rows} rows when counted, {start} now.")

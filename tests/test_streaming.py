@@ -68,6 +68,9 @@ def test_a_file_lacking_a_column_is_named(tmp_path):
     data.iloc[50:].drop(columns=["cat"]).to_csv(tmp_path / "b.csv", index=False)
     with pytest.raises(DataError, match=r"b\.csv.*\['cat'\]"):
         Automater(target="binary").prepare(str(tmp_path / "*.csv"))
+    data.iloc[50:].assign(extra=1.0).to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(DataError, match=r"b\.csv' has column\(s\) \['extra'\]"):
+        Automater(target="binary").prepare(str(tmp_path / "*.csv"))
 
 
 # ---------------------------------------------------------------------------------------------------- statistics
