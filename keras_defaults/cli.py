@@ -11,6 +11,7 @@ Bad input (a data file, a config file, a saved run, an option) ends the command 
 """
 
 import argparse
+import importlib.util
 import sys
 import warnings
 from pathlib import Path
@@ -34,12 +35,10 @@ _EPILOG = f"""Exit status: 0 on success, {EXIT_BAD_INPUT} when the data, a confi
 # Errors the user can fix: reported on one line, without a traceback.
 def _user_errors():
     errors = [KerasDefaultsError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError]
-    try:
+    if importlib.util.find_spec("pyarrow") is not None:  # optional: only Parquet files need it
         import pyarrow
 
         errors.append(pyarrow.ArrowException)  # a file named .parquet that is not Parquet
-    except ImportError:
-        pass
     return tuple(errors)
 
 
