@@ -201,7 +201,13 @@ def test_validation_rows_are_the_same_every_epoch_and_disjoint(tmp_path, small_c
 
 # ---------------------------------------------------------------------------------------------------- memory
 MEMORY_SCRIPT = """
-import json, resource, sys, warnings
+import json, sys, warnings
+def peak_mb():
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child started from a large test process would report
+    # the parent's peak; VmHWM belongs to the new address space.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 import pandas as pd
 warnings.simplefilter("ignore")
 from keras_defaults import Automater, streaming
@@ -211,21 +217,27 @@ files, out = sys.argv[1].split(","), sys.argv[2]
 settings = {"training": {"epochs": 1, "batch_size": 512, "feature_cache_mb": 0}, "body": {"units": [16]}}
 auto = Automater(target="y", overrides=settings, seed=0, verbose=0).fit(files)
 auto.predict(files, out=out)
-streamed = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+streamed = peak_mb()
 frame = pd.read_parquet(files)
 print(json.dumps({"streamed": streamed, "data_mb": frame.memory_usage(deep=True).sum() / 2**20, "rows": len(frame),
                   "feeding": auto.feeding_}))
 """
 
 # A process of its own that holds as many bytes as the rows take in pandas: shows that the measure can tell data
-# sizes apart (reading Parquet here did not move the peak: Arrow's reader peaks the same for both file sets).
+# sizes apart.
 LOAD_SCRIPT = """
-import json, resource, sys
+import json, sys
+def peak_mb():
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child started from a large test process would report
+    # the parent's peak; VmHWM belongs to the new address space.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 import numpy as np
 import pandas as pd
 data_mb = pd.read_parquet(sys.argv[1].split(",")).memory_usage(deep=True).sum() / 2**20
 held = np.ones(int(data_mb * 2**20 / 8))
-print(json.dumps({"in_memory": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"in_memory": peak_mb()}))
 """
 
 
