@@ -194,13 +194,15 @@ def child(task, rows, work):
             auto.export(work / "model.keras")
             auto.export(work / "serving", format="tf_saved_model")
     elif task == "encode":
-        from keras_defaults.model import compile_model
-        from keras_defaults.streaming import target_arrays
+        from keras_defaults import feeding
+        from keras_defaults.model import compile_model, make_optimizer
+        from keras_defaults.targets import label_arrays
 
         auto = Automater(target=TARGET, overrides=settings, seed=0).prepare(frame)
-        x, y = auto._encode(frame), target_arrays(auto, frame)
+        x = feeding.encode(frame, auto.inputs_, feeding.encoder(auto.preprocessor_))
+        y = label_arrays(frame, auto.targets_)
         network, _ = auto._build()
-        compile_model(network, auto.targets_, auto.config_.get("optimizer"))
+        compile_model(network, auto.targets_, make_optimizer(auto.config_.get("optimizer")))
         network.save(work / "network.keras")
         np.savez(work / "encoded.npz", **{f"x:{k}": v for k, v in x.items()}, **{f"y:{k}": v for k, v in y.items()})
     elif task == "fit_numpy":
@@ -225,11 +227,10 @@ def child(task, rows, work):
         import keras
         import tensorflow as tf
 
-        from keras_defaults.encoders import input_tensor
+        from keras_defaults.columns import raw_tensors
 
         auto = Automater.load(work / "automater")
-        used = {n: p for n, p in auto.profiles_.items() if p.kind != "ignore"}
-        raw = {name: input_tensor(frame[name], profile) for name, profile in used.items()}
+        raw = raw_tensors(frame, auto.inputs_)
         if task == "predict_keras":
             model = keras.saving.load_model(work / "model.keras")
             model.predict({k: v[:1000] for k, v in raw.items()}, batch_size=PREDICT_BATCH, verbose=0)
@@ -258,14 +259,12 @@ def child(task, rows, work):
         result["files_mb"] = sum(f.stat().st_size for f in (work / "files").iterdir()) / 2 ** 20
         result["frame_mb_estimate"] = synthetic(100_000).memory_usage(deep=True).sum() / 2 ** 20 * rows / 100_000
     elif task == "stream_fit":
-        from keras_defaults import streaming
-
         timer = EpochTimer()
         auto = Automater(target=TARGET, overrides={"training": {"epochs": 1}}, seed=0, verbose=0)
         start = time.perf_counter()
-        files = streaming.prepare_files(auto, str(work / "files" / "*.parquet"))
+        auto.prepare(str(work / "files" / "*.parquet"))
         result["stats_seconds"] = time.perf_counter() - start
-        result["files_rows"] = files.rows
+        result["files_rows"] = auto.targets_[TARGET].profile.rows
         auto = Automater(target=TARGET, overrides={"training": {"epochs": 1}}, seed=0, verbose=0)
         start = time.perf_counter()
         auto.fit(str(work / "files" / "*.parquet"))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from keras_defaults import frames
+from keras_defaults import sources
 from keras_defaults.automater import MODEL_FILE, STATE_FILE, Automater
 from keras_defaults.defaults import COLUMN_KINDS, builtin_text
 from keras_defaults.errors import DataError, KerasDefaultsError
@@ -27,7 +27,6 @@ PROG = "keras-defaults"
 EXIT_BAD_INPUT = 1  # the data, a config file, a saved run or an output path cannot be used
 EXIT_USAGE = 2  # the command line itself is wrong (argparse's own status)
 CONFIG_FILE = "config.yaml"
-_TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 _EPILOG = f"""Exit status: 0 on success, {EXIT_BAD_INPUT} when the data, a config file or a saved run cannot be used,
 {EXIT_USAGE} when the command line is wrong. Run '{PROG} VERB --help' for a verb's options."""
 
@@ -122,15 +121,6 @@ def build_parser():
 
 
 # ---------------------------------------------------------------------------------------------------- verbs
-def _read(path):
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Data file not found: '{path}'.")
-    if path.suffix.lower() not in _TABLE_SUFFIXES:
-        raise DataError(f"Cannot read '{path}': expected a .csv or .parquet file.")
-    return frames.read_table(path)
-
-
 def _check_run_dir(path):
     # Saving replaces the directory whole: refuse to replace one that holds something else than a previous run.
     path = Path(path)
@@ -141,7 +131,7 @@ def _check_run_dir(path):
 
 def _fit(args):
     _check_run_dir(args.out)
-    data = _read(args.data)
+    data = sources.read_table(args.data)
     targets = args.target[0] if len(args.target) == 1 else args.target
     column_types = dict(args.column_type) if args.column_type else None
     auto = Automater(target=targets, config=args.config, column_types=column_types, seed=args.seed,
@@ -162,19 +152,10 @@ def _fit(args):
     print(f"\nSaved the run to {out}/ ({STATE_FILE}, {MODEL_FILE}; {CONFIG_FILE} is the merged configuration).")
 
 
-def _output_writer(path):
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        return lambda frame: frame.to_csv(path, index=False)
-    if suffix in (".parquet", ".pq"):
-        return lambda frame: frame.to_parquet(path, index=False)
-    raise DataError(f"Cannot write predictions to '{path}': its name must end in .csv or .parquet.")
-
-
 def _predict(args):
-    write = _output_writer(args.out)  # before the model loads: a wrong name fails fast
+    writer = sources.PredictionWriter(args.out)  # before the model loads: a wrong name fails fast
     auto = Automater.load(args.run_dir)
-    data = _read(args.data)
+    data = sources.read_table(args.data)
     keep = args.keep or []
     missing = [c for c in keep if c not in data.columns]
     if missing:
@@ -197,8 +178,8 @@ def _predict(args):
     for name in named.columns:
         columns[name] = named[name]
     output = pd.DataFrame(columns, index=data.index)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    write(output)
+    writer.write(output)
+    writer.close()
     print(f"Wrote {len(output)} prediction(s) for {', '.join(auto.targets)} to {args.out}.")
 
 

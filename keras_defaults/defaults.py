@@ -10,6 +10,7 @@ and the entry's did not.
 """
 
 import copy
+import dataclasses
 import numbers
 from importlib import resources
 from pathlib import Path
@@ -34,6 +35,7 @@ _ONE_OF = {
     "scaling": ("robust", "standard"),
     "output_mode": ("tf_idf", "multi_hot", "count"),
     "log_transform": ("auto", True, False),
+    "class_weight": ("auto", "balanced", "none"),
 }
 _AT_LEAST = {
     "epochs": 1, "batch_size": 1, "patience": 0, "units": 1, "ngrams": 1, "max_tokens": 1, "min_frequency": 1,
@@ -425,3 +427,29 @@ def column_origins(config, column, kind, role):
     section = _section(role)
     keys = [k for k in (config.get(section, kind) if kind in config.get(section) else {}) if k not in _DOC_KEYS]
     return {key: setting_origin(config, column, kind, role, key) for key in keys}
+
+
+# ---------------------------------------------------------------------------------------------------- typed views
+@dataclasses.dataclass(frozen=True)
+class Training:
+    """The `training` section, read once per fit (the config is validated when it is built)."""
+
+    epochs: int
+    batch_size: int
+    validation_split: float
+    class_weight: str
+    imbalance_ratio: float
+    patience: int
+    restore_best_weights: bool
+    feature_cache_mb: int
+    distribution: str = None
+
+    @classmethod
+    def from_config(cls, config):
+        section = config.get("training")
+        stopping = section["early_stopping"]
+        return cls(epochs=section["epochs"], batch_size=section["batch_size"],
+                   validation_split=section["validation_split"], class_weight=section["class_weight"],
+                   imbalance_ratio=section["imbalance_ratio"], patience=stopping["patience"],
+                   restore_best_weights=stopping["restore_best_weights"],
+                   feature_cache_mb=section["feature_cache_mb"], distribution=section["distribution"])

@@ -12,6 +12,7 @@ import os
 
 import tensorflow as tf
 
+from keras_defaults import compat
 from keras_defaults.errors import ConfigError, expected_one_of, warn
 
 CHOICES = ("mirrored", "multi_worker")
@@ -56,30 +57,8 @@ def _multi_worker():
             f"process; create the strategy first thing in the program: "
             f"keras_defaults.distribute.strategy('multi_worker')."
         ) from None
-    _average_logs_across_workers()
+    compat.average_logs_across_workers()
     return created
-
-
-def _average_logs_across_workers():
-    """Keras 3 (up to at least 3.15) averages a training step's logs across workers with
-    `strategy.reduce("MEAN", value, axis=0)`, which fails on their scalar values (keras-team/keras#20585); so
-    `fit` cannot run under a multi-worker strategy. Averaging over all replicas (`axis=None`) is what Keras means
-    there: every worker then sees the same loss and metrics, and early stopping decides the same on every worker.
-    Only the multi-worker case is rerouted; every other reduction is Keras's own.
-    """
-    from keras.src.backend.tensorflow import trainer
-
-    keras_reduce = trainer.reduce_per_replica
-    if getattr(keras_reduce, "keras_defaults_fix", False):
-        return
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction == "auto" and trainer._collective_all_reduce_multi_worker(strategy):
-            return tf.nest.map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
-        return keras_reduce(values, strategy, reduction)
-
-    reduce_per_replica.keras_defaults_fix = True
-    trainer.reduce_per_replica = reduce_per_replica
 
 
 def cluster_spec():
@@ -119,32 +98,11 @@ def is_chief():
 
 
 def prepare_network(network, strategy_or_none):
-    """Let `network.fit` run under a multi-worker strategy.
-
-    Keras 3 (up to at least 3.15) builds a model's metrics before training from one batch that it first averages
-    across replicas with `strategy.reduce`, which the multi-worker strategy cannot do for a nested batch (keras-team/
-    keras#20585: "Attempt to convert a value ({...PerReplica...}) to a Tensor"). Only the batch's shapes and dtypes
-    matter there, so this network builds from the first local replica's batch instead.
-    """
-    if not isinstance(strategy_or_none, tf.distribute.MultiWorkerMirroredStrategy):
-        return network
-
-    def build_from_local_batch(iterator=None, data_batch=None):
-        if iterator is not None:
-            for _, _, batches in iterator:
-                data_batch = tf.nest.map_structure(_first_replica, next(batches))
-                break
-        with strategy_or_none.scope():
-            network._symbolic_build(data_batch=data_batch)
-
-    network._maybe_symbolic_build = build_from_local_batch
+    """Let `network.fit` run under a multi-worker strategy (see `compat.build_from_local_batch`); other strategies
+    need nothing."""
+    if isinstance(strategy_or_none, tf.distribute.MultiWorkerMirroredStrategy):
+        compat.build_from_local_batch(network, strategy_or_none)
     return network
-
-
-def _first_replica(value):
-    if isinstance(value, tf.distribute.DistributedValues):
-        return value.values[0]
-    return value
 
 
 def scope(strategy_or_none):

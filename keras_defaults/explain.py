@@ -3,7 +3,6 @@
 import pandas as pd
 
 from keras_defaults.defaults import BUILTIN_SOURCE, column_origins
-from keras_defaults.schema import IGNORE
 
 COLUMNS = ["role", "column", "kind", "why", "choice", "source"]
 
@@ -19,27 +18,6 @@ class Explanation(pd.DataFrame):
         with pd.option_context("display.max_colwidth", 90, "display.width", 250, "display.max_columns", None,
                                "display.max_rows", None):
             return self.to_string(index=False)
-
-
-def _input_choice(profile, state, settings):
-    kind = profile.kind
-    if kind == "numerical":
-        parts = [f"fill median {state['median']:.4g}", f"{settings['scaling']} scaling"]
-        if settings["smooth_clip"]:
-            parts.append(f"smooth clip at {settings['clip_scale']:g}")
-        if state["missing_indicator"]:
-            parts.append("missing flag")
-        return ", ".join(parts)
-    if kind == "categorical":
-        levels = len(state["vocabulary"])
-        how = "one-hot" if state["one_hot"] else f"embedding of width {state['embedding_dim']}"
-        return f"{levels} levels + out-of-vocabulary bucket, {how}"
-    if kind == "boolean":
-        flag = ", missing flag" if state.get("missing_indicator") else ""
-        return f"0/1 ({state['false_value']!r} -> 0, {state['true_value']!r} -> 1){flag}"
-    if kind == "text":
-        return f"{settings['output_mode']} over {len(state['vocabulary'])} tokens, {settings['ngrams']}-grams"
-    return "left out"
 
 
 def _named(spec):
@@ -69,39 +47,27 @@ def sources(origins, lead=()):
     return "; ".join(parts)
 
 
-def _input_source(config, name, profile):
-    if profile.forced:
-        kind = config.origin("columns", name, "kind")
-    else:
-        kind = "inference"
-    if profile.kind == IGNORE:
-        return f"kind: {kind}"
-    return sources(column_origins(config, name, profile.kind, "input"), [("kind", kind)])
+def _kind_source(config, name, profile):
+    return config.origin("columns", name, "kind") if profile.forced else "inference"
 
 
-def explanation(auto):
-    config = auto.config_
+def explanation(config, inputs, ignored, targets):
+    """The table of every choice: a row per target, per input column (used, then set aside) and per model setting."""
     rows = []
-    for name, target in auto.targets_.items():
+    for name, target in targets.items():
         s = target.settings
-        units = 1 if target.kind in ("numerical", "boolean") else len(target.classes)
-        extra = ""
-        if target.kind == "numerical":
-            extra = ", learned as log1p" if target.state["log1p"] else ""
-            extra += ", standardised" if s["standardize"] else ""
-        else:
-            extra = f", classes {target.classes[:6]}{'...' if len(target.classes) > 6 else ''}"
-        choice = (f"{units} unit(s), {s['activation']}; loss {_named(s['loss'])}; "
-                  f"metrics {[_named(m) for m in s['metrics']]}{extra}")
-        kind_source = config.origin("columns", name, "kind") if target.profile.forced else "inference"
-        source = sources(column_origins(config, name, target.kind, "target"), [("kind", kind_source)])
+        choice = (f"{target.units} unit(s), {s['activation']}; loss {_named(s['loss'])}; "
+                  f"metrics {[_named(m) for m in s['metrics']]}{target.encoder.describe_target(target.state, s)}")
+        source = sources(column_origins(config, name, target.kind, "target"),
+                         [("kind", _kind_source(config, name, target.profile))])
         rows.append(["target", name, target.kind, target.profile.reason, choice, source])
-    for name, profile in auto.profiles_.items():
-        state = auto.input_states_.get(name)
-        settings = auto.input_settings_.get(name)
-        choice = _input_choice(profile, state, settings) if state is not None else "left out"
+    for name, spec in {**inputs, **ignored}.items():
+        profile = spec.profile
         why = f"{profile.reason}; {profile.missing} missing; e.g. {profile.sample}"
-        rows.append(["input", name, profile.kind, why, choice, _input_source(config, name, profile)])
+        kind_source = _kind_source(config, name, profile)
+        source = (f"kind: {kind_source}" if spec.state is None
+                  else sources(column_origins(config, name, profile.kind, "input"), [("kind", kind_source)]))
+        rows.append(["input", name, profile.kind, why, spec.describe(), source])
     optimizer = config.get("optimizer")
     args = ", ".join(f"{k}={v}" for k, v in optimizer.items() if k not in ("name", "choices"))
     rows.append(["model", "optimizer", "", "", f"{optimizer['name']}({args})",

@@ -13,7 +13,6 @@ import tensorflow as tf
 
 from keras_defaults.errors import UnsafeFileError
 from keras_defaults.model import signature_name
-from keras_defaults.schema import IGNORE
 
 SIGNATURE_FILE = "keras_defaults_signature.json"
 
@@ -99,31 +98,28 @@ def _named_objects(node):
             yield from _named_objects(value)
 
 
-def serving_signature(auto):
+def serving_signature(inputs, targets):
     """The SavedModel's inputs (column -> argument name and dtype) and outputs (target -> output names)."""
     taken = set()
-    inputs = {}
-    for column, profile in auto.profiles_.items():
-        if profile.kind == IGNORE:
-            continue
-        inputs[column] = {"argument": signature_name(column, taken),
-                          "dtype": "string" if profile.input_dtype == "string" else "float32"}
+    arguments = {column: {"argument": signature_name(column, taken),
+                          "dtype": "string" if spec.input_dtype == "string" else "float32"}
+                 for column, spec in inputs.items()}
     outputs = {}
-    for name, target in auto.targets_.items():
+    for name, target in targets.items():
         key = signature_name(name, taken)
         outputs[name] = {"prediction": key}
-        if target.kind != "numerical":
+        if target.predicts_classes:
             outputs[name]["probabilities"] = signature_name(f"{key}_probabilities", taken)
             outputs[name]["classes"] = [str(c) for c in target.classes]
-    return {"inputs": inputs, "outputs": outputs}
+    return {"inputs": arguments, "outputs": outputs}
 
 
-def export_saved_model(auto, path):
+def export_saved_model(model, inputs, targets, path):
     """A SavedModel whose `serving_default` signature takes one 1-D tensor per column, named as in the signature
-    file written beside it, and returns each target's prediction (labels as strings) and class probabilities."""
+    file written beside it, and returns each target's prediction (labels as strings) and class probabilities.
+    The decoding is the targets' own (`Encoder.probabilities` and `decode_tensor`), run inside the graph."""
     path = Path(path)
-    model = auto.model_
-    signature = serving_signature(auto)
+    signature = serving_signature(inputs, targets)
     specs = {spec["argument"]: tf.TensorSpec([None], tf.string if spec["dtype"] == "string" else tf.float32,
                                              name=spec["argument"])
              for spec in signature["inputs"].values()}
@@ -135,14 +131,10 @@ def export_saved_model(auto, path):
         outputs = model(raw, training=False)
         result = {}
         for name, out in signature["outputs"].items():
-            values = outputs[name]
-            if name not in class_names:
-                result[out["prediction"]] = tf.reshape(values, [-1])
-                continue
-            if values.shape[-1] == 1:
-                values = tf.concat([1.0 - values, values], axis=-1)
-            result[out["probabilities"]] = values
-            result[out["prediction"]] = tf.gather(class_names[name], tf.argmax(values, axis=-1))
+            encoder = targets[name].encoder
+            result[out["prediction"]] = encoder.decode_tensor(outputs[name], class_names.get(name))
+            if name in class_names:
+                result[out["probabilities"]] = encoder.probabilities(outputs[name])
         return result
 
     archive = keras.export.ExportArchive()

@@ -4,8 +4,6 @@ Every check names the column(s) at fault and the fix. What predict checks agains
 `profile_check`.
 """
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,14 +20,11 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def as_frame(data, what="data", strict=True):
-    """The user's frame, copied, so that nothing we do can change theirs. File paths are read here.
+    """The user's frame, copied, so that nothing we do can change theirs.
 
     `strict` requires every column name to be a unique string (training needs that of all columns); predict passes
     False, since columns it does not use may be named anyhow, and checks only the ones it needs.
     """
-    # isinstance, not hasattr: a DataFrame has an attribute for each column, '__fspath__' included.
-    if isinstance(data, (str, bytes, os.PathLike)):
-        data = read_table(data)
     if isinstance(data, pd.Series):
         raise DataError(f"Expected a pandas DataFrame (or a CSV/Parquet file path) as {what}. Received: a Series "
                         f"named {data.name!r}. Use series.to_frame() for one column, or pass the whole DataFrame.")
@@ -50,18 +45,6 @@ def check_column_names(columns):
     if not_strings:
         raise DataError(f"Column names must be strings; these are not: {not_strings[:5]}. "
                         f"Rename them, e.g. df.columns = df.columns.map(str).")
-
-
-def read_table(path):
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"Data file not found: '{path}'.")
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix in (".csv", ".txt", ".gz"):
-        return pd.read_csv(path)
-    raise DataError(f"Cannot read '{path}': expected a .csv or .parquet file.")
 
 
 def check_targets(df, targets):
@@ -87,9 +70,13 @@ def drop_missing_targets(df, targets):
         raise DataError(f"Every row has a missing value in target column(s) {targets}: there is nothing to learn "
                         f"from. Check that the right column was named as the target.")
     if missing.any():
-        warn(f"Dropped {int(missing.sum())} of {len(df)} rows whose target ({', '.join(targets)}) is missing.")
+        warn_dropped(int(missing.sum()), len(df), targets)
         df = df.loc[~missing]
     return df
+
+
+def warn_dropped(dropped, rows, targets):
+    warn(f"Dropped {dropped} of {rows} rows whose target ({', '.join(targets)}) is missing.")
 
 
 def check_rows(df, targets, validation_split):

@@ -17,10 +17,7 @@ import warnings
 
 import keras
 
-from keras_defaults.encoders import ENCODERS
-from keras_defaults.encoders.categorical import loss_name
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
-from keras_defaults.layers import TargetDecoder
 
 FEATURES = "features"
 
@@ -69,28 +66,28 @@ def index_key(column):
     return f"{layer_name(column)}__index"
 
 
-def raw_inputs(profiles):
+def raw_inputs(inputs):
     """One Keras input per used column, keyed by the column's name; scalars per row, strings or float32."""
     return {
-        name: keras.Input(shape=(), dtype="string" if p.input_dtype == "string" else "float32",
+        name: keras.Input(shape=(), dtype="string" if spec.input_dtype == "string" else "float32",
                           name=input_name(name))
-        for name, p in profiles.items()
+        for name, spec in inputs.items()
     }
 
 
-def build_preprocessor(profiles, states, settings):
-    """The raw-columns-to-features model, built from statistics already computed with pandas."""
-    inputs = raw_inputs(profiles)
+def build_preprocessor(inputs):
+    """The raw-columns-to-features model, built from the columns' statistics (already computed with pandas)."""
+    tensors = raw_inputs(inputs)
     dense, outputs = [], {}
-    for name, profile in profiles.items():
-        encoded = ENCODERS[profile.kind].encode_input(inputs[name], states[name], settings[name], layer_prefix(name))
+    for name, spec in inputs.items():
+        encoded = spec.encoder.encode_input(tensors[name], spec.state, spec.settings, layer_prefix(name))
         if encoded.dense is not None:
             dense.append(encoded.dense)
         if encoded.index is not None:
             outputs[index_key(name)] = encoded.index
     if dense:
         outputs[FEATURES] = dense[0] if len(dense) == 1 else keras.layers.Concatenate(name="features")(dense)
-    return functional(inputs, outputs, "preprocessor")
+    return functional(tensors, outputs, "preprocessor")
 
 
 def encoded_inputs(preprocessor):
@@ -99,15 +96,15 @@ def encoded_inputs(preprocessor):
             for key, tensor in preprocessor.output.items()}
 
 
-def embedded_features(inputs, profiles, states):
+def embedded_features(encoded, inputs):
     """Embed the indexed columns and concatenate everything into one feature tensor: the keras-pandas 'nubs'."""
-    parts = [inputs[FEATURES]] if FEATURES in inputs else []
-    for name, profile in profiles.items():
+    parts = [encoded[FEATURES]] if FEATURES in encoded else []
+    for name, spec in inputs.items():
         key = index_key(name)
-        if key in inputs:
-            input_dim, output_dim = ENCODERS[profile.kind].embedding_shape(states[name])
-            embedded = keras.layers.Embedding(input_dim, output_dim, name=f"{layer_name(name)}__embedding")(inputs[key])
-            parts.append(embedded)
+        if key in encoded:
+            input_dim, output_dim = spec.encoder.embedding_shape(spec.state)
+            embedding = keras.layers.Embedding(input_dim, output_dim, name=f"{layer_name(name)}__embedding")
+            parts.append(embedding(encoded[key]))
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="all_features")(parts)
 
 
@@ -123,26 +120,20 @@ def mlp_body(features, body, prefix="body"):
     return x
 
 
-def build_network(preprocessor, profiles, states, targets, body_config, body=None):
+def build_network(preprocessor, inputs, targets, body_config, body=None):
     """Encoded features -> body -> heads. `body`, if given, is a callable tensor -> tensor that replaces the MLP."""
-    inputs = encoded_inputs(preprocessor)
-    features = embedded_features(inputs, profiles, states)
+    encoded = encoded_inputs(preprocessor)
+    features = embedded_features(encoded, inputs)
     hidden = body(features) if body is not None else mlp_body(features, body_config)
-    outputs = {name: ENCODERS[t.kind].head(hidden, t.state, t.settings, layer_name(name)) for name, t in targets.items()}
-    return keras.Model(inputs, outputs, name="network")
+    outputs = {name: t.encoder.head(hidden, t.state, t.settings, layer_name(name)) for name, t in targets.items()}
+    return keras.Model(encoded, outputs, name="network")
 
 
 def build_served_model(preprocessor, network, targets):
     """Raw columns in, predictions in the user's units out."""
     inputs = raw_inputs_like(preprocessor)
     outputs = network(preprocessor(inputs))
-    served = {}
-    for name, target in targets.items():
-        out = outputs[name]
-        if target.kind == "numerical":
-            out = TargetDecoder(target.state["center"], target.state["scale"], target.state["log1p"],
-                                name=f"{layer_name(name)}__in_user_units")(out)
-        served[name] = out
+    served = {name: t.encoder.serve(outputs[name], t.state, layer_name(name)) for name, t in targets.items()}
     return functional(inputs, served, "keras_defaults_model")
 
 
@@ -308,28 +299,23 @@ def make_optimizer(config, context=""):
 
 
 def check_model_config(config):
-    """The settings that do not depend on the data (optimizer, body activation): checked before reading it."""
-    make_optimizer(config.get("optimizer"), f" (from {config.origin('optimizer')})")
+    """Check the settings that do not depend on the data (optimizer, body activation) before reading it; returns
+    the optimizer they describe, built."""
+    optimizer = make_optimizer(config.get("optimizer"), f" (from {config.origin('optimizer')})")
     check_activation(config.get("body", "activation"), f" for the body (from {config.origin('body', 'activation')})")
+    return optimizer
 
 
-def compile_model(model, targets, optimizer_config):
-    """Compile with one loss and metric list per head, from the targets' settings."""
+def compile_model(model, targets, optimizer):
+    """Compile with `optimizer` and one loss and metric list per head, from the targets' settings."""
     losses, metrics = {}, {}
     for name, target in targets.items():
         losses[name] = keras_loss(target.settings["loss"])
-        metrics[name] = [_metric(m, target) for m in target.settings["metrics"]]
-    model.compile(optimizer=make_optimizer(optimizer_config), loss=losses, metrics=metrics)
+        metrics[name] = [target.encoder.compile_metric(spec, keras_metric(spec)) for spec in target.settings["metrics"]]
+    model.compile(optimizer=optimizer, loss=losses, metrics=metrics)
     # Built now, so a saved model's optimizer has the variables a loaded one expects, trained or not.
     model.optimizer.build(model.trainable_variables)
     return model
-
-
-def _metric(spec, target):
-    name = loss_name(spec)
-    if target.kind == "boolean" and name == "auc" and not isinstance(spec, dict):
-        return keras.metrics.AUC(name="auc")
-    return keras_metric(spec)
 
 
 def signature_name(column, taken):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from keras_defaults.errors import DataError, did_you_mean, warn
-from keras_defaults.schema import IGNORE, numeric_values
+from keras_defaults.schema import numeric_values, split_used
 
 
 @dataclasses.dataclass
@@ -31,7 +31,7 @@ class Differences:
 
 def compare(frame, profiles, targets):
     """The differences between `frame` and the training `profiles`; target columns are neither needed nor extra."""
-    used = [name for name, p in profiles.items() if p.kind != IGNORE]
+    used, _ = split_used(profiles)
     known = set(profiles) | set(targets)
     present = pd.Index(frame.columns)
     differences = Differences(
@@ -64,9 +64,11 @@ def _unreadable_numbers(series):
     return int((series.notna().to_numpy() & np.isnan(parsed)).sum())
 
 
-def check(frame, profiles, targets, states, said):
-    """Raise for what predict cannot work around; warn about the rest. `said` is the set of warnings already given
-    by this Automater (updated in place), so that a warning about the model is given once."""
+def check(frame, inputs, ignored, targets, said):
+    """Raise for what predict cannot work around; warn about the rest. `inputs` and `ignored` are the training
+    columns ({name: ColumnSpec}); `said` is the set of warnings already given by this Automater (updated in place),
+    so that a warning about the model is given once."""
+    profiles = {name: spec.profile for name, spec in {**inputs, **ignored}.items()}
     differences = compare(frame, profiles, targets)
     if differences.missing:
         names = [str(c) for c in differences.extra]
@@ -91,17 +93,5 @@ def check(frame, profiles, targets, states, said):
             continue
         said.add(key)
         warn(f"Column '{name}' had no missing values in training, but {count} of {len(frame)} row(s) here are "
-             f"missing: {_how_missing_is_read(profiles[name], states.get(name, {}))}. (Said once per column.)")
+             f"missing: {inputs[name].encoder.missing_note(inputs[name].state)}. (Said once per column.)")
     return differences
-
-
-def _how_missing_is_read(profile, state):
-    if profile.kind == "numerical":
-        return f"they are filled with the training median ({state.get('median')!r})"
-    if profile.kind == "boolean":
-        if isinstance(state.get("false_value"), str):
-            return "they are read as neither of its two values"
-        return f"they are read as {state.get('false_value')!r}, the column's first value"
-    if profile.kind == "text":
-        return "they are read as empty text"
-    return "they are read as a category never seen in training"

@@ -292,3 +292,15 @@ def infer_schema(df, settings, boolean_settings, forced_kinds, skip=()):
         warn(f"Left out {len(set_aside)} column(s): {listed}. To use one anyway, set its kind, e.g. "
              f"column_types={{'{set_aside[0].name}': 'categorical'}}.")
     return profiles
+
+
+def split_used(profiles):
+    """({name: profile} of the columns the model uses, {name: profile} of those set aside), in column order."""
+    used = {name: p for name, p in profiles.items() if p.kind != IGNORE}
+    return used, {name: p for name, p in profiles.items() if name not in used}
+
+
+def treats_as_numbers(forced_kind):
+    """Whether the values of a column forced to `forced_kind` (None: not forced) may be numbers whose infinities
+    mean "missing": not in a column left out, nor in labels or text, where every value is a label or a word."""
+    return forced_kind not in (IGNORE, "categorical", "text")

@@ -46,6 +46,7 @@ def read_state(state_file, param_names):
     for name, entry in state["inputs"].items():
         refuse.unless_keys(entry, INPUT_KEYS, INPUT_KEYS, f"input '{name}'")
         refuse.unless_keys(entry["profile"], _PROFILE_FIELDS, _PROFILE_REQUIRED, f"the profile of input '{name}'")
+        refuse.unless_one_of(entry["profile"]["kind"], table.COLUMN_KINDS, f"the kind of input '{name}'")
         for part in ("state", "settings"):
             if entry[part] is not None:
                 refuse.unless_mapping(entry[part], f"the {part} of input '{name}'")
@@ -55,6 +56,7 @@ def read_state(state_file, param_names):
     for name, entry in state["targets"].items():
         refuse.unless_keys(entry, TARGET_KEYS, TARGET_KEYS, f"target '{name}'")
         refuse.unless_keys(entry["profile"], _PROFILE_FIELDS, _PROFILE_REQUIRED, f"the profile of target '{name}'")
+        refuse.unless_one_of(entry["kind"], table.TARGET_KINDS, f"the kind of target '{name}'")
         refuse.unless_mapping(entry["state"], f"the state of target '{name}'")
         refuse.unless_mapping(entry["settings"], f"the settings of target '{name}'")
     return state
@@ -68,6 +70,11 @@ class _Refuser:
         if not isinstance(value, dict):
             raise UnsafeFileError(f"Refusing to load '{self.state_file}': {where} must be a mapping, found "
                                   f"{type(value).__name__}.")
+
+    def unless_one_of(self, value, allowed, where):
+        if not isinstance(value, str) or value not in allowed:
+            raise UnsafeFileError(f"Refusing to load '{self.state_file}': {where} is {value!r}, not one of "
+                                  f"{list(allowed)}.")
 
     def unless_keys(self, value, allowed, required, where):
         """`value` is a mapping whose keys are all `allowed` and include every `required` one."""

@@ -74,3 +74,29 @@ def awkward_rows(data):
     rows.loc[rows.index[4], "flag"] = pd.NA
     rows.loc[rows.index[5], "yesno"] = "perhaps"
     return rows
+
+
+def fast_settings(cache_mb=2048, **training):
+    """FAST, with encoded features cached up to `cache_mb` MiB (0: always streamed) and other training settings."""
+    return {**FAST, "training": {**FAST["training"], "feature_cache_mb": cache_mb, **training}}
+
+
+def write_parts(frame, directory, parts=3, fmt="parquet"):
+    """`frame` split into `parts` CSV or Parquet files in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for i, piece in enumerate(np.array_split(np.arange(len(frame)), parts)):
+        part = frame.iloc[piece]
+        if fmt == "parquet":
+            part.to_parquet(directory / f"part{i}.parquet")
+        else:
+            part.to_csv(directory / f"part{i}.csv", index=False)
+    return directory
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks and a sample smaller than the data, so that every code path of the streaming pass runs."""
+    from keras_defaults import sources, summaries
+
+    monkeypatch.setattr(sources, "CHUNK_ROWS", 150)
+    monkeypatch.setattr(summaries, "SAMPLE_ROWS", 200)

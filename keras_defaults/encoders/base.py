@@ -1,10 +1,17 @@
-"""What every kind's encoder provides, and how raw column values become model inputs."""
+"""What every kind's encoder provides, and how raw column values become model inputs.
+
+An encoder answers for its kind everywhere the kind matters: the statistics it learns, the Keras layers that encode
+an input, how it describes itself in `explain()`, how it reads a missing value at predict, and, for kinds that can be
+predicted, the target's labels, head, loss checks and the decoding of the head's outputs back to the user's labels
+and units. Code outside `encoders/` asks the encoder; it does not branch on the kind.
+"""
 
 import abc
 import dataclasses
 
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from keras_defaults.schema import numeric_values, string_values
 
@@ -27,6 +34,10 @@ class Encoder(abc.ABC):
 
     kind = None
     can_be_target = False
+    # A target of this kind is one of a fixed list of classes (state["classes"]); its head outputs probabilities.
+    predicts_classes = False
+    # A target of this kind trains only with the losses its table row lists (its labels are encoded for those).
+    listed_losses_only = False
 
     # -- inputs
     @abc.abstractmethod
@@ -37,19 +48,80 @@ class Encoder(abc.ABC):
     def encode_input(self, raw, state, settings, name):
         """Keras preprocessing layers applied to the raw input tensor `raw`; returns an EncodedColumn."""
 
+    @abc.abstractmethod
+    def describe(self, state, settings):
+        """How an input column of this kind is encoded, in a few words for `explain()`."""
+
+    @abc.abstractmethod
+    def missing_note(self, state):
+        """How the model reads a missing value of this column, for the warning at predict."""
+
     def embedding_shape(self, state):
         """(input_dim, output_dim) of the embedding of an indexed column; only kinds that emit an index have one."""
         raise TypeError(f"A {self.kind} column is not embedded.")
 
+    def state_from_summary(self, state, settings, profile, counts, missing):
+        """The state learned from a sample of rows, corrected by what counts over every row say: `counts` are the
+        column's value counts over all rows (None when they were not kept) and `missing` its missing values."""
+        if "missing_indicator" in state:
+            state = {**state, "missing_indicator": bool(settings.get("missing_indicator", True) and missing > 0)}
+        return state
+
     # -- targets
+    def not_a_target(self, profile):
+        """Why a column of a kind that cannot be predicted is refused as a target, and what to do instead."""
+        return f"A {self.kind} column cannot be a target: '{profile.name}'."
+
+    def check_target(self, series, name):
+        """Refuse target values that this kind cannot learn, before any setting is read."""
+
     def fit_target(self, series, profile, settings):
         raise TypeError(f"A {self.kind} column cannot be a target.")
+
+    def check_loss(self, loss, given, settings, where):
+        """Refuse a loss that the table lists for this kind but that cannot work with these settings."""
 
     def target_array(self, series, state, settings):
         raise TypeError(f"A {self.kind} column cannot be a target.")
 
     def head(self, features, state, settings, name):
         raise TypeError(f"A {self.kind} column cannot be a target.")
+
+    def serve(self, output, state, name):
+        """The head's output as the served model returns it (in the user's units)."""
+        return output
+
+    def compile_metric(self, spec, metric):
+        """The metric `compile` gets for a setting `spec` of this target; `metric` is the generic one."""
+        return metric
+
+    def probabilities(self, outputs):
+        """Class probabilities (batch, classes) from the served model's output; any backend tensor or array."""
+        raise TypeError(f"A {self.kind} target has no class probabilities.")
+
+    def decode(self, outputs, state):
+        """Predictions in the user's labels and units, a numpy array, from the served model's output."""
+        if self.predicts_classes:
+            index = ops.convert_to_numpy(ops.argmax(self.probabilities(outputs), axis=-1))
+            return np.array(state["classes"], dtype=object)[index]
+        return np.asarray(outputs, dtype="float64").reshape(-1)
+
+    def decode_tensor(self, outputs, class_names):
+        """`decode` inside a TensorFlow graph (the SavedModel's signature): labels as strings, `class_names`."""
+        if self.predicts_classes:
+            return tf.gather(class_names, tf.argmax(self.probabilities(outputs), axis=-1))
+        return tf.reshape(outputs, [-1])
+
+    def head_units(self, state):
+        """Units of the target's output layer."""
+        return 1
+
+    def describe_target(self, state, settings):
+        """What the head predicts, in a few words for `explain()` (after the loss and metrics)."""
+        if self.predicts_classes:
+            classes = state["classes"]
+            return f", classes {classes[:6]}{'...' if len(classes) > 6 else ''}"
+        return ""
 
 
 def input_array(series, profile):

@@ -2,8 +2,10 @@
 
 import keras
 import numpy as np
+from keras import ops
 
 from keras_defaults.encoders.base import EncodedColumn, Encoder
+from keras_defaults.errors import DataError
 from keras_defaults.layers import FillMissing, MissingIndicator
 from keras_defaults.schema import boolean_sides, numeric_values, python_value, string_values
 
@@ -15,6 +17,7 @@ _TARGET_SIDES = {"true_values": ["1", "true", "t", "yes", "y", "on", "positive",
 class BooleanEncoder(Encoder):
     kind = "boolean"
     can_be_target = True
+    predicts_classes = True
 
     def fit_input(self, series, profile, settings):
         if profile.input_dtype == "float32":
@@ -44,9 +47,24 @@ class BooleanEncoder(Encoder):
             unit = keras.layers.Concatenate(name=f"{name}_with_flag")([unit, flag])
         return EncodedColumn(dense=unit)
 
+    def describe(self, state, settings):
+        flag = ", missing flag" if state.get("missing_indicator") else ""
+        return f"0/1 ({state['false_value']!r} -> 0, {state['true_value']!r} -> 1){flag}"
+
+    def missing_note(self, state):
+        if isinstance(state.get("false_value"), str):
+            return "they are read as neither of its two values"
+        return f"they are read as {state.get('false_value')!r}, the column's first value"
+
     # -- targets: classes [false_label, true_label]; the head predicts P(true_label)
     def fit_target(self, series, profile, settings):
-        false_label, true_label = boolean_sides(series.dropna().to_numpy(), _TARGET_SIDES)
+        sides = boolean_sides(series.dropna().to_numpy(), _TARGET_SIDES)
+        if sides is None:
+            # Inference saw two values in the rows it read; the whole data (files counted in full) has more.
+            raise DataError(f"Target '{profile.name}' looked two-valued in a sample of rows but has "
+                            f"{series.dropna().nunique()} distinct values in the data; force its kind: "
+                            f"column_types={{'{profile.name}': 'categorical'}}.")
+        false_label, true_label = sides
         return {"classes": [python_value(false_label), python_value(true_label)]}
 
     def target_array(self, series, state, settings):
@@ -55,3 +73,11 @@ class BooleanEncoder(Encoder):
 
     def head(self, features, state, settings, name):
         return keras.layers.Dense(1, activation=settings["activation"], name=name)(features)
+
+    def compile_metric(self, spec, metric):
+        # An instance named "auc", so that every compiled model logs it as auc and val_auc.
+        return keras.metrics.AUC(name="auc") if spec == "auc" else metric
+
+    def probabilities(self, outputs):
+        p = ops.reshape(outputs, (-1, 1))
+        return ops.concatenate([1.0 - p, p], axis=-1)

@@ -34,6 +34,9 @@ def embedding_width(levels, settings):
 class CategoricalEncoder(Encoder):
     kind = "categorical"
     can_be_target = True
+    predicts_classes = True
+    # Labels are encoded as class indices or one-hot rows, for the losses listed in the table only.
+    listed_losses_only = True
 
     def fit_input(self, series, profile, settings):
         if profile.input_dtype == "float32":
@@ -86,6 +89,20 @@ class CategoricalEncoder(Encoder):
     def embedding_shape(self, state):
         return len(state["vocabulary"]) + 1, state["embedding_dim"]
 
+    def describe(self, state, settings):
+        how = "one-hot" if state["one_hot"] else f"embedding of width {state['embedding_dim']}"
+        return f"{len(state['vocabulary'])} levels + out-of-vocabulary bucket, {how}"
+
+    def missing_note(self, state):
+        return "they are read as a category never seen in training"
+
+    def state_from_summary(self, state, settings, profile, counts, missing):
+        if counts is None:
+            return state
+        codes = profile.input_dtype == "float32"
+        return self.state_from_counts(_as_model_values(counts, codes, missing), settings, codes=codes,
+                                      has_missing=missing > 0)
+
     # -- targets: class indices in the order of `classes`
     def fit_target(self, series, profile, settings):
         classes = sorted(pd.unique(series.dropna()), key=lambda v: (str(type(v)), v))
@@ -100,6 +117,26 @@ class CategoricalEncoder(Encoder):
 
     def head(self, features, state, settings, name):
         return keras.layers.Dense(len(state["classes"]), activation=settings["activation"], name=name)(features)
+
+    def head_units(self, state):
+        return len(state["classes"])
+
+    def probabilities(self, outputs):
+        return outputs  # the softmax head's output already
+
+
+def _as_model_values(counts, codes, missing):
+    """Raw value counts (values as the data held them) as counts of what the model sees: int codes or strings."""
+    raw = pd.Series(list(counts.index), dtype=object)
+    if codes:
+        values = numeric_values(raw)
+        keep = np.isfinite(values)
+        grouped = pd.Series(counts.to_numpy()[keep]).groupby(values[keep].astype("int64")).sum()
+    else:
+        grouped = pd.Series(counts.to_numpy()).groupby(string_values(raw)).sum()
+        if missing:
+            grouped[""] = grouped.get("", 0) + missing  # missing strings are the category ""
+    return grouped.astype("int64")
 
 
 __all__ = ["CategoricalEncoder", "embedding_width", "ONE_HOT_LOSSES", "loss_name"]

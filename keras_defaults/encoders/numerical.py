@@ -4,9 +4,13 @@ import keras
 import numpy as np
 
 from keras_defaults.encoders.base import EncodedColumn, Encoder
-from keras_defaults.errors import DataError
-from keras_defaults.layers import FillMissing, MissingIndicator, SmoothClip
+from keras_defaults.errors import ConfigError, DataError
+from keras_defaults.frames import check_target_range
+from keras_defaults.layers import FillMissing, MissingIndicator, SmoothClip, TargetDecoder
 from keras_defaults.schema import numeric_values
+
+# Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
+UNSCALED_LOSSES = {"mean_squared_logarithmic_error", "poisson", "mean_absolute_percentage_error"}
 
 
 # Normalization keeps its variance in float32, where the square of a spread above ~1.8e19 overflows to infinity and
@@ -52,6 +56,21 @@ class NumericalEncoder(Encoder):
             scaled = keras.layers.Concatenate(name=f"{name}_with_flag")([scaled, flag])
         return EncodedColumn(dense=scaled)
 
+    def describe(self, state, settings):
+        parts = [f"fill median {state['median']:.4g}", f"{settings['scaling']} scaling"]
+        if settings["smooth_clip"]:
+            parts.append(f"smooth clip at {settings['clip_scale']:g}")
+        if state["missing_indicator"]:
+            parts.append("missing flag")
+        return ", ".join(parts)
+
+    def missing_note(self, state):
+        return f"they are filled with the training median ({state.get('median')!r})"
+
+    # -- targets: learned standardised (optionally as log1p), served in the user's units
+    def check_target(self, series, name):
+        check_target_range(series, name)
+
     def fit_target(self, series, profile, settings):
         values = numeric_values(series)
         if not np.all(np.isfinite(values)):
@@ -72,8 +91,20 @@ class NumericalEncoder(Encoder):
             values = np.log1p(np.maximum(values, 0.0))
         return ((values - state["center"]) / state["scale"]).astype("float32").reshape(-1, 1)
 
+    def check_loss(self, loss, given, settings, where):
+        if loss in UNSCALED_LOSSES and settings["standardize"]:
+            raise ConfigError(f"Loss '{given}'{where} works on the target in its own units, but the target is "
+                              f"standardised before training (standardize: true). Add standardize: false next to the "
+                              f"loss, e.g. targets: {{numerical: {{loss: {given}, standardize: false}}}}.")
+
     def head(self, features, state, settings, name):
         return keras.layers.Dense(1, activation=settings["activation"], name=name)(features)
+
+    def serve(self, output, state, name):
+        return TargetDecoder(state["center"], state["scale"], state["log1p"], name=f"{name}__in_user_units")(output)
+
+    def describe_target(self, state, settings):
+        return (", learned as log1p" if state["log1p"] else "") + (", standardised" if settings["standardize"] else "")
 
 
 def _use_log(values, settings):

@@ -1,0 +1,87 @@
+"""Input columns as objects: what inference learned, the settings from the table, and the fitted statistics.
+
+A `ColumnSpec` is the one place an input column lives. The Automater keeps the columns it learns from in `inputs_`
+and the ones it set aside in `ignored_`; saving, loading, explaining and the model are walks over them.
+"""
+
+import dataclasses
+
+from keras_defaults import defaults as table
+from keras_defaults.encoders import ENCODERS, input_array, input_tensor
+from keras_defaults.errors import DataError
+from keras_defaults.schema import ColumnProfile, infer_schema, split_used
+
+
+@dataclasses.dataclass
+class ColumnSpec:
+    """One input column: its profile (kind and evidence), its settings and its fitted state (None when ignored)."""
+
+    name: str
+    profile: ColumnProfile
+    settings: dict = None
+    state: dict = None
+
+    @property
+    def kind(self):
+        return self.profile.kind
+
+    @property
+    def encoder(self):
+        return ENCODERS[self.kind]
+
+    @property
+    def input_dtype(self):
+        return self.profile.input_dtype
+
+    def values(self, frame):
+        """The column's raw values in the dtype of its model input (float32 with NaN, or strings)."""
+        return input_array(frame[self.name], self.profile)
+
+    def tensor(self, frame):
+        """`values` as a tensor; a column that cannot be read so is a `DataError` naming the column and the fix."""
+        series = frame[self.name]
+        try:
+            return input_tensor(series, self.profile)
+        except (TypeError, ValueError) as error:
+            wanted = "numbers" if self.input_dtype == "float32" else "strings"
+            raise DataError(f"Column '{self.name}' cannot be read as {wanted} (dtype {series.dtype}, e.g. "
+                            f"{series.head(3).tolist()}): {error}. Convert it to the type it had in training "
+                            f"({self.profile.dtype}).") from None
+
+    def describe(self):
+        return self.encoder.describe(self.state, self.settings) if self.state is not None else "left out"
+
+    def to_dict(self):
+        return {"profile": self.profile.to_dict(), "state": self.state, "settings": self.settings}
+
+    @classmethod
+    def from_dict(cls, name, data):
+        return cls(name, ColumnProfile.from_dict(data["profile"]), data["settings"], data["state"])
+
+
+def learn_inputs(frame, config, forced, targets):
+    """Infer every non-target column's kind and fit the statistics of the ones used: ({name: ColumnSpec} used,
+    {name: ColumnSpec} set aside). Raises when no column is left to learn from."""
+    used, set_aside = split_used(infer_schema(frame, config.get("inference"), config.get("inputs", "boolean"),
+                                              forced, skip=set(targets)))
+    inputs = {}
+    for name, profile in used.items():
+        table.validate_column_entry(config, name, profile.kind, "input")
+        settings = table.column_settings(config, name, profile.kind, "input")
+        state = ENCODERS[profile.kind].fit_input(frame[name], profile, settings)
+        inputs[name] = ColumnSpec(name, profile, settings, state)
+    ignored = {name: ColumnSpec(name, profile) for name, profile in set_aside.items()}
+    if not inputs:
+        raise DataError("No input column is left to learn from: every column other than the target was set "
+                        "aside. See the warning above, or force a column's kind with column_types=.")
+    return inputs, ignored
+
+
+def raw_tensors(frame, inputs):
+    """{column: tensor} of the raw values the model takes, for every used column."""
+    return {name: spec.tensor(frame) for name, spec in inputs.items()}
+
+
+def raw_arrays(frame, inputs):
+    """{column: numpy array} of the raw values the model takes, for the `tf.data` pipeline."""
+    return {name: spec.values(frame) for name, spec in inputs.items()}

@@ -1,0 +1,240 @@
+"""Feeding training: the arguments of `network.fit`, from a DataFrame or from data files.
+
+Training data is fed in one of two ways. When the encoded features fit in `training.feature_cache_mb`, the
+preprocessing layers run once and training reads the cached arrays, so an epoch costs only the network. Otherwise
+(wide text features, many rows, files larger than memory) a `tf.data` pipeline reads rows in chunks, runs the same
+preprocessing layers on them in parallel with training, and batches them, every epoch; memory then stays that of a
+few chunks.
+"""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from sklearn.model_selection import train_test_split
+
+from keras_defaults import frames
+from keras_defaults.columns import raw_arrays, raw_tensors
+from keras_defaults.errors import ConfigError, DataError
+from keras_defaults.sources import Files, held_out
+from keras_defaults.targets import label_arrays
+
+# Encoded rows the training pipeline holds ahead of the network: pieces being encoded and batches waiting.
+PIPELINE_MB = 64
+# Rows run through the preprocessing layers at a time when caching their output.
+_ENCODE_ROWS = 8192
+# Above this many columns the preprocessing layers run eagerly: tracing a graph of thousands of per-column layers
+# takes longer than running them (1,000 columns: over a minute to trace, against seconds to run).
+_TRACE_MAX_COLUMNS = 200
+
+CACHED, STREAMED = "cached", "streamed"
+
+
+def fit_arguments(data, inputs, targets, preprocessor, training, seed, weights=None):
+    """Keyword arguments for `network.fit`, and how the rows are fed ("cached" or "streamed").
+
+    `data` is a DataFrame, or `Files` counted by the statistics pass; `inputs` and `targets` the fitted columns;
+    `weights`, per-row weights by target for a DataFrame ({target: array}), or None.
+    """
+    rows = data.rows if isinstance(data, Files) else len(data)
+    cached = rows * encoded_row_bytes(preprocessor) <= training.feature_cache_mb * 2 ** 20
+    if isinstance(data, Files) and training.class_weight == "balanced":
+        # Weights come from the class counts of an in-memory frame; rows read from files carry none.
+        raise ConfigError("training.class_weight: balanced works on a DataFrame in memory, not on data files. "
+                          "Use class_weight: none (or auto, which does not weigh file rows), or load the rows.")
+    if cached:
+        return _cached_arguments(data, inputs, targets, preprocessor, training, seed, weights), CACHED
+    if weights is not None:
+        raise ConfigError(f"training.class_weight: {training.class_weight} needs the encoded features in memory, "
+                          f"but this frame's ({rows} rows) exceed training.feature_cache_mb. Raise that setting, or "
+                          f"use class_weight: none.")
+    return _streamed_arguments(data, inputs, targets, preprocessor, training, seed), STREAMED
+
+
+def split_rows(first_target, values, fraction, seed):
+    """(training rows, validation rows or None): a seeded split of `fraction` of the rows, stratified on the first
+    target's `values` when it is a classification target whose every class can be on both sides."""
+    if frames.validation_rows(len(values), fraction) == 0:
+        return np.arange(len(values)), None
+    stratify = None
+    if first_target.predicts_classes:
+        values = pd.Series(values)
+        counts = values.value_counts()
+        if counts.min() >= 2 and len(values) * fraction >= len(counts):
+            stratify = values.astype(str).to_numpy()
+    return train_test_split(np.arange(len(values)), test_size=fraction, stratify=stratify, random_state=seed)
+
+
+def encoded_row_bytes(preprocessor):
+    """Bytes of one row of encoded features: what caching them costs per row."""
+    total = 0
+    for tensor in preprocessor.output.values():
+        width = int(np.prod([d for d in tensor.shape[1:]])) if len(tensor.shape) > 1 else 1
+        total += width * np.dtype(tensor.dtype).itemsize
+    return total
+
+
+def _cached_arguments(data, inputs, targets, preprocessor, training, seed, weights=None):
+    first = next(iter(targets.values()))
+    if isinstance(data, Files):
+        x, y = _encode_files(data, inputs, targets, preprocessor)
+        labels = y[first.name]  # the split stratifies on it: class codes, one per row
+        codes = labels.argmax(axis=1) if labels.ndim > 1 and labels.shape[1] > 1 else labels.reshape(len(labels))
+        train_idx, val_idx = split_rows(first, codes, training.validation_split, seed)
+    else:
+        x, y = encode(data, inputs, encoder(preprocessor)), label_arrays(data, targets)
+        train_idx, val_idx = split_rows(first, data[first.name], training.validation_split, seed)
+    validation = None
+    if val_idx is not None:
+        validation = (_tensors(x, val_idx), _tensors(y, val_idx))
+        if weights is not None:
+            validation += (_tensors(weights, val_idx),)
+            weights = _tensors(weights, train_idx)
+        x, y = _tensors(x, train_idx), _tensors(y, train_idx)
+    else:
+        x, y = _tensors(x), _tensors(y)
+        weights = _tensors(weights) if weights is not None else None
+    # Tensors, not numpy arrays: Keras slices tensors in place but copies arrays, which would double the cache.
+    return dict(x=x, y=y, sample_weight=weights, validation_data=validation, batch_size=training.batch_size,
+                shuffle=True)
+
+
+def _tensors(arrays, index=None):
+    return {k: tf.convert_to_tensor(v if index is None else v[index]) for k, v in arrays.items()}
+
+
+def encoder(preprocessor):
+    """The preprocessing layers as one function, raw columns in, encoded features out: traced, unless very wide."""
+    if len(preprocessor.input) > _TRACE_MAX_COLUMNS:
+        return lambda raw: preprocessor(raw, training=False)
+    return tf.function(lambda raw: preprocessor(raw, training=False), reduce_retracing=True)
+
+
+def encode(frame, inputs, encode_rows, out=None, start=0, rows=None):
+    """The encoded features of a frame, batch by batch, written into `out` (arrays of `rows` rows, allocated when
+    None) from row `start`. Keras's `predict` would hold every batch's output and then their concatenation: the
+    result three times over, where this holds it once."""
+    raw = raw_tensors(frame, inputs)
+    for begin in range(0, len(frame), _ENCODE_ROWS):
+        encoded = encode_rows({k: v[begin:begin + _ENCODE_ROWS] for k, v in raw.items()})
+        if out is None:
+            out = {k: np.empty((rows or len(frame),) + tuple(v.shape[1:]), v.dtype.as_numpy_dtype)
+                   for k, v in encoded.items()}
+        for k, v in encoded.items():
+            out[k][start + begin:start + begin + len(v)] = v.numpy()
+    return out
+
+
+def _with_targets(chunk, targets):
+    """The rows of a chunk that have a value in every target."""
+    return chunk.loc[chunk[list(targets)].notna().all(axis=1).to_numpy()]
+
+
+def _encode_files(files, inputs, targets, preprocessor):
+    """Encode every row of the files once, chunk by chunk, into preallocated arrays."""
+    x = y = None
+    start = 0
+    encode_rows = encoder(preprocessor)
+    for _, _, chunk in files.chunks(columns=list(inputs) + list(targets)):
+        chunk = _with_targets(chunk, targets)
+        if not len(chunk):
+            continue
+        x = encode(chunk, inputs, encode_rows, x, start, files.rows)
+        labels = label_arrays(chunk, targets)
+        if y is None:
+            y = {k: np.empty((files.rows,) + v.shape[1:], v.dtype) for k, v in labels.items()}
+        for k, v in labels.items():
+            y[k][start:start + len(chunk)] = v
+        start += len(chunk)
+    if start != files.rows:
+        raise DataError(f"The files changed while training read them: {files.rows} rows when counted, {start} now.")
+    return x, y
+
+
+def _streamed_arguments(data, inputs, targets, preprocessor, training, seed):
+    batch_size = training.batch_size
+    fraction = training.validation_split or 0.0
+    piece = _piece_rows(preprocessor, batch_size)
+    if isinstance(data, Files):
+        parts = {part: (file_pieces(data, inputs, targets, part, fraction, seed, piece),
+                        data.part_rows(part, fraction, seed))
+                 for part in ("train", "validation")}
+    else:
+        raw, labels = raw_arrays(data, inputs), label_arrays(data, targets)
+        first = next(iter(targets.values()))
+        train_idx, val_idx = split_rows(first, data[first.name], fraction, seed)
+        val_idx = val_idx if val_idx is not None else np.arange(0)
+        parts = {"train": (_frame_pieces(raw, labels, train_idx, seed, piece, shuffle=True), len(train_idx)),
+                 "validation": (_frame_pieces(raw, labels, val_idx, seed, piece, shuffle=False), len(val_idx))}
+    datasets = {part: _dataset(generate, inputs, targets, preprocessor, batch_size, rows) if rows else None
+                for part, (generate, rows) in parts.items()}
+    if datasets["train"] is None:
+        raise DataError("Every row went to validation: lower training.validation_split.")
+    # The pipeline shuffles (rows within chunks, files between epochs); Keras cannot shuffle a dataset.
+    return dict(x=datasets["train"], validation_data=datasets["validation"], shuffle=False)
+
+
+def _piece_rows(preprocessor, batch_size):
+    """Rows encoded at a time: up to 16 batches, and at most an eighth of the pipeline's memory (wide features)."""
+    fits = PIPELINE_MB * 2 ** 20 // 8 // max(encoded_row_bytes(preprocessor), 1)
+    return batch_size * int(np.clip(fits // batch_size, 1, 16))
+
+
+def _frame_pieces(raw, labels, index, seed, piece, shuffle):
+    epochs = itertools.count()
+
+    def generate():
+        order = np.random.default_rng([seed, next(epochs)]).permutation(index) if shuffle else index
+        for start in range(0, len(order), piece):
+            rows = order[start:start + piece]
+            yield {k: v[rows] for k, v in raw.items()}, {k: v[rows] for k, v in labels.items()}
+
+    return generate
+
+
+def file_pieces(files, inputs, targets, part, fraction, seed, piece):
+    """Rows of the files in pieces; each row belongs to `part` ("train" or "validation") by a seeded coin flip
+    that is the same every epoch. Training reads the files in a new order each epoch and shuffles each chunk."""
+    epochs = itertools.count()
+    columns = list(inputs) + list(targets)
+    shuffle = part == "train"
+
+    def generate():
+        rng = np.random.default_rng([seed, next(epochs)])
+        order = rng.permutation(len(files.paths)) if shuffle else range(len(files.paths))
+        for i in order:
+            for j, chunk in enumerate(files.file_chunks(i, columns)):
+                chunk = _with_targets(chunk, targets)
+                if fraction:
+                    validation = held_out(seed, i, j, len(chunk), fraction)
+                    chunk = chunk.loc[validation if part == "validation" else ~validation]
+                if not len(chunk):
+                    continue
+                raw, labels = raw_arrays(chunk, inputs), label_arrays(chunk, targets)
+                rows = rng.permutation(len(chunk)) if shuffle else np.arange(len(chunk))
+                for start in range(0, len(rows), piece):
+                    take = rows[start:start + piece]
+                    yield {k: v[take] for k, v in raw.items()}, {k: v[take] for k, v in labels.items()}
+
+    return generate
+
+
+def _dataset(generate, inputs, targets, preprocessor, batch_size, rows):
+    """raw pieces -> the preprocessing layers (in parallel with training) -> training batches."""
+    raw_spec = {name: tf.TensorSpec((None,), tf.string if spec.input_dtype == "string" else tf.float32)
+                for name, spec in inputs.items()}
+    # The labels' shapes and dtypes, from the labels of no rows.
+    no_labels = {name: target.labels(pd.Series([], dtype=object)) for name, target in targets.items()}
+    label_spec = {name: tf.TensorSpec((None,) + array.shape[1:], tf.as_dtype(array.dtype))
+                  for name, array in no_labels.items()}
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=(raw_spec, label_spec))
+    dataset = dataset.map(lambda raw, labels: (preprocessor(raw), labels), num_parallel_calls=tf.data.AUTOTUNE)
+    # Batches of `batch_size` across piece boundaries; an epoch's length is known, so Keras shows its progress.
+    dataset = dataset.rebatch(batch_size).apply(tf.data.experimental.assert_cardinality(-(-rows // batch_size)))
+    options = tf.data.Options()
+    # Every worker reads the rows and keeps its share: a generator cannot be split by file.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    # A look-ahead bounded in bytes, not left to autotuning: memory must not depend on how long training runs.
+    batch_bytes = batch_size * max(encoded_row_bytes(preprocessor), 1)
+    return dataset.with_options(options).prefetch(int(np.clip(PIPELINE_MB * 2 ** 20 // 2 // batch_bytes, 2, 32)))

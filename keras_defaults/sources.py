@@ -1,0 +1,191 @@
+"""Where rows come from and where predictions go: DataFrames, and CSV or Parquet files read chunk by chunk.
+
+A source is normalised once into chunks of DataFrames: a DataFrame is one chunk; files are read `CHUNK_ROWS` rows
+at a time. The one table of file formats (`FORMATS`) serves reading, the command line and writing predictions.
+"""
+
+import dataclasses
+import glob
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from keras_defaults.errors import DataError
+
+# Rows read from a file at a time.
+CHUNK_ROWS = 65_536
+
+# File name endings and the format they are read as. Compressed CSV is read as CSV by pandas.
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv", ".gz": "csv", ".bz2": "csv",
+           ".zip": "csv", ".xz": "csv", ".zst": "csv"}
+# The formats predictions can be written in.
+WRITABLE = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def file_format(path):
+    """"csv" or "parquet" for a data file's name, or None."""
+    return FORMATS.get(Path(path).suffix.lower())
+
+
+def is_file_source(data):
+    """A path, a glob pattern, a directory, or a list of those: data read from files, not a DataFrame."""
+    if isinstance(data, (str, os.PathLike)):
+        return True
+    return isinstance(data, (list, tuple)) and len(data) > 0 and all(isinstance(d, (str, os.PathLike))
+                                                                     for d in data)
+
+
+@dataclasses.dataclass
+class Files:
+    """Data files of one format, read `chunk_size` rows at a time. The statistics pass (`summaries`) returns them
+    with `rows`, the rows that have a target, and `chunk_rows`, those rows per file and chunk, so that training
+    knows how many batches an epoch has without reading the files."""
+
+    paths: list
+    format: str
+    rows: int = 0
+    chunk_rows: list = dataclasses.field(default_factory=list)
+    chunk_size: int = None
+
+    def chunks(self, columns=None):
+        """(file number, chunk number, DataFrame) for every chunk of every file, in file order."""
+        for i, path in enumerate(self.paths):
+            yield from ((i, j, chunk) for j, chunk in enumerate(self.file_chunks(i, columns)))
+
+    def file_chunks(self, i, columns=None):
+        return _file_chunks(self.paths[i], self.format, columns, self.chunk_size or CHUNK_ROWS)
+
+    def part_rows(self, part, fraction, seed):
+        """Rows of the training or validation part: the same seeded coin flips that training makes (`held_out`)."""
+        if not fraction:
+            return self.rows if part == "train" else 0
+        validation = sum(int(held_out(seed, i, j, n, fraction).sum())
+                         for i, counts in enumerate(self.chunk_rows) for j, n in enumerate(counts))
+        return validation if part == "validation" else self.rows - validation
+
+
+def held_out(seed, file, chunk, rows, fraction):
+    """Which rows of a chunk (those with a target) are held out for validation: a seeded coin flip per row, the
+    same every epoch."""
+    return np.random.default_rng([seed, int(file), int(chunk)]).random(rows) < fraction
+
+
+def resolve_files(source):
+    """The files a source names: a file, a glob pattern, a directory (its CSV/Parquet files), or a list of those."""
+    items = source if isinstance(source, (list, tuple)) else [source]
+    paths = []
+    for item in items:
+        text = os.fspath(item)
+        if any(c in text for c in "*?["):
+            matched = sorted(Path(p) for p in glob.glob(text, recursive=True))
+            if not matched:
+                raise DataError(f"No file matches '{text}'. Check the pattern and the working directory "
+                                f"({os.getcwd()}).")
+        elif Path(text).is_dir():
+            matched = sorted(p for p in Path(text).iterdir() if p.is_file() and file_format(p) is not None)
+            if not matched:
+                raise DataError(f"Directory '{text}' holds no .csv or .parquet file.")
+        elif Path(text).is_file():
+            matched = [Path(text)]
+        else:
+            raise DataError(f"Data file not found: '{text}'.")
+        paths.extend(matched)
+    unknown = [p for p in paths if file_format(p) is None]
+    if unknown:
+        raise DataError(f"Cannot read '{unknown[0]}': expected .csv or .parquet files (CSV may be compressed, "
+                        f"e.g. .csv.gz).")
+    formats = sorted({file_format(p) for p in paths})
+    if len(formats) > 1:
+        raise DataError(f"The files mix formats ({', '.join(formats)}); pass files of one format, e.g. "
+                        f"'data/*.parquet'.")
+    return Files(paths, formats[0])
+
+
+def read_table(path):
+    """One CSV or Parquet file, whole, as a DataFrame."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"Data file not found: '{path}'.")
+    fmt = file_format(path)
+    if fmt is None:
+        raise DataError(f"Cannot read '{path}': expected a .csv or .parquet file.")
+    return _read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+
+
+def _pyarrow_parquet():
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError("Reading Parquet files needs pyarrow: pip install 'keras_defaults[parquet]'.") from None
+    return pq
+
+
+def _read_parquet(path):
+    _pyarrow_parquet()
+    return pd.read_parquet(path)
+
+
+def _file_chunks(path, fmt, columns, chunk_rows):
+    if fmt == "parquet":
+        file = _pyarrow_parquet().ParquetFile(path)
+        check_columns(path, file.schema_arrow.names, columns)
+        for batch in file.iter_batches(batch_size=chunk_rows, columns=columns):
+            yield batch.to_pandas()
+        return
+    check_columns(path, pd.read_csv(path, nrows=0).columns, columns)
+    with pd.read_csv(path, chunksize=chunk_rows, usecols=columns) as reader:
+        yield from reader
+
+
+def check_columns(path, present, columns):
+    missing = [c for c in columns or () if c not in set(present)]
+    if missing:
+        raise DataError(f"File '{path}' lacks column(s) {missing} that the other files (or the model) have. "
+                        f"Every file needs the same columns; add them (empty values are read as missing).")
+
+
+def frame_chunks(source, columns=None):
+    """The DataFrames of a source: a DataFrame is one chunk (its own index kept); files give chunks of
+    `CHUNK_ROWS` rows, numbered by a RangeIndex that runs on across chunks and files."""
+    if not is_file_source(source):
+        yield source
+        return
+    offset = 0
+    for _, _, chunk in resolve_files(source).chunks(columns):
+        chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+        offset += len(chunk)
+        yield chunk
+
+
+class PredictionWriter:
+    """Appends frames of predictions to one CSV or Parquet file, as they come."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.format = WRITABLE.get(self.path.suffix.lower())
+        if self.format is None:
+            raise DataError(f"Cannot write predictions to '{path}': the name must end in .csv or .parquet.")
+        self.parquet = None
+        self.started = False
+
+    def write(self, frame):
+        frame = frame.set_axis(["/".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in frame.columns],
+                               axis=1)
+        if not self.started:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.format == "csv":
+            frame.to_csv(self.path, mode="a" if self.started else "w", header=not self.started, index=False)
+        else:
+            import pyarrow as pa
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self.parquet is None:
+                self.parquet = _pyarrow_parquet().ParquetWriter(self.path, table.schema)
+            self.parquet.write_table(table.cast(self.parquet.schema))
+        self.started = True
+
+    def close(self):
+        if self.parquet is not None:
+            self.parquet.close()

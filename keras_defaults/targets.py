@@ -1,0 +1,209 @@
+"""The target side: fitting a target column, checking its loss, class weights, labels, and decoding predictions.
+
+A `TargetSpec` is the one place a target lives; its kind's encoder answers for the labels the loss sees and for the
+decoding of the model's outputs back to the user's labels and units.
+"""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from keras_defaults import defaults as table
+from keras_defaults.encoders import ENCODERS
+from keras_defaults.errors import ConfigError, DataError, expected_one_of, warn
+from keras_defaults.model import canonical_loss, check_activation, keras_loss, keras_metric
+from keras_defaults.schema import IGNORE, ColumnProfile, infer_column
+
+
+@dataclasses.dataclass
+class TargetSpec:
+    """A target column: its profile, kind, fitted state (classes or scale) and head settings."""
+
+    name: str
+    kind: str
+    profile: ColumnProfile
+    state: dict
+    settings: dict
+
+    @property
+    def encoder(self):
+        return ENCODERS[self.kind]
+
+    @property
+    def classes(self):
+        return self.state.get("classes")
+
+    @property
+    def predicts_classes(self):
+        return self.encoder.predicts_classes
+
+    @property
+    def units(self):
+        """Units of the head: 1 for a regression or a two-class target, one per class otherwise."""
+        return self.encoder.head_units(self.state)
+
+    def labels(self, series):
+        """The training labels of `series` as the loss reads them (a numpy array)."""
+        return self.encoder.target_array(series, self.state, self.settings)
+
+    def probabilities(self, outputs):
+        """Class probabilities as float64, (rows, classes), from the served model's output for this target."""
+        return np.asarray(self.encoder.probabilities(np.asarray(outputs, dtype="float64")), dtype="float64")
+
+    def predictions(self, outputs):
+        """Predictions in the user's labels and units (a numpy array) from the served model's output."""
+        return self.encoder.decode(np.asarray(outputs, dtype="float64"), self.state)
+
+    def to_dict(self):
+        return {"name": self.name, "kind": self.kind, "profile": self.profile.to_dict(), "state": self.state,
+                "settings": self.settings}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(data["name"], data["kind"], ColumnProfile.from_dict(data["profile"]), data["state"],
+                   data["settings"])
+
+
+def fit_target(series, name, config, forced_kind):
+    """Infer a target's kind, check it and its head settings, and fit its state: a `TargetSpec`."""
+    profile = infer_column(series, name, config.get("inference"), config.get("inputs", "boolean"), forced_kind)
+    kind = profile.kind
+    if kind == IGNORE:
+        if profile.forced:
+            raise ConfigError(f"Target column(s) ['{name}'] are set to kind 'ignore' (from "
+                              f"{config.origin('columns', name, 'kind')}); a target cannot be left out. Remove that "
+                              f"entry, or choose another target.")
+        # ID-like numbers are still a perfectly good regression target; labels that are all distinct are not.
+        if profile.input_dtype != "float32" or profile.n_unique < 2:
+            _check_distinct(profile)
+            raise DataError(f"Target '{name}' has a different value in every row ({profile.reason}); it cannot "
+                            f"be learned as classes. Force its kind with column_types= if this is intended.")
+        kind = "numerical"
+    encoder = ENCODERS[kind]
+    if encoder.predicts_classes and profile.n_unique != series.dropna().nunique():
+        # Classes are the raw values, but inference read some of them as one (as the model reads inputs).
+        raise DataError(f"Target '{name}' holds labels that are one value written in different ways (e.g. 1 and "
+                        f"'1', or '0.0' and '-0.0'), which as classes would be confused. Make them uniform, e.g. "
+                        f"df['{name}'].astype(str) for labels or pd.to_numeric(df['{name}']) for numbers.")
+    _check_distinct(profile)
+    if not encoder.can_be_target:
+        raise DataError(encoder.not_a_target(profile))
+    profile = dataclasses.replace(profile, kind=kind)
+    encoder.check_target(series, name)
+    table.validate_column_entry(config, name, kind, "target")
+    settings = table.column_settings(config, name, kind, "target")
+    settings["loss"] = check_loss_fits(settings, kind, name, config)
+    state = encoder.fit_target(series, profile, settings)
+    return TargetSpec(name, kind, profile, state, settings)
+
+
+def _check_distinct(profile):
+    if profile.n_unique < 2:
+        raise DataError(f"Target '{profile.name}' has a single value ({profile.sample}) in every row with a target: "
+                        f"a model cannot learn anything from it. Check the column, or drop the rows that make it "
+                        f"constant.")
+
+
+def check_loss_fits(settings, kind, name, config):
+    """Check a target's loss, metrics and activation before any data is encoded; returns the loss to compile.
+
+    The loss must be one Keras knows, and not one that `defaults.yaml` lists for another kind of target (binary
+    cross-entropy on a regression target, say). A kind whose labels are encoded for its listed losses only (a
+    categorical target: integers or one-hot) takes only those. A class name (Huber) is returned as the function
+    name (huber) that the label encoding reads.
+    """
+    def origin(key):
+        return table.setting_origin(config, name, kind, "target", key)
+
+    spec = settings["loss"]
+    given = spec["name"] if isinstance(spec, dict) else spec
+    where = f" for target '{name}' (from {origin('loss')})"
+    documented = {other: list(config.get("targets", other).get("losses", {})) for other in table.TARGET_KINDS}
+    loss = canonical_loss(given, where, also=[n for names in documented.values() for n in names])
+    keras_loss(spec, where)
+    listed = {other: _canonical_names(names) for other, names in documented.items()}
+    encoder = ENCODERS[kind]
+    if loss not in listed[kind]:
+        others = [other for other in table.TARGET_KINDS if other != kind and loss in listed[other]]
+        if others or encoder.listed_losses_only:
+            why = f"is for {others[0]} targets" if others else "is not one its labels can be encoded for"
+            raise ConfigError(f"Loss '{given}' {why}, but target '{name}' is {kind} (loss from {origin('loss')}). "
+                              + expected_one_of("loss", given, config.get("targets", kind).get("losses", {})))
+    encoder.check_loss(loss, given, settings, where)
+    for metric in settings["metrics"]:
+        keras_metric(metric, f" for target '{name}' (from {origin('metrics')})")
+    check_activation(settings["activation"], f" for target '{name}' (from {origin('activation')})")
+    if given == given.lower():
+        return spec
+    return {"name": loss, **{k: v for k, v in spec.items() if k != "name"}} if isinstance(spec, dict) else loss
+
+
+def _canonical_names(losses):
+    names = set()
+    for listed in losses:
+        try:
+            names.add(canonical_loss(listed))
+        except ConfigError:
+            names.add(listed)  # a note on a name Keras does not know: documentation only
+    return names
+
+
+def label_arrays(frame, targets):
+    """{target: labels as the loss reads them} for the rows of `frame`."""
+    return {name: target.labels(frame[name]) for name, target in targets.items()}
+
+
+# ---------------------------------------------------------------------------------------------------- class weights
+CLASS_WEIGHTS = ("auto", "balanced", "none")
+
+
+def _class_counts(frame, target):
+    return frame[target.name].astype(object).value_counts()
+
+
+def _weighted(counts, training):
+    """Whether a classification target's rows are weighted: training.class_weight, with `auto` deciding by the
+    ratio of its most to its least frequent class."""
+    if training.class_weight == "auto":
+        return counts.max() / counts.min() >= training.imbalance_ratio
+    return training.class_weight == "balanced"
+
+
+def check_balance(frame, targets, training):
+    """Warn about a heavily imbalanced classification target, saying what training does about it."""
+    for target in targets.values():
+        if not target.predicts_classes:
+            continue
+        counts = _class_counts(frame, target)
+        ratio = counts.max() / counts.min()
+        if ratio < training.imbalance_ratio:
+            continue
+        if _weighted(counts, training):
+            done = (f"Rows are weighted so that each class counts equally in the loss (training.class_weight: "
+                    f"{training.class_weight}); 'none' trains on the raw frequencies, which keeps predicted "
+                    f"probabilities calibrated.")
+        else:
+            done = ("Rows are not weighted (training.class_weight: none), which keeps probabilities calibrated and "
+                    "accuracy high, but the rare class may seldom be predicted; when its recall matters more, set "
+                    "training: {class_weight: balanced}, or use a focal loss (e.g. binary_focal_crossentropy).")
+        warn(f"Target '{target.name}' is heavily imbalanced: its rarest class {counts.idxmin()!r} has "
+             f"{counts.min()} of {int(counts.sum())} rows, {ratio:.0f} times fewer than the most frequent. {done}")
+
+
+def sample_weights(frame, targets, training):
+    """Per-row weights by target, {name: array}, or None when no target is weighted (see training.class_weight).
+
+    Balanced weights (scikit-learn's): a row of class c weighs rows / (classes * rows of c), so each class carries the
+    same total weight and the mean weight is 1.
+    """
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    weights = {}
+    for name, target in targets.items():
+        if target.predicts_classes and _weighted(_class_counts(frame, target), training):
+            codes = pd.factorize(frame[name].astype(object))[0]
+            weights[name] = compute_sample_weight("balanced", codes).astype("float32")
+    if not weights:
+        return None
+    return {name: weights.get(name, np.ones(len(frame), dtype="float32")) for name in targets}

@@ -1,0 +1,161 @@
+"""Feeding training: cached encoded features or a streamed tf.data pipeline, from frames and files."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import fast_settings, mixed_frame, write_parts
+from keras_defaults import Automater, feeding, summaries
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("cache_mb, feeding", [(2048, "cached"), (0, "streamed")])
+def test_fit_predict_evaluate_on_files(tmp_path, small_chunks, cache_mb, feeding):
+    data = mixed_frame(900)
+    write_parts(data, tmp_path / "d")
+    source = str(tmp_path / "d" / "*.parquet")
+    auto = Automater(target="label", overrides=fast_settings(cache_mb), seed=0, verbose=0).fit(source)
+    assert auto.feeding_ == feeding
+    assert set(auto.history_) >= {"loss", "val_loss"} and len(auto.history_["loss"]) == 3
+
+    predicted = auto.predict(source)
+    assert predicted.index.equals(pd.RangeIndex(900)) and predicted.name == "label"
+    pd.testing.assert_series_equal(predicted, auto.predict(data).reset_index(drop=True))
+    written = auto.predict(source, out=tmp_path / "out" / "predictions.parquet")
+    pd.testing.assert_series_equal(pd.read_parquet(written)["label"], predicted, check_names=False)
+    proba = pd.read_csv(auto.predict_proba(source, out=tmp_path / "proba.csv"))
+    np.testing.assert_allclose(proba.to_numpy(), auto.predict_proba(data).to_numpy(), atol=1e-6)
+
+    from_files, in_memory = auto.evaluate(source), auto.evaluate(data)
+    assert from_files.keys() == in_memory.keys()
+    assert from_files == pytest.approx(in_memory, abs=1e-6)
+
+
+def test_streamed_dataframe_matches_what_was_learned(small_chunks):
+    data = mixed_frame(500)
+    auto = Automater(target=["label", "price"], overrides=fast_settings(0), seed=0, verbose=0).fit(data)
+    assert auto.feeding_ == "streamed"
+    assert {"label_loss", "price_loss", "val_loss"} <= set(auto.history_)
+    scores = auto.evaluate(data)
+    assert 0 <= scores["label/accuracy"] <= 1 and np.isfinite(scores["price/rmse"])
+
+
+def test_streamed_training_learns(tmp_path, small_chunks):
+    rng = np.random.default_rng(2)
+    colour = rng.choice(["red", "blue", "green"], 1500)
+    data = pd.DataFrame({"colour": colour, "size": rng.normal(size=1500),
+                         "y": np.where(colour == "red", "yes", "no")})
+    write_parts(data, tmp_path / "d", fmt="csv")
+    auto = Automater(target="y", overrides=fast_settings(0, epochs=15), seed=0, verbose=0).fit(str(tmp_path / "d"))
+    assert auto.evaluate(str(tmp_path / "d"))["accuracy"] > 0.95
+
+
+def test_validation_rows_are_the_same_every_epoch_and_disjoint(tmp_path, small_chunks):
+    data = mixed_frame(600).assign(row=np.arange(600) + 0.5)  # a number that names its row
+    write_parts(data, tmp_path / "d")
+    auto = Automater(target="binary").prepare(str(tmp_path / "d"))
+    files = summaries.summarise(str(tmp_path / "d"), ["binary"], set(), seed=0).files
+
+    def rows(part):
+        generate = feeding.file_pieces(files, auto.inputs_, auto.targets_, part, 0.25, seed=0, piece=64)
+        return [set((np.concatenate([raw["row"] for raw, _ in generate()]) - 0.5).tolist()) for _ in range(2)]
+
+    train, validation = rows("train"), rows("validation")
+    assert train[0] == train[1] and validation[0] == validation[1]
+    assert not train[0] & validation[0] and len(train[0] | validation[0]) == 600
+    assert len(validation[0]) == files.part_rows("validation", 0.25, seed=0)
+    assert 100 < len(validation[0]) < 200
+
+
+MEMORY_SCRIPT = """
+import json, sys, warnings
+def peak_mb():
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child started from a large test process would report
+    # the parent's peak; VmHWM belongs to the new address space.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+import pandas as pd
+warnings.simplefilter("ignore")
+from keras_defaults import Automater, sources, summaries
+
+sources.CHUNK_ROWS, summaries.SAMPLE_ROWS = 8192, 5000
+files, out = sys.argv[1].split(","), sys.argv[2]
+settings = {"training": {"epochs": 1, "batch_size": 512, "feature_cache_mb": 0}, "body": {"units": [16]}}
+auto = Automater(target="y", overrides=settings, seed=0, verbose=0).fit(files)
+auto.predict(files, out=out)
+streamed = peak_mb()
+frame = pd.read_parquet(files)
+print(json.dumps({"streamed": streamed, "data_mb": frame.memory_usage(deep=True).sum() / 2**20, "rows": len(frame),
+                  "feeding": auto.feeding_}))
+"""
+
+# A process of its own that holds as many bytes as the rows take in pandas: shows that the measure can tell data
+# sizes apart.
+LOAD_SCRIPT = """
+import json, sys
+def peak_mb():
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec, so a child started from a large test process would report
+    # the parent's peak; VmHWM belongs to the new address space.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+import numpy as np
+import pandas as pd
+data_mb = pd.read_parquet(sys.argv[1].split(",")).memory_usage(deep=True).sum() / 2**20
+held = np.ones(int(data_mb * 2**20 / 8))
+print(json.dumps({"in_memory": peak_mb()}))
+"""
+
+
+def make_table(rows, seed):
+    rng = np.random.default_rng(seed)
+    words = np.array([f"word{i}" for i in range(300)])
+    x = rng.normal(size=rows)
+    return pd.DataFrame({
+        "a": x, "b": rng.normal(size=rows), "c": rng.exponential(size=rows),
+        "city": rng.choice([f"city number {i} " + "of a long name " * 3 for i in range(40)], rows),
+        "shop": rng.choice([f"shop-{i}-" + "x" * 400 for i in range(2000)], rows),
+        "note": [" ".join(row) for row in rng.choice(words, (rows, 30))],
+        "flag": rng.random(rows) < 0.3,
+        "y": np.where(x + rng.normal(size=rows) > 0, "yes", "no"),
+    })
+
+
+def peak_memory(files, out):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    result = {}
+    for script in (MEMORY_SCRIPT, LOAD_SCRIPT):
+        done = subprocess.run([sys.executable, "-c", script, ",".join(map(str, files)), str(out)], env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        result.update(json.loads(done.stdout.strip().splitlines()[-1]))
+    return result
+
+
+def test_training_on_files_larger_than_the_memory_cap(tmp_path):
+    """Fitting and predicting 600k rows from files takes little more memory than 100k rows: the extra peak stays
+    under a cap of a quarter of the extra data's in-memory size (some 330 MB, four times the cap).
+
+    The cap is measured with the peak resident memory of two identical processes that differ only in how much data
+    they read, rather than imposed by the operating system: TensorFlow reserves far more address space than it uses,
+    so an address-space limit says nothing about the data. A process that only loads the same data whole must break
+    the cap, to show that the measure can fail.
+    """
+    paths = []
+    for i in range(12):
+        paths.append(tmp_path / f"part{i:02d}.parquet")
+        make_table(50_000, i).to_parquet(paths[-1], row_group_size=8192)
+    small, big = peak_memory(paths[:2], tmp_path / "small.parquet"), peak_memory(paths, tmp_path / "big.parquet")
+    cap = (big["data_mb"] - small["data_mb"]) / 4
+    assert big["rows"] == 600_000 and big["feeding"] == "streamed" and cap > 60
+    assert big["streamed"] - small["streamed"] < cap, (small, big)
+    assert big["in_memory"] - small["in_memory"] > cap, (small, big)
+    assert len(pd.read_parquet(tmp_path / "big.parquet")) == 600_000
