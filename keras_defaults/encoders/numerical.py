@@ -2,12 +2,13 @@
 
 import keras
 import numpy as np
+import pandas as pd
 
 from keras_defaults.encoders.base import EncodedColumn, Encoder
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
 from keras_defaults.layers import FillMissing, MissingIndicator, SmoothClip, TargetDecoder
-from keras_defaults.schema import numeric_values
+from keras_defaults.schema import is_duration, numeric_values
 
 # Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
 UNSCALED_LOSSES = {"mean_squared_logarithmic_error", "poisson", "mean_absolute_percentage_error"}
@@ -83,7 +84,7 @@ class NumericalEncoder(Encoder):
             center, scale = float(np.mean(learned)), float(np.std(learned)) or 1.0
         else:
             center, scale = 0.0, 1.0
-        return {"center": center, "scale": scale, "log1p": log1p}
+        return {"center": center, "scale": scale, "log1p": log1p, "duration": is_duration(series)}
 
     def target_array(self, series, state, settings):
         values = numeric_values(series)
@@ -103,8 +104,15 @@ class NumericalEncoder(Encoder):
     def serve(self, output, state, name):
         return TargetDecoder(state["center"], state["scale"], state["log1p"], name=f"{name}__in_user_units")(output)
 
+    def decode(self, outputs, state):
+        values = super().decode(outputs, state)
+        # A duration is learned in seconds and predicted as one.
+        return pd.to_timedelta(values, unit="s").to_numpy() if state.get("duration") else values
+
     def describe_target(self, state, settings):
-        return (", learned as log1p" if state["log1p"] else "") + (", standardised" if settings["standardize"] else "")
+        notes = [(state.get("duration"), ", a duration learned in seconds"), (state["log1p"], ", learned as log1p"),
+                 (settings["standardize"], ", standardised")]
+        return "".join(note for applies, note in notes if applies)
 
 
 def _use_log(values, settings):
