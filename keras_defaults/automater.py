@@ -212,6 +212,9 @@ class Automater:
         if arguments["validation_data"] is not None:
             callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience,
                                                            restore_best_weights=training.restore_best_weights))
+            if training.reduce_lr_patience:
+                callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=training.reduce_lr_factor,
+                                                                   patience=training.reduce_lr_patience, verbose=0))
         history = network.fit(**arguments, epochs=training.epochs, callbacks=callbacks, verbose=self.verbose)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         self.network_ = network

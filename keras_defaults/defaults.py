@@ -37,6 +37,7 @@ _ONE_OF = {
     "log_transform": ("auto", True, False),
     "class_weight": ("auto", "balanced", "none"),
     "epoch_unit": ("auto", "s", "ms", "us", "ns"),
+    "normalize": ("none", "l2"),
 }
 # The calendar parts a date-time column can be encoded with (inputs.datetime.parts).
 CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour", "minute")
@@ -46,10 +47,10 @@ _AT_LEAST = {
     "epochs": 1, "batch_size": 1, "patience": 0, "units": 1, "ngrams": 1, "max_tokens": 1, "min_frequency": 1,
     "max_levels": 1, "one_hot_max_levels": 0, "embedding_dim": 1, "embedding_max_dim": 1,
     "categorical_max_unique": 0, "integer_categorical_max_unique": 0, "id_like_min_rows": 0,
-    "text_min_mean_words": 0, "log_transform_min_ratio": 1,
+    "text_min_mean_words": 0, "log_transform_min_ratio": 1, "piecewise_linear_bins": 0, "reduce_lr_patience": 0,
 }
-_FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio"}  # 0 <= value < 1
-_POSITIVE = {"clip_scale", "learning_rate"}
+_FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "reduce_lr_factor"}  # 0 <= value < 1
+_POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor"}
 # Settings whose default is null but that take a number when set.
 _NULL_OR_INT = {"embedding_dim"}
 
@@ -450,6 +451,8 @@ class Training:
     patience: int
     restore_best_weights: bool
     feature_cache_mb: int
+    reduce_lr_patience: int
+    reduce_lr_factor: float
     distribution: str = None
 
     @classmethod
@@ -460,4 +463,5 @@ class Training:
                    validation_split=section["validation_split"], class_weight=section["class_weight"],
                    imbalance_ratio=section["imbalance_ratio"], patience=stopping["patience"],
                    restore_best_weights=stopping["restore_best_weights"],
-                   feature_cache_mb=section["feature_cache_mb"], distribution=section["distribution"])
+                   feature_cache_mb=section["feature_cache_mb"], reduce_lr_patience=section["reduce_lr_patience"],
+                   reduce_lr_factor=section["reduce_lr_factor"], distribution=section["distribution"])

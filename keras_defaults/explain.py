@@ -79,6 +79,8 @@ def explanation(config, inputs, ignored, targets):
     stopping = training["early_stopping"]
     rows.append(["model", "training", "", "", f"up to {training['epochs']} epochs, batch {training['batch_size']}, "
                  f"{training['validation_split']:.0%} validation, early stopping patience {stopping['patience']}"
-                 f"{' (best weights restored)' if stopping['restore_best_weights'] else ''}",
+                 f"{' (best weights restored)' if stopping['restore_best_weights'] else ''}"
+                 + (f", learning rate x{training['reduce_lr_factor']:g} after {training['reduce_lr_patience']} epochs "
+                    f"without improvement" if training["reduce_lr_patience"] else ""),
                  sources(config.origins_under("training"))])
     return Explanation(rows, columns=COLUMNS)

@@ -260,3 +260,63 @@ class DateTimeFeatures(keras.layers.Layer):
         return {**super().get_config(), "time_center": self.time_center, "time_scale": self.time_scale,
                 "parts": list(self.parts), "year_center": self.year_center, "year_scale": self.year_scale,
                 "cyclical": self.cyclical, "missing_indicator": self.missing_indicator}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PiecewiseLinear(keras.layers.Layer):
+    """The piecewise-linear encoding of a number over bins (Gorishniy et al. 2022, "On Embeddings for Numerical
+    Features in Tabular Deep Learning"): one feature per bin [edges[t], edges[t + 1]], 0 below it, 1 above it,
+    linear inside; the first bin extends below the lowest edge and the last above the highest.
+
+    Input: (batch, 1) numbers without missing values. Output: float32 (batch, len(edges) - 1).
+    """
+
+    def __init__(self, edges=(0.0, 1.0), **kwargs):
+        super().__init__(**kwargs)
+        self.edges = [float(e) for e in edges]
+
+    def call(self, inputs):
+        edges = np.asarray(self.edges, dtype="float32")
+        left, width = edges[:-1], np.diff(edges)
+        ratio = (ops.reshape(ops.cast(inputs, "float32"), (-1, 1)) - left) / width
+        bins = len(width)
+        low = np.where(np.arange(bins) == 0, -np.inf, 0.0).astype("float32")
+        high = np.where(np.arange(bins) == bins - 1, np.inf, 1.0).astype("float32")
+        return ops.minimum(ops.maximum(ratio, low), high)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], len(self.edges) - 1)
+
+    def get_config(self):
+        return {**super().get_config(), "edges": list(self.edges)}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TermWeights(keras.layers.Layer):
+    """Weigh a bag of words: term counts in, (1 + log(count) when `sublinear`) times `idf_weights` (when given) out,
+    each row scaled to unit length when `l2` (scikit-learn's TfidfVectorizer, on Keras's vocabulary and IDF).
+
+    Input and output: float32 (batch, vocabulary).
+    """
+
+    def __init__(self, idf_weights=None, sublinear=False, l2=False, **kwargs):
+        super().__init__(**kwargs)
+        self.idf_weights = None if idf_weights is None else [float(w) for w in idf_weights]
+        self.sublinear = bool(sublinear)
+        self.l2 = bool(l2)
+
+    def call(self, inputs):
+        weights = ops.cast(inputs, "float32")
+        if self.sublinear:
+            weights = ops.where(weights > 0, 1.0 + ops.log(ops.maximum(weights, 1.0)), 0.0)
+        if self.idf_weights is not None:
+            weights = weights * np.asarray(self.idf_weights, dtype="float32")
+        if self.l2:
+            weights = weights / ops.maximum(ops.sqrt(ops.sum(ops.square(weights), axis=-1, keepdims=True)), 1e-12)
+        return weights
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "idf_weights": self.idf_weights, "sublinear": self.sublinear, "l2": self.l2}

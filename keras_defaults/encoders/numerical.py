@@ -7,7 +7,7 @@ import pandas as pd
 from keras_defaults.encoders.base import EncodedColumn, Encoder
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
-from keras_defaults.layers import FillMissing, MissingIndicator, SmoothClip, TargetDecoder
+from keras_defaults.layers import FillMissing, MissingIndicator, PiecewiseLinear, SmoothClip, TargetDecoder
 from keras_defaults.schema import is_duration, numeric_values
 
 # Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
@@ -31,6 +31,15 @@ def _center_and_scale(values, scaling):
     return center, (min(scale, _MAX_SCALE) if scale > 0 and np.isfinite(scale) else 1.0)
 
 
+def _bin_edges(values, bins):
+    """Edges of up to `bins` bins holding equal shares of the training values (quantiles, repeated ones merged), or
+    None when `bins` is 0 or the values take fewer than three distinct values (a bin or two add nothing)."""
+    if not bins or len(np.unique(values[:100_000])) < 3:
+        return None
+    edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, bins + 1)))
+    return [float(e) for e in edges] if len(edges) >= 3 else None
+
+
 class NumericalEncoder(Encoder):
     kind = "numerical"
     can_be_target = True
@@ -44,6 +53,7 @@ class NumericalEncoder(Encoder):
             "center": center,
             "scale": scale,
             "missing_indicator": bool(settings["missing_indicator"] and len(finite) < len(values)),
+            "bin_edges": _bin_edges(finite, settings["piecewise_linear_bins"]),
         }
 
     def encode_input(self, raw, state, settings, name):
@@ -52,6 +62,9 @@ class NumericalEncoder(Encoder):
                                             name=f"{name}_scale")(filled)
         if settings["smooth_clip"]:
             scaled = SmoothClip(settings["clip_scale"], name=f"{name}_clip")(scaled)
+        if state.get("bin_edges"):
+            bins = PiecewiseLinear(state["bin_edges"], name=f"{name}_bins")(filled)
+            scaled = keras.layers.Concatenate(name=f"{name}_with_bins")([scaled, bins])
         if state["missing_indicator"]:
             flag = MissingIndicator(name=f"{name}_missing")(raw)
             scaled = keras.layers.Concatenate(name=f"{name}_with_flag")([scaled, flag])
@@ -61,6 +74,8 @@ class NumericalEncoder(Encoder):
         parts = [f"fill median {state['median']:.4g}", f"{settings['scaling']} scaling"]
         if settings["smooth_clip"]:
             parts.append(f"smooth clip at {settings['clip_scale']:g}")
+        if state.get("bin_edges"):
+            parts.append(f"piecewise-linear over {len(state['bin_edges']) - 1} quantile bins")
         if state["missing_indicator"]:
             parts.append("missing flag")
         return ", ".join(parts)
