@@ -141,7 +141,7 @@ class Automater:
             data, inputs, ignored, targets = self._learn_frame(source, config)
         self._said = set()  # predict's once-only warnings describe a training profile: a new one starts afresh
         self.config_, self.inputs_, self.ignored_, self.targets_ = config, inputs, ignored, targets
-        self.preprocessor_ = build_preprocessor(inputs)
+        self.preprocessor_ = build_preprocessor(inputs, numbers=config.get("body", "numerical_embedding") != "none")
         return data
 
     def _learn_frame(self, df, config):

@@ -320,3 +320,41 @@ class TermWeights(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "idf_weights": self.idf_weights, "sublinear": self.sublinear, "l2": self.l2}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PeriodicEmbedding(keras.layers.Layer):
+    """Trainable periodic embeddings of numbers, PLR (Gorishniy et al. 2022, "On Embeddings for Numerical Features
+    in Tabular Deep Learning"): for each number x_j, the cosines and sines of 2 pi c_jk x_j over `frequencies`
+    trainable frequencies c_jk (drawn from N(0, sigma)), then a linear map of its own to `dim` units and a ReLU.
+
+    Input: float32 (batch, numbers). Output: float32 (batch, numbers * dim).
+    """
+
+    def __init__(self, frequencies=48, sigma=0.01, dim=24, **kwargs):
+        super().__init__(**kwargs)
+        self.frequencies = int(frequencies)
+        self.sigma = float(sigma)
+        self.dim = int(dim)
+
+    def build(self, input_shape):
+        numbers, width = int(input_shape[-1]), 2 * self.frequencies
+        self.coefficients = self.add_weight(shape=(numbers, self.frequencies), name="frequencies",
+                                            initializer=keras.initializers.RandomNormal(stddev=self.sigma))
+        bound = 1.0 / np.sqrt(width)
+        self.kernel = self.add_weight(shape=(numbers, width, self.dim), name="kernel",
+                                      initializer=keras.initializers.RandomUniform(-bound, bound))
+        self.bias = self.add_weight(shape=(numbers, self.dim), name="bias",
+                                    initializer=keras.initializers.RandomUniform(-bound, bound))
+
+    def call(self, inputs):
+        phase = 2 * np.pi * ops.expand_dims(inputs, -1) * self.coefficients
+        periodic = ops.concatenate([ops.cos(phase), ops.sin(phase)], axis=-1)
+        embedded = ops.relu(ops.einsum("bnf,nfd->bnd", periodic, self.kernel) + self.bias)
+        return ops.reshape(embedded, (-1, embedded.shape[1] * self.dim))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1] * self.dim)
+
+    def get_config(self):
+        return {**super().get_config(), "frequencies": self.frequencies, "sigma": self.sigma, "dim": self.dim}

@@ -69,3 +69,17 @@ def test_term_weights_are_sklearns_sublinear_l2_tf_idf():
     norms = np.linalg.norm(expected, axis=1, keepdims=True)
     np.testing.assert_allclose(out, np.divide(expected, norms, out=np.zeros_like(expected), where=norms > 0),
                                rtol=1e-6)
+
+
+def test_periodic_embedding_gives_each_number_its_own_units():
+    from keras_defaults.layers import PeriodicEmbedding
+
+    keras.utils.set_random_seed(0)
+    layer = PeriodicEmbedding(frequencies=4, sigma=1.0, dim=3)
+    out = keras.ops.convert_to_numpy(layer(np.array([[0.0, 1.0], [0.5, -2.0]], dtype="float32")))
+    assert out.shape == (2, 6) and np.all(out >= 0)  # two numbers, three ReLU units each
+    assert [tuple(w.shape) for w in layer.weights] == [(2, 4), (2, 8, 3), (2, 3)]
+    again = PeriodicEmbedding.from_config(layer.get_config())
+    again.build((None, 2))
+    again.set_weights(layer.get_weights())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(np.array([[0.0, 1.0]], dtype="float32"))), out[:1])

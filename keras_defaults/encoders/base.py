@@ -23,11 +23,14 @@ class EncodedColumn:
 
     `dense` is a float tensor (batch, width) ready to be concatenated with the other columns. `index` is an int
     tensor (batch,) of category indices when the column is embedded: the embedding is a trainable layer, so it
-    belongs to the network, not to preprocessing (see `Encoder.embedding_shape`).
+    belongs to the network, not to preprocessing (see `Encoder.embedding_shape`). `number` is a float tensor
+    (batch, 1) of the scaled number a numerical column is, for the network's numerical embeddings when the body has
+    them (`body.numerical_embedding`).
     """
 
     dense: object = None
     index: object = None
+    number: object = None
 
 
 class Encoder(abc.ABC):

@@ -62,13 +62,14 @@ class NumericalEncoder(Encoder):
                                             name=f"{name}_scale")(filled)
         if settings["smooth_clip"]:
             scaled = SmoothClip(settings["clip_scale"], name=f"{name}_clip")(scaled)
+        number = scaled
         if state.get("bin_edges"):
             bins = PiecewiseLinear(state["bin_edges"], name=f"{name}_bins")(filled)
             scaled = keras.layers.Concatenate(name=f"{name}_with_bins")([scaled, bins])
         if state["missing_indicator"]:
             flag = MissingIndicator(name=f"{name}_missing")(raw)
             scaled = keras.layers.Concatenate(name=f"{name}_with_flag")([scaled, flag])
-        return EncodedColumn(dense=scaled)
+        return EncodedColumn(dense=scaled, number=number)
 
     def describe(self, state, settings):
         parts = [f"fill median {state['median']:.4g}", f"{settings['scaling']} scaling"]
