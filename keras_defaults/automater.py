@@ -39,7 +39,8 @@ class Automater:
         target: the column to predict, or a list of columns (one output head each).
         config: a YAML file path (or a list of paths, merged in order), or a mapping of settings, deep-merged over
             the built-in `defaults.yaml`.
-        column_types: `{column: kind}` to force a column's kind: numerical, categorical, boolean, text or ignore.
+        column_types: `{column: kind}` to force a column's kind: numerical, categorical, boolean, text, datetime or
+            ignore.
         overrides: a mapping of settings with the shape of `defaults.yaml`; it takes precedence over files.
         seed: makes a fit repeatable on CPU.
         verbose: Keras's training output: "auto", 0 (silent), 1 (progress bar) or 2 (a line per epoch).
@@ -140,7 +141,7 @@ class Automater:
             data, inputs, ignored, targets = self._learn_frame(source, config)
         self._said = set()  # predict's once-only warnings describe a training profile: a new one starts afresh
         self.config_, self.inputs_, self.ignored_, self.targets_ = config, inputs, ignored, targets
-        self.preprocessor_ = build_preprocessor(inputs)
+        self.preprocessor_ = build_preprocessor(inputs, numbers=config.get("body", "numerical_embedding") != "none")
         return data
 
     def _learn_frame(self, df, config):
@@ -211,6 +212,9 @@ class Automater:
         if arguments["validation_data"] is not None:
             callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience,
                                                            restore_best_weights=training.restore_best_weights))
+            if training.reduce_lr_patience:
+                callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=training.reduce_lr_factor,
+                                                                   patience=training.reduce_lr_patience, verbose=0))
         history = network.fit(**arguments, epochs=training.epochs, callbacks=callbacks, verbose=self.verbose)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         self.network_ = network

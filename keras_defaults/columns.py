@@ -7,7 +7,7 @@ and the ones it set aside in `ignored_`; saving, loading, explaining and the mod
 import dataclasses
 
 from keras_defaults import defaults as table
-from keras_defaults.encoders import ENCODERS, input_array, input_tensor
+from keras_defaults.encoders import ENCODERS, as_tensor
 from keras_defaults.errors import DataError
 from keras_defaults.schema import ColumnProfile, infer_schema, split_used
 
@@ -35,13 +35,13 @@ class ColumnSpec:
 
     def values(self, frame):
         """The column's raw values in the dtype of its model input (float32 with NaN, or strings)."""
-        return input_array(frame[self.name], self.profile)
+        return self.encoder.raw_values(frame[self.name], self.profile, self.state)
 
     def tensor(self, frame):
         """`values` as a tensor; a column that cannot be read so is a `DataError` naming the column and the fix."""
         series = frame[self.name]
         try:
-            return input_tensor(series, self.profile)
+            return as_tensor(self.values(frame), self.input_dtype)
         except (TypeError, ValueError) as error:
             wanted = "numbers" if self.input_dtype == "float32" else "strings"
             raise DataError(f"Column '{self.name}' cannot be read as {wanted} (dtype {series.dtype}, e.g. "

@@ -22,7 +22,7 @@ from keras_defaults.errors import ConfigError, ConfigTypeError, did_you_mean, ex
 
 BUILTIN_SOURCE = "defaults.yaml"
 MAPPING_SOURCE = "config= mapping"
-KINDS = ("numerical", "categorical", "boolean", "text")
+KINDS = ("numerical", "categorical", "boolean", "text", "datetime")
 COLUMN_KINDS = KINDS + ("ignore",)
 TARGET_KINDS = ("numerical", "categorical", "boolean")
 
@@ -36,15 +36,23 @@ _ONE_OF = {
     "output_mode": ("tf_idf", "multi_hot", "count"),
     "log_transform": ("auto", True, False),
     "class_weight": ("auto", "balanced", "none"),
+    "epoch_unit": ("auto", "s", "ms", "us", "ns"),
+    "normalize": ("none", "l2"),
+    "numerical_embedding": ("none", "periodic"),
 }
+# The calendar parts a date-time column can be encoded with (inputs.datetime.parts).
+CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour", "minute")
+# List settings whose every element must be one of these.
+_EACH_ONE_OF = {"parts": CALENDAR_PARTS}
 _AT_LEAST = {
     "epochs": 1, "batch_size": 1, "patience": 0, "units": 1, "ngrams": 1, "max_tokens": 1, "min_frequency": 1,
     "max_levels": 1, "one_hot_max_levels": 0, "embedding_dim": 1, "embedding_max_dim": 1,
     "categorical_max_unique": 0, "integer_categorical_max_unique": 0, "id_like_min_rows": 0,
-    "text_min_mean_words": 0, "log_transform_min_ratio": 1,
+    "text_min_mean_words": 0, "log_transform_min_ratio": 1, "piecewise_linear_bins": 0, "reduce_lr_patience": 0,
+    "periodic_frequencies": 1, "periodic_dim": 1,
 }
-_FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio"}  # 0 <= value < 1
-_POSITIVE = {"clip_scale", "learning_rate"}
+_FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "reduce_lr_factor"}  # 0 <= value < 1
+_POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma"}
 # Settings whose default is null but that take a number when set.
 _NULL_OR_INT = {"embedding_dim"}
 
@@ -211,6 +219,9 @@ def check_value(key, default, value, where, source):
     elif default is not None and not _fits_type(default, value):
         element = f" of {_type_name(default[0])}s" if isinstance(default, list) and default else ""
         fail(_article(_type_name(default)) + element)
+    for element in value if key in _EACH_ONE_OF else ():
+        if element not in _EACH_ONE_OF[key]:
+            raise ConfigError(f"Setting '{where}' in {source}: " + expected_one_of(key, element, _EACH_ONE_OF[key]))
     numbers_in = value if isinstance(value, list) else [value]
     for number in (n for n in numbers_in if _is_number(n)):
         if key in _AT_LEAST and number < _AT_LEAST[key]:
@@ -442,6 +453,8 @@ class Training:
     patience: int
     restore_best_weights: bool
     feature_cache_mb: int
+    reduce_lr_patience: int
+    reduce_lr_factor: float
     distribution: str = None
 
     @classmethod
@@ -452,4 +465,5 @@ class Training:
                    validation_split=section["validation_split"], class_weight=section["class_weight"],
                    imbalance_ratio=section["imbalance_ratio"], patience=stopping["patience"],
                    restore_best_weights=stopping["restore_best_weights"],
-                   feature_cache_mb=section["feature_cache_mb"], distribution=section["distribution"])
+                   feature_cache_mb=section["feature_cache_mb"], reduce_lr_patience=section["reduce_lr_patience"],
+                   reduce_lr_factor=section["reduce_lr_factor"], distribution=section["distribution"])

@@ -73,12 +73,18 @@ def explanation(config, inputs, ignored, targets):
     rows.append(["model", "optimizer", "", "", f"{optimizer['name']}({args})",
                  sources(config.origins_under("optimizer"))])
     body = config.get("body")
-    rows.append(["model", "body", "", "", f"MLP {body['units']}, {body['activation']}, dropout {body['dropout']}"
-                 f"{', batch norm' if body['batch_norm'] else ''}", sources(config.origins_under("body"))])
+    embedding = (f"numbers through periodic embeddings ({body['periodic_frequencies']} frequencies, sigma "
+                 f"{body['periodic_sigma']:g}, {body['periodic_dim']} units each), then "
+                 if body["numerical_embedding"] == "periodic" else "")
+    rows.append(["model", "body", "", "", f"{embedding}MLP {body['units']}, {body['activation']}, dropout "
+                 f"{body['dropout']}{', batch norm' if body['batch_norm'] else ''}",
+                 sources(config.origins_under("body"))])
     training = config.get("training")
     stopping = training["early_stopping"]
     rows.append(["model", "training", "", "", f"up to {training['epochs']} epochs, batch {training['batch_size']}, "
                  f"{training['validation_split']:.0%} validation, early stopping patience {stopping['patience']}"
-                 f"{' (best weights restored)' if stopping['restore_best_weights'] else ''}",
+                 f"{' (best weights restored)' if stopping['restore_best_weights'] else ''}"
+                 + (f", learning rate x{training['reduce_lr_factor']:g} after {training['reduce_lr_patience']} epochs "
+                    f"without improvement" if training["reduce_lr_patience"] else ""),
                  sources(config.origins_under("training"))])
     return Explanation(rows, columns=COLUMNS)

@@ -101,9 +101,12 @@ def _named_objects(node):
 def serving_signature(inputs, targets):
     """The SavedModel's inputs (column -> argument name and dtype) and outputs (target -> output names)."""
     taken = set()
-    arguments = {column: {"argument": signature_name(column, taken),
-                          "dtype": "string" if spec.input_dtype == "string" else "float32"}
-                 for column, spec in inputs.items()}
+    arguments = {}
+    for column, spec in inputs.items():
+        arguments[column] = {"argument": signature_name(column, taken),
+                             "dtype": "string" if spec.input_dtype == "string" else "float32"}
+        if spec.encoder.served_format:
+            arguments[column]["format"] = spec.encoder.served_format
     outputs = {}
     for name, target in targets.items():
         key = signature_name(name, taken)

@@ -1,10 +1,13 @@
 """The few Keras layers that Keras itself lacks; everything else is a built-in preprocessing layer.
 
 Each layer is small, registered under the package's name so that `keras.saving.load_model` finds it in safe mode
-once `keras_defaults` is imported, and its `get_config` holds only plain numbers.
+once `keras_defaults` is imported, and its `get_config` holds only plain numbers. `DateTimeFeatures` reads strings,
+which only TensorFlow's string ops can: this package runs on the TensorFlow backend.
 """
 
 import keras
+import numpy as np
+import tensorflow as tf
 from keras import ops
 
 PACKAGE = "keras_defaults"
@@ -115,3 +118,243 @@ class TargetDecoder(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "center": self.center, "scale": self.scale, "log1p": self.log1p}
+
+
+# ---------------------------------------------------------------------------------------------------- date-times
+_CANONICAL = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}"
+# Each step rewrites one accepted form towards YYYY-MM-DDTHH:MM:SS+HH:MM.
+_NORMALISE = (
+    (r"^(\d{4}-\d{2}-\d{2})$", r"\1T00:00:00"),                                  # a date alone: midnight
+    (r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2})", r"\1T\2"),                          # a space between date and time
+    (r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})([^:\d].*)?$", r"\1:00\2"),              # no seconds
+    (r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.\d+", r"\1"),                    # a fraction of a second
+    (r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\s+", r"\1"),                      # spaces before the offset
+    (r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})Z$", r"\1+00:00"),                 # Z is UTC
+    (r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2})(\d{2})$", r"\1:\2"),     # +HHMM
+    (r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2})$", r"\1:00"),            # +HH
+    (r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})$", r"\1+00:00"),                  # no offset: read as written
+)
+
+
+def _days_from_civil(year, month, day):
+    """Days since 1970-01-01 of a proleptic Gregorian date (int64 tensors; H. Hinnant's days_from_civil)."""
+    year = year - tf.cast(month <= 2, tf.int64)
+    era = tf.math.floordiv(year, 400)
+    year_of_era = year - era * 400
+    day_of_year = (153 * tf.math.floormod(month + 9, 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def _is_leap(year):
+    return tf.logical_and(tf.equal(year % 4, 0), tf.logical_or(tf.not_equal(year % 100, 0), tf.equal(year % 400, 0)))
+
+
+def parse_datetimes(strings):
+    """Read ISO-8601 strings (the forms of `schema.ISO_DATETIME`; anything else, "" included, is missing) inside a
+    TensorFlow graph.
+
+    Returns a dict of tensors of the strings' shape: `valid` (bool), `seconds` (int64 seconds since 1970-01-01 UTC;
+    a string without an offset is read as UTC), and the calendar parts as written (local time): year, month, day,
+    day_of_week (Monday 0), day_of_year (1 to 366), hour, minute, plus `days_in_month` and `days_in_year`. The
+    values of invalid rows mean nothing: mask them with `valid`.
+    """
+    text = tf.strings.upper(tf.strings.strip(strings))
+    for pattern, rewrite in _NORMALISE:
+        text = tf.strings.regex_replace(text, pattern, rewrite)
+    well_formed = tf.strings.regex_full_match(text, _CANONICAL)
+    text = tf.where(well_formed, text, tf.fill(tf.shape(text), "1970-01-01T00:00:00+00:00"))
+
+    def field(start, length):
+        return tf.strings.to_number(tf.strings.substr(text, start, length), tf.int64)
+
+    year, month, day = field(0, 4), field(5, 2), field(8, 2)
+    hour, minute, second = field(11, 2), field(14, 2), field(17, 2)
+    sign = tf.where(tf.equal(tf.strings.substr(text, 19, 1), "-"), tf.constant(-1, tf.int64), 1)
+    offset_minutes = sign * (field(20, 2) * 60 + field(23, 2))
+    month_lengths = tf.constant([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], tf.int64)
+    leap = _is_leap(year)
+    days_in_month = tf.gather(month_lengths, tf.clip_by_value(month - 1, 0, 11)) + tf.cast(
+        tf.logical_and(leap, tf.equal(month, 2)), tf.int64)
+    valid = well_formed & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days_in_month) & (hour <= 23) & (
+        minute <= 59) & (second <= 60)
+    days = _days_from_civil(year, month, day)
+    parts = {
+        "year": year, "month": month, "day": day,
+        "day_of_week": tf.math.floormod(days + 3, 7),
+        "day_of_year": days - _days_from_civil(year, tf.ones_like(month), tf.ones_like(day)) + 1,
+        "hour": hour, "minute": minute,
+        "days_in_month": days_in_month, "days_in_year": 365 + tf.cast(leap, tf.int64),
+        "seconds": days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60,
+    }
+    parts["valid"] = valid
+    return parts
+
+
+# Where each calendar part starts and how long its cycle is (None: read per row), for the sin/cos of its phase, and
+# the range its linear value is scaled from (to about -1..1).
+_CYCLES = {"month": (1, 12), "day": (1, None), "day_of_week": (0, 7), "day_of_year": (1, None), "hour": (0, 24),
+           "minute": (0, 60)}
+_RANGES = {"month": (1, 12), "day": (1, 31), "day_of_week": (0, 6), "day_of_year": (1, 366), "hour": (0, 23),
+           "minute": (0, 59)}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class DateTimeFeatures(keras.layers.Layer):
+    """ISO-8601 strings in; the continuous time (scaled), the calendar parts kept, and a missing flag out.
+
+    The time is seconds since 1970-01-01 UTC, as (t - time_center) / time_scale. Each part in `parts` (see
+    `defaults.CALENDAR_PARTS`) is a linear value scaled to about -1..1 (the year by `year_center` and
+    `year_scale`), and, when `cyclical`, the sine and cosine of its phase in its cycle, so that December sits next
+    to January. A missing or
+    unreadable value gives zeros, and 1 in the missing flag when `missing_indicator`.
+
+    Input: a batch of strings, shape (batch,). Output: float32 (batch, width).
+    """
+
+    def __init__(self, time_center=0.0, time_scale=1.0, parts=(), year_center=0.0, year_scale=1.0, cyclical=True,
+                 missing_indicator=False, **kwargs):
+        super().__init__(**kwargs)
+        self.time_center = float(time_center)
+        self.time_scale = float(time_scale)
+        self.parts = [str(p) for p in parts]
+        self.year_center = float(year_center)
+        self.year_scale = float(year_scale)
+        self.cyclical = bool(cyclical)
+        self.missing_indicator = bool(missing_indicator)
+
+    @property
+    def width(self):
+        cyclic = sum(1 for part in self.parts if part in _CYCLES) if self.cyclical else 0
+        return 1 + len(self.parts) + 2 * cyclic + int(self.missing_indicator)
+
+    def call(self, inputs):
+        fields = parse_datetimes(tf.reshape(inputs, [-1]))
+        valid = tf.cast(fields["valid"], tf.float64)
+        columns = [(tf.cast(fields["seconds"], tf.float64) - self.time_center) / self.time_scale]
+        for part in self.parts:
+            value = tf.cast(fields[part], tf.float64)
+            if part == "year":
+                columns.append((value - self.year_center) / self.year_scale)
+                continue
+            low, high = _RANGES[part]
+            columns.append((value - (low + high) / 2) / ((high - low) / 2))
+            if self.cyclical:
+                start, period = _CYCLES[part]
+                length = tf.cast(fields[{"day": "days_in_month", "day_of_year": "days_in_year"}[part]], tf.float64) \
+                    if period is None else float(period)
+                phase = 2 * np.pi * (value - start) / length
+                columns += [tf.sin(phase), tf.cos(phase)]
+        features = tf.stack(columns, axis=-1) * valid[:, None]
+        if self.missing_indicator:
+            features = tf.concat([features, (1.0 - valid)[:, None]], axis=-1)
+        return tf.cast(features, "float32")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.width)
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor((inputs.shape[0], self.width), dtype="float32")
+
+    def get_config(self):
+        return {**super().get_config(), "time_center": self.time_center, "time_scale": self.time_scale,
+                "parts": list(self.parts), "year_center": self.year_center, "year_scale": self.year_scale,
+                "cyclical": self.cyclical, "missing_indicator": self.missing_indicator}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PiecewiseLinear(keras.layers.Layer):
+    """The piecewise-linear encoding of a number over bins (Gorishniy et al. 2022, "On Embeddings for Numerical
+    Features in Tabular Deep Learning"): one feature per bin [edges[t], edges[t + 1]], 0 below it, 1 above it,
+    linear inside; the first bin extends below the lowest edge and the last above the highest.
+
+    Input: (batch, 1) numbers without missing values. Output: float32 (batch, len(edges) - 1).
+    """
+
+    def __init__(self, edges=(0.0, 1.0), **kwargs):
+        super().__init__(**kwargs)
+        self.edges = [float(e) for e in edges]
+
+    def call(self, inputs):
+        edges = np.asarray(self.edges, dtype="float32")
+        left, width = edges[:-1], np.diff(edges)
+        ratio = (ops.reshape(ops.cast(inputs, "float32"), (-1, 1)) - left) / width
+        bins = len(width)
+        low = np.where(np.arange(bins) == 0, -np.inf, 0.0).astype("float32")
+        high = np.where(np.arange(bins) == bins - 1, np.inf, 1.0).astype("float32")
+        return ops.minimum(ops.maximum(ratio, low), high)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], len(self.edges) - 1)
+
+    def get_config(self):
+        return {**super().get_config(), "edges": list(self.edges)}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TermWeights(keras.layers.Layer):
+    """Weigh a bag of words: term counts in, (1 + log(count) when `sublinear`) times `idf_weights` (when given) out,
+    each row scaled to unit length when `l2` (scikit-learn's TfidfVectorizer, on Keras's vocabulary and IDF).
+
+    Input and output: float32 (batch, vocabulary).
+    """
+
+    def __init__(self, idf_weights=None, sublinear=False, l2=False, **kwargs):
+        super().__init__(**kwargs)
+        self.idf_weights = None if idf_weights is None else [float(w) for w in idf_weights]
+        self.sublinear = bool(sublinear)
+        self.l2 = bool(l2)
+
+    def call(self, inputs):
+        weights = ops.cast(inputs, "float32")
+        if self.sublinear:
+            weights = ops.where(weights > 0, 1.0 + ops.log(ops.maximum(weights, 1.0)), 0.0)
+        if self.idf_weights is not None:
+            weights = weights * np.asarray(self.idf_weights, dtype="float32")
+        if self.l2:
+            weights = weights / ops.maximum(ops.sqrt(ops.sum(ops.square(weights), axis=-1, keepdims=True)), 1e-12)
+        return weights
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "idf_weights": self.idf_weights, "sublinear": self.sublinear, "l2": self.l2}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PeriodicEmbedding(keras.layers.Layer):
+    """Trainable periodic embeddings of numbers, PLR (Gorishniy et al. 2022, "On Embeddings for Numerical Features
+    in Tabular Deep Learning"): for each number x_j, the cosines and sines of 2 pi c_jk x_j over `frequencies`
+    trainable frequencies c_jk (drawn from N(0, sigma)), then a linear map of its own to `dim` units and a ReLU.
+
+    Input: float32 (batch, numbers). Output: float32 (batch, numbers * dim).
+    """
+
+    def __init__(self, frequencies=48, sigma=0.01, dim=24, **kwargs):
+        super().__init__(**kwargs)
+        self.frequencies = int(frequencies)
+        self.sigma = float(sigma)
+        self.dim = int(dim)
+
+    def build(self, input_shape):
+        numbers, width = int(input_shape[-1]), 2 * self.frequencies
+        self.coefficients = self.add_weight(shape=(numbers, self.frequencies), name="frequencies",
+                                            initializer=keras.initializers.RandomNormal(stddev=self.sigma))
+        bound = 1.0 / np.sqrt(width)
+        self.kernel = self.add_weight(shape=(numbers, width, self.dim), name="kernel",
+                                      initializer=keras.initializers.RandomUniform(-bound, bound))
+        self.bias = self.add_weight(shape=(numbers, self.dim), name="bias",
+                                    initializer=keras.initializers.RandomUniform(-bound, bound))
+
+    def call(self, inputs):
+        phase = 2 * np.pi * ops.expand_dims(inputs, -1) * self.coefficients
+        periodic = ops.concatenate([ops.cos(phase), ops.sin(phase)], axis=-1)
+        embedded = ops.relu(ops.einsum("bnf,nfd->bnd", periodic, self.kernel) + self.bias)
+        return ops.reshape(embedded, (-1, embedded.shape[1] * self.dim))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1] * self.dim)
+
+    def get_config(self):
+        return {**super().get_config(), "frequencies": self.frequencies, "sigma": self.sigma, "dim": self.dim}

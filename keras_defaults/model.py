@@ -18,13 +18,16 @@ import warnings
 import keras
 
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
+from keras_defaults.layers import PeriodicEmbedding
 
 FEATURES = "features"
+NUMBERS = "numbers"
 
 
 # Names of the layers that do not belong to one column. A column may bear any of these names, so column names that
 # equal one are renamed in the graph (see `layer_name`).
-_FIXED_NAMES = {FEATURES, "all_features", "preprocessor", "network", "keras_defaults_model"}
+_FIXED_NAMES = {FEATURES, NUMBERS, "all_features", "numbers_embedding", "preprocessor", "network",
+                "keras_defaults_model"}
 _FIXED_PATTERN = re.compile(r"body_(dense|norm|dropout)_\d+")
 
 
@@ -75,18 +78,26 @@ def raw_inputs(inputs):
     }
 
 
-def build_preprocessor(inputs):
-    """The raw-columns-to-features model, built from the columns' statistics (already computed with pandas)."""
+def build_preprocessor(inputs, numbers=False):
+    """The raw-columns-to-features model, built from the columns' statistics (already computed with pandas).
+
+    Its outputs: `features` (every dense encoding, concatenated), one index tensor per embedded column and, with
+    `numbers`, the scaled numbers of the numerical columns side by side, for the network's numerical embeddings.
+    """
     tensors = raw_inputs(inputs)
-    dense, outputs = [], {}
+    dense, scalars, outputs = [], [], {}
     for name, spec in inputs.items():
         encoded = spec.encoder.encode_input(tensors[name], spec.state, spec.settings, layer_prefix(name))
         if encoded.dense is not None:
             dense.append(encoded.dense)
         if encoded.index is not None:
             outputs[index_key(name)] = encoded.index
+        if numbers and encoded.number is not None:
+            scalars.append(encoded.number)
     if dense:
         outputs[FEATURES] = dense[0] if len(dense) == 1 else keras.layers.Concatenate(name="features")(dense)
+    if scalars:
+        outputs[NUMBERS] = scalars[0] if len(scalars) == 1 else keras.layers.Concatenate(name=NUMBERS)(scalars)
     return functional(tensors, outputs, "preprocessor")
 
 
@@ -96,9 +107,13 @@ def encoded_inputs(preprocessor):
             for key, tensor in preprocessor.output.items()}
 
 
-def embedded_features(encoded, inputs):
-    """Embed the indexed columns and concatenate everything into one feature tensor: the keras-pandas 'nubs'."""
+def embedded_features(encoded, inputs, body_config):
+    """Embed the indexed columns (and the numbers, when the body says so) and concatenate everything into one feature
+    tensor: the keras-pandas 'nubs'."""
     parts = [encoded[FEATURES]] if FEATURES in encoded else []
+    if NUMBERS in encoded:
+        parts.append(PeriodicEmbedding(body_config["periodic_frequencies"], body_config["periodic_sigma"],
+                                       body_config["periodic_dim"], name="numbers_embedding")(encoded[NUMBERS]))
     for name, spec in inputs.items():
         key = index_key(name)
         if key in encoded:
@@ -123,7 +138,7 @@ def mlp_body(features, body, prefix="body"):
 def build_network(preprocessor, inputs, targets, body_config, body=None):
     """Encoded features -> body -> heads. `body`, if given, is a callable tensor -> tensor that replaces the MLP."""
     encoded = encoded_inputs(preprocessor)
-    features = embedded_features(encoded, inputs)
+    features = embedded_features(encoded, inputs, body_config)
     hidden = body(features) if body is not None else mlp_body(features, body_config)
     outputs = {name: t.encoder.head(hidden, t.state, t.settings, layer_name(name)) for name, t in targets.items()}
     return keras.Model(encoded, outputs, name="network")

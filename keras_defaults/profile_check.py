@@ -9,11 +9,11 @@ read is given on every call, since it is about that call's data.
 
 import dataclasses
 
-import numpy as np
 import pandas as pd
 
 from keras_defaults.errors import DataError, did_you_mean, warn
-from keras_defaults.schema import numeric_values, split_used
+from keras_defaults.encoders import ENCODERS
+from keras_defaults.schema import split_used
 
 
 @dataclasses.dataclass
@@ -43,25 +43,13 @@ def compare(frame, profiles, targets):
         if name in differences.missing or name in differences.duplicated:
             continue
         series, profile = frame[name], profiles[name]
-        if profile.input_dtype == "float32":
-            unread = _unreadable_numbers(series)
-            if unread:
-                differences.unreadable[name] = (profile.dtype, str(series.dtype), unread)
+        unread = ENCODERS[profile.kind].count_unreadable(series, profile)
+        if unread:
+            differences.unreadable[name] = (profile.dtype, str(series.dtype), unread)
         missing = int(series.isna().sum())
         if profile.missing == 0 and missing:
             differences.newly_missing[name] = missing
     return differences
-
-
-def _unreadable_numbers(series):
-    """How many present values of a column fed as numbers do not read as numbers (and so become missing)."""
-    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
-        return 0
-    try:
-        parsed = numeric_values(series)
-    except (TypeError, ValueError):
-        return int(series.notna().sum())
-    return int((series.notna().to_numpy() & np.isnan(parsed)).sum())
 
 
 def check(frame, inputs, ignored, targets, said):
@@ -84,9 +72,9 @@ def check(frame, inputs, ignored, targets, said):
         warn(f"Ignoring {len(differences.extra)} column(s) the model was not trained on: {shown}. (Said once per "
              f"Automater.)")
     for name, (trained, now, count) in differences.unreadable.items():
-        warn(f"Column '{name}' is read as numbers (training dtype {trained}), but {count} of {len(frame)} value(s) "
-             f"here (dtype {now}) do not read as numbers and are treated as missing. Convert it with "
-             f"pd.to_numeric(df['{name}'], errors='coerce') to see which.")
+        encoder = inputs[name].encoder
+        warn(f"Column '{name}' is read as {encoder.reads_as} (training dtype {trained}), but {count} of {len(frame)} "
+             f"value(s) here (dtype {now}) {encoder.unreadable_note(name)}.")
     for name, count in differences.newly_missing.items():
         key = ("missing", name)
         if key in said:

@@ -1,6 +1,8 @@
-"""Column kinds from a DataFrame: numerical, categorical, boolean, text, or ignored; and the reason for each."""
+"""Column kinds from a DataFrame: numerical, categorical, boolean, text, datetime, or ignored; and the reason for each.
+"""
 
 import dataclasses
+import datetime
 import re
 
 import numpy as np
@@ -9,6 +11,13 @@ import pandas as pd
 from keras_defaults.errors import DataError, warn
 
 IGNORE = "ignore"
+DATETIME = "datetime"
+
+# The ISO-8601 forms a date-time string takes, as a case-insensitive regular expression: a date, optionally a time of
+# day to the minute or second (with a fraction), optionally a UTC offset (Z, +HH, +HHMM or +HH:MM). Columns of such
+# strings are dates; `layers.parse_datetimes` reads exactly these forms inside the model.
+ISO_DATETIME = (r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                r"(?:\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?")
 
 
 @dataclasses.dataclass
@@ -38,7 +47,9 @@ class ColumnProfile:
 def _sample(values, n=3):
     out = []
     for value in values[:n]:
-        if isinstance(value, (np.generic,)):
+        if isinstance(value, (datetime.date, datetime.timedelta, np.datetime64, np.timedelta64, pd.Period)):
+            value = str(value)  # dates and durations are shown, and saved, as text
+        elif isinstance(value, (np.generic,)):
             value = value.item()
         if isinstance(value, str) and len(value) > 30:
             value = value[:27] + "..."
@@ -59,10 +70,20 @@ def is_string_like(series):
 
 
 def is_numeric(series):
+    """Numbers: numeric dtypes (nullable and numeric categories included) and durations, read as seconds."""
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.api.types.is_numeric_dtype(dtype.categories.dtype)
-    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    return (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)) or is_duration(series)
+
+
+def is_duration(series):
+    return pd.api.types.is_timedelta64_dtype(series.dtype)
+
+
+def is_datetime(series):
+    """A date-time dtype: datetime64 (naive or with a time zone), Arrow timestamps and dates, or periods."""
+    return pd.api.types.is_datetime64_any_dtype(series.dtype) or isinstance(series.dtype, pd.PeriodDtype)
 
 
 def is_bool(series):
@@ -75,6 +96,8 @@ def numeric_values(series):
         series = series.astype(series.dtype.categories.dtype if is_numeric(series) else object)
     if is_bool(series):
         return series.astype("float64").to_numpy(dtype="float64", na_value=np.nan)
+    if is_duration(series):
+        return series.dt.total_seconds().to_numpy(dtype="float64", na_value=np.nan)
     if pd.api.types.is_numeric_dtype(series.dtype):
         return series.to_numpy(dtype="float64", na_value=np.nan)
     return pd.to_numeric(series.astype(object), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
@@ -172,8 +195,10 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
                 f"(dtype {dtype}, e.g. {profile['sample']}). Convert it with pd.to_numeric, or choose "
                 f"'categorical' or 'text'."
             )
-        # Text is always read as strings; numbers are labels only when they are whole codes that float32 holds.
-        if forced_kind == "text" or (forced_kind == "categorical" and numeric and not _float32_codes(non_null)):
+        # Text and dates are always read as strings (dates in ISO-8601); numbers are labels only when they are
+        # whole codes that float32 holds.
+        if forced_kind in ("text", DATETIME) or (forced_kind == "categorical" and numeric
+                                                 and not _float32_codes(non_null)):
             input_dtype = "string"
         return ColumnProfile(kind=forced_kind, reason=f"set by the user ({forced_kind})", input_dtype=input_dtype,
                              forced=True, **profile)
@@ -184,13 +209,18 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
         warn(f"Column '{name}' mixes types, e.g. numbers and strings ({profile['sample']}): it is read as labels, "
              f"by the string form of each value. Convert it (pd.to_numeric(df['{name}'], errors='coerce') for "
              f"numbers, .astype(str) for labels) to choose yourself.")
-    if pd.api.types.is_datetime64_any_dtype(series.dtype) or isinstance(series.dtype, pd.PeriodDtype):
-        return ColumnProfile(kind=IGNORE, reason=f"dtype {dtype}: dates are not supported yet; derive numbers "
-                             "from it (e.g. year, day of week) to use it", **profile)
     if n_unique == 0:
         return ColumnProfile(kind=IGNORE, reason="entirely missing", **profile)
     if n_unique == 1:
         return ColumnProfile(kind=IGNORE, reason=f"constant (only value: {profile['sample'][0]!r})", **profile)
+    if is_datetime(series):
+        return ColumnProfile(kind=DATETIME, reason=f"dtype {dtype}", input_dtype="string", **profile)
+    if is_duration(series):
+        return ColumnProfile(kind="numerical", reason=f"dtype {dtype}: a duration, read in seconds",
+                             input_dtype="float32", **profile)
+    dates = None if numeric or mixed else _dates_in(non_null)
+    if dates:
+        return ColumnProfile(kind=DATETIME, reason=f"dtype {dtype}, {dates}", input_dtype="string", **profile)
     if is_bool(series):
         return ColumnProfile(kind="boolean", reason=f"dtype {dtype}", **profile)
     if n_unique == 2 and (not numeric or _float32_apart(non_null)):
@@ -231,6 +261,23 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
                              **profile)
     return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, {n_unique} distinct short values "
                          f"({ratio:.0%} of rows): rare ones share one bucket", input_dtype="string", **profile)
+
+
+def _dates_in(non_null, share=0.9):
+    """How the values of a column of objects or strings are dates, or None when they are not: date/datetime
+    objects, or ISO-8601 strings (at least `share` of them, on up to 10,000 values; the rest read as missing)."""
+    inferred = pd.api.types.infer_dtype(non_null, skipna=True)
+    if inferred in ("datetime", "datetime64", "date"):
+        return f"{inferred} objects"
+    if inferred not in ("string", "empty"):
+        return None
+    def share_of_dates(values):
+        return float(values.astype(str).str.strip().str.fullmatch(ISO_DATETIME, case=False).mean())
+
+    if not share_of_dates(non_null.iloc[:20]) >= share:
+        return None  # most columns give themselves away in their first values
+    matched = share_of_dates(non_null.sample(n=10_000, random_state=0) if len(non_null) > 10_000 else non_null)
+    return f"ISO-8601 date strings ({matched:.0%} of values)" if matched >= share else None
 
 
 def _mixed_types(non_null):
@@ -289,9 +336,17 @@ def infer_schema(df, settings, boolean_settings, forced_kinds, skip=()):
     set_aside = [p for p in profiles.values() if p.kind == IGNORE and not p.forced]
     if set_aside:
         listed = "; ".join(f"'{p.name}' ({p.reason})" for p in set_aside)
+        first = set_aside[0]
         warn(f"Left out {len(set_aside)} column(s): {listed}. To use one anyway, set its kind, e.g. "
-             f"column_types={{'{set_aside[0].name}': 'categorical'}}.")
+             f"column_types={{'{first.name}': '{_suggested_kind(df[first.name])}'}}.")
     return profiles
+
+
+def _suggested_kind(series):
+    """The kind to suggest for a column that was set aside."""
+    if is_datetime(series):
+        return DATETIME
+    return "numerical" if is_numeric(series) else "categorical"
 
 
 def split_used(profiles):

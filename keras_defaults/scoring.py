@@ -25,8 +25,7 @@ def scores(truth, predictions, probabilities, targets):
 
 
 def regression_scores(truth, predicted):
-    y = numeric_values(truth)
-    p = predicted.to_numpy(dtype="float64")
+    y, p = numeric_values(truth), numeric_values(predicted)  # durations in seconds
     return {"rmse": float(np.sqrt(sk_metrics.mean_squared_error(y, p))),
             "mae": float(sk_metrics.mean_absolute_error(y, p)),
             "r2": float(sk_metrics.r2_score(y, p)) if len(y) > 1 else float("nan")}

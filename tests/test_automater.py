@@ -190,3 +190,23 @@ def test_log_target_when_asked_and_the_target_spans_orders_of_magnitude():
     assert Automater(target="y").prepare(data).targets_["y"].state["log1p"] is False  # the default: off
     data["y"] = x
     assert Automater(target="y", overrides=auto_log).prepare(data).targets_["y"].state["log1p"] is False
+
+
+def test_the_learning_rate_can_fall_when_validation_stops_improving():
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame({"x": rng.normal(size=300), "y": rng.normal(size=300)})
+    settings = {"training": {"epochs": 12, "reduce_lr_patience": 1, "reduce_lr_factor": 0.5,
+                             "early_stopping": {"patience": 50}}, "optimizer": {"learning_rate": 0.05}}
+    auto = Automater(target="y", overrides=settings, seed=0, verbose=0).fit(noise)
+    assert min(auto.history_["learning_rate"]) < 0.05  # a target of pure noise soon stops improving
+    assert "learning rate x0.5 after 1 epochs without improvement" in auto.explain().iloc[-1]["choice"]
+
+
+def test_numbers_can_go_through_periodic_embeddings(frame, tmp_path):
+    settings = {**FAST, "body": {"units": [16], "numerical_embedding": "periodic", "periodic_dim": 4}}
+    auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(frame.drop(columns=["label"]))
+    embedded = auto.network_.get_layer("numbers_embedding")
+    assert embedded.output.shape[-1] == 4 * 3  # num, num_int and price
+    assert "periodic embeddings" in auto.explain().set_index("column").loc["body", "choice"]
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    pd.testing.assert_frame_equal(loaded.predict_proba(frame), auto.predict_proba(frame))

@@ -124,3 +124,38 @@ def test_classification_targets_keep_the_users_labels():
     assert one_hot.tolist() == [[0, 0, 1], [1, 0, 0]]
     state = ENCODERS["boolean"].fit_target(pd.Series(["no", "yes", "no"]), None, CONFIG.get("targets", "boolean"))
     assert state["classes"] == ["no", "yes"]
+
+
+def test_numbers_can_also_be_encoded_over_quantile_bins():
+    series = pd.Series(np.arange(100, dtype="float64") + 0.5)
+    state, out = encode(series, settings={"piecewise_linear_bins": 4})
+    assert state["bin_edges"] == pytest.approx([0.5, 25.25, 50.0, 74.75, 99.5])
+    assert out.shape == (100, 5)  # the scaled number, then one feature per bin
+    np.testing.assert_allclose(out[50, 1:], [1.0, 1.0, 0.5 / 24.75, 0.0], atol=1e-6)  # 50.5 is in the third bin
+    assert encode(pd.Series([1.0, 2.0] * 20 + [np.nan]), "numerical", {"piecewise_linear_bins": 4})[0][
+        "bin_edges"] is None  # two values need no bins
+
+
+def test_integer_codes_can_keep_their_order_as_a_number():
+    series = pd.Series([1, 2, 3, 4] * 10 + [None], dtype="Int64")
+    state, out = encode(series, settings={"with_number": True})
+    assert state["number"]["median"] == 2.0 and state["number"]["center"] == pytest.approx(2.5)
+    assert out.shape == (41, 7)  # one-hot of 4 codes + missing + out-of-vocabulary, then the number
+    assert out[3, -1] == pytest.approx((4 - 2.5) / np.sqrt(1.25)) and out[40, -1] == pytest.approx(
+        (2 - 2.5) / np.sqrt(1.25))
+
+
+def test_text_can_be_weighed_as_scikit_learns_sublinear_l2_tf_idf():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = pd.Series(["red fox red fox red", "lazy dog", "red dog barks", "fox and dog and fox", "quiet night"] * 4)
+    state, out = encode(texts, "text", {"sublinear_tf": True, "normalize": "l2"})
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, rtol=1e-5)
+    reference = TfidfVectorizer(sublinear_tf=True, smooth_idf=True).fit(texts)
+    vocabulary = state["vocabulary"]
+    ours = {token: out[0, i] for i, token in enumerate(vocabulary) if out[0, i]}
+    theirs = dict(zip(reference.get_feature_names_out(), reference.transform(texts[:1]).toarray()[0]))
+    # The same terms, and the same order of weights: Keras's IDF is log(1 + N / (1 + df)), scikit-learn's 1 +
+    # log((1 + N) / (1 + df)), so the values differ slightly.
+    assert set(ours) == {t for t, w in theirs.items() if w}
+    assert sorted(ours, key=ours.get) == sorted(ours, key=lambda t: theirs[t])

@@ -49,3 +49,37 @@ def test_layers_serialise_by_registered_name(layer):
     assert config["registered_name"].startswith("keras_defaults>")
     again = keras.saving.deserialize_keras_object(config, safe_mode=True)
     assert again.get_config() == layer.get_config()
+
+
+def test_piecewise_linear_encodes_each_bin_between_zero_and_one():
+    from keras_defaults.layers import PiecewiseLinear
+
+    out = run(PiecewiseLinear([0.0, 1.0, 3.0, 4.0]), [-1.0, 0.5, 2.0, 3.5, 10.0])
+    np.testing.assert_allclose(out, [[-1.0, 0.0, 0.0], [0.5, 0.0, 0.0], [1.0, 0.5, 0.0], [1.0, 1.0, 0.5],
+                                     [1.0, 1.0, 7.0]])  # the first and last bins extend beyond the edges
+
+
+def test_term_weights_are_sklearns_sublinear_l2_tf_idf():
+    from keras_defaults.layers import TermWeights
+
+    counts = np.array([[0, 1, 3], [2, 0, 0], [0, 0, 0]], dtype="float32")
+    idf = np.array([1.0, 2.0, 0.5], dtype="float32")
+    out = keras.ops.convert_to_numpy(TermWeights(idf, sublinear=True, l2=True)(counts))
+    expected = np.where(counts > 0, 1 + np.log(np.maximum(counts, 1)), 0) * idf
+    norms = np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(out, np.divide(expected, norms, out=np.zeros_like(expected), where=norms > 0),
+                               rtol=1e-6)
+
+
+def test_periodic_embedding_gives_each_number_its_own_units():
+    from keras_defaults.layers import PeriodicEmbedding
+
+    keras.utils.set_random_seed(0)
+    layer = PeriodicEmbedding(frequencies=4, sigma=1.0, dim=3)
+    out = keras.ops.convert_to_numpy(layer(np.array([[0.0, 1.0], [0.5, -2.0]], dtype="float32")))
+    assert out.shape == (2, 6) and np.all(out >= 0)  # two numbers, three ReLU units each
+    assert [tuple(w.shape) for w in layer.weights] == [(2, 4), (2, 8, 3), (2, 3)]
+    again = PeriodicEmbedding.from_config(layer.get_config())
+    again.build((None, 2))
+    again.set_weights(layer.get_weights())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(np.array([[0.0, 1.0]], dtype="float32"))), out[:1])

@@ -97,10 +97,9 @@ def test_constant_and_empty_columns_are_set_aside_with_a_warning():
     assert profiles["ok"].kind == "numerical"
 
 
-def test_dates_are_set_aside_and_say_why():
+def test_dates_are_a_kind_of_their_own():
     profile = kind_of(pd.date_range("2020-01-01", periods=40))
-    assert profile.kind == IGNORE
-    assert "dates" in profile.reason
+    assert profile.kind == "datetime" and profile.reason == "dtype datetime64[us]"
 
 
 def test_forced_kind_wins_and_says_so():

@@ -10,6 +10,7 @@ import abc
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 from keras import ops
 
@@ -22,11 +23,14 @@ class EncodedColumn:
 
     `dense` is a float tensor (batch, width) ready to be concatenated with the other columns. `index` is an int
     tensor (batch,) of category indices when the column is embedded: the embedding is a trainable layer, so it
-    belongs to the network, not to preprocessing (see `Encoder.embedding_shape`).
+    belongs to the network, not to preprocessing (see `Encoder.embedding_shape`). `number` is a float tensor
+    (batch, 1) of the scaled number a numerical column is, for the network's numerical embeddings when the body has
+    them (`body.numerical_embedding`).
     """
 
     dense: object = None
     index: object = None
+    number: object = None
 
 
 class Encoder(abc.ABC):
@@ -39,7 +43,33 @@ class Encoder(abc.ABC):
     # A target of this kind trains only with the losses its table row lists (its labels are encoded for those).
     listed_losses_only = False
 
+    # How the served model takes this kind's values, for the SavedModel's signature file (None: as `input_dtype`).
+    served_format = None
+    # What a value must read as, for warnings about values that do not.
+    reads_as = "numbers"
+
     # -- inputs
+    def raw_values(self, series, profile, state):
+        """The column's values as the model takes them (a numpy array: float32 with NaN, or strings)."""
+        return input_array(series, profile)
+
+    def count_unreadable(self, series, profile):
+        """How many present values of a column at predict cannot be read as the model reads this column (and so
+        are read as missing)."""
+        if profile.input_dtype != "float32" or pd.api.types.is_numeric_dtype(series.dtype) \
+                or pd.api.types.is_bool_dtype(series.dtype):
+            return 0
+        try:
+            parsed = numeric_values(series)
+        except (TypeError, ValueError):
+            return int(series.notna().sum())
+        return int((series.notna().to_numpy() & np.isnan(parsed)).sum())
+
+    def unreadable_note(self, name):
+        """What happens to unreadable values, and how the user finds them."""
+        return (f"do not read as {self.reads_as} and are treated as missing. Convert it with "
+                f"pd.to_numeric(df['{name}'], errors='coerce') to see which")
+
     @abc.abstractmethod
     def fit_input(self, series, profile, settings):
         """Statistics of a training column, as a JSON-ready dict."""
@@ -135,7 +165,11 @@ def input_array(series, profile):
 
 def input_tensor(series, profile):
     """`input_array` as a tensor, since Keras 3 rejects numpy arrays of strings."""
-    values = input_array(series, profile)
-    if profile.input_dtype == "float32":
+    return as_tensor(input_array(series, profile), profile.input_dtype)
+
+
+def as_tensor(values, input_dtype):
+    """Raw values as a model input tensor: float32, or strings."""
+    if input_dtype == "float32":
         return tf.constant(values, dtype=tf.float32)
     return tf.constant(values.astype(str) if len(values) else np.array([], dtype=str), dtype=tf.string)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from keras_defaults.encoders.base import EncodedColumn, Encoder
-from keras_defaults.layers import CategoryCodes
+from keras_defaults.layers import CategoryCodes, FillMissing
 from keras_defaults.schema import numeric_values, python_value, string_values
 
 # Losses that want one-hot labels instead of integer class indices.
@@ -23,6 +23,17 @@ def _vocabulary(counts, settings):
     keys = sorted(zip(-counts.to_numpy(), map(str, counts.index), range(len(counts))))
     order = [counts.index[i] for _, _, i in keys]
     return order[: settings["max_levels"]]
+
+
+def _number(counts):
+    """Median, mean and spread of whole-number codes from their counts (code -> rows), for `with_number`."""
+    codes, rows = counts.index.to_numpy(dtype="float64"), counts.to_numpy(dtype="float64")
+    order = np.argsort(codes)
+    cumulative = np.cumsum(rows[order])
+    median = float(codes[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+    mean = float(np.average(codes, weights=rows))
+    spread = float(np.sqrt(np.average((codes - mean) ** 2, weights=rows)))
+    return {"median": median, "center": mean, "scale": spread or 1.0}
 
 
 def embedding_width(levels, settings):
@@ -68,6 +79,7 @@ class CategoricalEncoder(Encoder):
             "missing_code": missing_code,
             "one_hot": one_hot,
             "embedding_dim": None if one_hot else embedding_width(levels, settings),
+            "number": _number(counts) if codes and settings["with_number"] else None,
         }
 
     def _lookup(self, state, output_mode, name):
@@ -81,17 +93,28 @@ class CategoricalEncoder(Encoder):
         values = raw
         if state["missing_code"] is not None:
             values = CategoryCodes(state["missing_code"], name=f"{name}_codes")(raw)
+        number = None
+        if state.get("number"):
+            # The code as a number too (its order), scaled; a missing code reads as the typical one.
+            stats = state["number"]
+            filled = FillMissing(stats["median"], name=f"{name}_fill")(raw)
+            number = keras.layers.Normalization(mean=stats["center"], variance=stats["scale"] ** 2,
+                                                name=f"{name}_scale")(filled)
         if state["one_hot"]:
-            return EncodedColumn(dense=self._lookup(state, "one_hot", f"{name}_one_hot")(values))
+            dense = self._lookup(state, "one_hot", f"{name}_one_hot")(values)
+            if number is not None:
+                dense = keras.layers.Concatenate(name=f"{name}_with_number")([dense, number])
+            return EncodedColumn(dense=dense)
         index = self._lookup(state, "int", f"{name}_index")(values)
-        return EncodedColumn(index=index)
+        return EncodedColumn(dense=number, index=index)
 
     def embedding_shape(self, state):
         return len(state["vocabulary"]) + 1, state["embedding_dim"]
 
     def describe(self, state, settings):
         how = "one-hot" if state["one_hot"] else f"embedding of width {state['embedding_dim']}"
-        return f"{len(state['vocabulary'])} levels + out-of-vocabulary bucket, {how}"
+        number = ", and the code as a scaled number" if state.get("number") else ""
+        return f"{len(state['vocabulary'])} levels + out-of-vocabulary bucket, {how}{number}"
 
     def missing_note(self, state):
         return "they are read as a category never seen in training"

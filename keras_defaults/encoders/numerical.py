@@ -2,12 +2,13 @@
 
 import keras
 import numpy as np
+import pandas as pd
 
 from keras_defaults.encoders.base import EncodedColumn, Encoder
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
-from keras_defaults.layers import FillMissing, MissingIndicator, SmoothClip, TargetDecoder
-from keras_defaults.schema import numeric_values
+from keras_defaults.layers import FillMissing, MissingIndicator, PiecewiseLinear, SmoothClip, TargetDecoder
+from keras_defaults.schema import is_duration, numeric_values
 
 # Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
 UNSCALED_LOSSES = {"mean_squared_logarithmic_error", "poisson", "mean_absolute_percentage_error"}
@@ -30,6 +31,15 @@ def _center_and_scale(values, scaling):
     return center, (min(scale, _MAX_SCALE) if scale > 0 and np.isfinite(scale) else 1.0)
 
 
+def _bin_edges(values, bins):
+    """Edges of up to `bins` bins holding equal shares of the training values (quantiles, repeated ones merged), or
+    None when `bins` is 0 or the values take fewer than three distinct values (a bin or two add nothing)."""
+    if not bins or len(np.unique(values[:100_000])) < 3:
+        return None
+    edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, bins + 1)))
+    return [float(e) for e in edges] if len(edges) >= 3 else None
+
+
 class NumericalEncoder(Encoder):
     kind = "numerical"
     can_be_target = True
@@ -43,6 +53,7 @@ class NumericalEncoder(Encoder):
             "center": center,
             "scale": scale,
             "missing_indicator": bool(settings["missing_indicator"] and len(finite) < len(values)),
+            "bin_edges": _bin_edges(finite, settings["piecewise_linear_bins"]),
         }
 
     def encode_input(self, raw, state, settings, name):
@@ -51,15 +62,21 @@ class NumericalEncoder(Encoder):
                                             name=f"{name}_scale")(filled)
         if settings["smooth_clip"]:
             scaled = SmoothClip(settings["clip_scale"], name=f"{name}_clip")(scaled)
+        number = scaled
+        if state.get("bin_edges"):
+            bins = PiecewiseLinear(state["bin_edges"], name=f"{name}_bins")(filled)
+            scaled = keras.layers.Concatenate(name=f"{name}_with_bins")([scaled, bins])
         if state["missing_indicator"]:
             flag = MissingIndicator(name=f"{name}_missing")(raw)
             scaled = keras.layers.Concatenate(name=f"{name}_with_flag")([scaled, flag])
-        return EncodedColumn(dense=scaled)
+        return EncodedColumn(dense=scaled, number=number)
 
     def describe(self, state, settings):
         parts = [f"fill median {state['median']:.4g}", f"{settings['scaling']} scaling"]
         if settings["smooth_clip"]:
             parts.append(f"smooth clip at {settings['clip_scale']:g}")
+        if state.get("bin_edges"):
+            parts.append(f"piecewise-linear over {len(state['bin_edges']) - 1} quantile bins")
         if state["missing_indicator"]:
             parts.append("missing flag")
         return ", ".join(parts)
@@ -83,7 +100,7 @@ class NumericalEncoder(Encoder):
             center, scale = float(np.mean(learned)), float(np.std(learned)) or 1.0
         else:
             center, scale = 0.0, 1.0
-        return {"center": center, "scale": scale, "log1p": log1p}
+        return {"center": center, "scale": scale, "log1p": log1p, "duration": is_duration(series)}
 
     def target_array(self, series, state, settings):
         values = numeric_values(series)
@@ -103,8 +120,15 @@ class NumericalEncoder(Encoder):
     def serve(self, output, state, name):
         return TargetDecoder(state["center"], state["scale"], state["log1p"], name=f"{name}__in_user_units")(output)
 
+    def decode(self, outputs, state):
+        values = super().decode(outputs, state)
+        # A duration is learned in seconds and predicted as one.
+        return pd.to_timedelta(values, unit="s").to_numpy() if state.get("duration") else values
+
     def describe_target(self, state, settings):
-        return (", learned as log1p" if state["log1p"] else "") + (", standardised" if settings["standardize"] else "")
+        notes = [(state.get("duration"), ", a duration learned in seconds"), (state["log1p"], ", learned as log1p"),
+                 (settings["standardize"], ", standardised")]
+        return "".join(note for applies, note in notes if applies)
 
 
 def _use_log(values, settings):

@@ -4,6 +4,7 @@ import keras
 
 from keras_defaults.compat import adapt, idf_weights
 from keras_defaults.encoders.base import EncodedColumn, Encoder
+from keras_defaults.layers import TermWeights
 from keras_defaults.schema import string_values
 
 
@@ -19,20 +20,31 @@ class TextEncoder(Encoder):
         idf = idf_weights(layer) if settings["output_mode"] == "tf_idf" else None
         return {"vocabulary": [str(token) for token in layer.get_vocabulary()], "idf_weights": idf}
 
-    def _layer(self, settings, name, state=None):
-        kwargs = dict(max_tokens=settings["max_tokens"], output_mode=settings["output_mode"],
+    def _layer(self, settings, name, state=None, output_mode=None):
+        kwargs = dict(max_tokens=settings["max_tokens"], output_mode=output_mode or settings["output_mode"],
                       ngrams=settings["ngrams"] if settings["ngrams"] > 1 else None, name=name)
         if state is not None:
             kwargs["vocabulary"] = state["vocabulary"][1:]  # index 0 is the OOV token, added back by the layer
-            if state["idf_weights"] is not None:
+            if kwargs["output_mode"] == "tf_idf":
                 kwargs["idf_weights"] = state["idf_weights"][1:]
         return keras.layers.TextVectorization(**kwargs)
 
     def encode_input(self, raw, state, settings, name):
-        return EncodedColumn(dense=self._layer(settings, f"{name}_words", state)(raw))
+        mode = settings["output_mode"]
+        sublinear = settings["sublinear_tf"] and mode != "multi_hot"
+        if not sublinear and settings["normalize"] == "none":
+            return EncodedColumn(dense=self._layer(settings, f"{name}_words", state)(raw))
+        # Counts, weighed by a layer of ours: Keras's TF-IDF has neither sublinear term frequencies nor a norm.
+        words = self._layer(settings, f"{name}_words", state, output_mode="multi_hot" if mode == "multi_hot"
+                            else "count")(raw)
+        weights = TermWeights(state["idf_weights"] if mode == "tf_idf" else None, sublinear=sublinear,
+                              l2=settings["normalize"] == "l2", name=f"{name}_weights")
+        return EncodedColumn(dense=weights(words))
 
     def describe(self, state, settings):
-        return f"{settings['output_mode']} over {len(state['vocabulary'])} tokens, {settings['ngrams']}-grams"
+        how = settings["output_mode"] + (" (sublinear tf)" if settings["sublinear_tf"] else "") + (
+            ", l2-normalised" if settings["normalize"] == "l2" else "")
+        return f"{how} over {len(state['vocabulary'])} tokens, {settings['ngrams']}-grams"
 
     def missing_note(self, state):
         return "they are read as empty text"
