@@ -361,7 +361,7 @@ def load_car_choice() -> pd.DataFrame:
          dropped={"Type.of.Breach": "the target is derived from it"},
          notes="Health-data breaches reported to HHS 2009-2014. Target derived: the first type listed in "
                "`Type.of.Breach` ('Theft, Loss' -> Theft), 'Unknown' merged into 'Other' -> 6 classes. Free text: "
-               "`Web.Description` (a paragraph; '\\N' -> missing, ~50%) and `Name.of.Covered.Entity`. "
+               "`Web.Description` (a paragraph; '\\N' -> missing: 82% of rows have none) and `Name.of.Covered.Entity`. "
                "`Breach.Submission.Date` -> datetime64.")
 def load_hhs_breaches() -> pd.DataFrame:
     df = _rdata("Ecdat", "HHSCyberSecurityBreaches")
@@ -504,7 +504,7 @@ def load_us_employment() -> pd.DataFrame:
          dropped={"record_id": "row identifier", "year": "combined into `date`", "month": "combined into `date`",
                   "day": "combined into `date`"},
          notes="Portal Project rodent captures 1977-2002: body weight (g). Rows with missing weight dropped. "
-               "`year`/`month`/`day` -> one datetime64 column `date` (3 rows with impossible dates -> missing). "
+               "`year`/`month`/`day` -> one datetime64 column `date` (invalid dates would become missing; none are). "
                "Species/genus/taxa/plot type strings; hindfoot length and sex have real missing values.")
 def load_rodent_weight() -> pd.DataFrame:
     df = _rdata("ratdat", "complete")

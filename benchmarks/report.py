@@ -271,7 +271,9 @@ def write_report(out_dir: Path, names: list[str], models: list[str], skipped: di
     md.append(f"- **wall time of the run**: {wall_text}")
     total_fit = sum(r.metrics.get("fit_s", 0.0) + r.metrics.get("predict_s", 0.0) for r in results)
     md.append(f"- **fit + predict time, all models summed**: {total_fit:,.0f} s")
-    md.append(f"- **fold results**: {len(results)} ({sum(bool(r.error) for r in results)} failed)")
+    n_cached = sum(r.cached for r in results)
+    md.append(f"- **fold results**: {len(results)} ({sum(bool(r.error) for r in results)} failed; "
+              f"{len(results) - n_cached} computed in this run, {n_cached} read from the cache)")
     md.append("")
     md.append("Protocol: " + quality.PROTOCOL + " Primary metric: ROC-AUC (binary), accuracy (multiclass), R² "
               "(regression); log-loss is reported for every classifier. Ratios divide a model's primary score by "
@@ -302,7 +304,9 @@ def write_report(out_dir: Path, names: list[str], models: list[str], skipped: di
                          fmt_p(s.get("wilcoxon_p", np.nan)) if m != AUTO else ""])
         md.append(markdown_table(header, rows))
         md.append("")
-        md.append("Ranks on the primary metric (1 = best; ties averaged; a failed model ranks last). 'Automater "
+        md.append("Ratios (mean, median, min) are over the datasets where the model has a result; the goals "
+                  "below count a dataset where the Automater failed as a ratio of 0. "
+                  "Ranks on the primary metric (1 = best; ties averaged; a failed model ranks last). 'Automater "
                   "ahead': datasets where its ratio is higher than that model's. Wilcoxon: paired signed-rank test "
                   "(two-sided, scipy) of the Automater's ratios against the model's over the datasets; p ≥ 0.05 "
                   "means the difference is within noise and is not called a win or a loss.")
@@ -324,7 +328,9 @@ def write_report(out_dir: Path, names: list[str], models: list[str], skipped: di
                     cells.append("failed" if any(r.error for r in results if r.dataset == n and r.model == m)
                                  else "—")
                     continue
-                text = fmt(sub["mean"].iloc[0], sub["std"].iloc[0])
+                # One holdout: no spread measured, so no ± shown.
+                std = sub["std"].iloc[0] if sub["n_folds"].iloc[0] > 1 else None
+                text = fmt(sub["mean"].iloc[0], std)
                 cells.append(f"**{text}**" if sub["mean"].iloc[0] == best else text)
             r = extra["ratio"].loc[n]
             prim_rows.append([n, DATASETS[n].task, metric, *cells,
