@@ -376,7 +376,8 @@ def write_report(out_dir: Path, names: list[str], models: list[str], skipped: di
     md.append("")
     md.append("Tags: dates = a date/time column carrying signal; large = at least 50,000 rows; text = free-text "
               "columns of several words; wide = at least 50 columns; multiclass5 = at least 5 classes; skewed = "
-              "positive, right-skewed regression target; missing = real missing values in the features.")
+              "positive, right-skewed regression target; missing = missing values in the features (real ones, except credit_na's "
+              "synthetic ones).")
     md.append("")
 
     md += ["## Datasets", ""]
