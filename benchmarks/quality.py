@@ -407,7 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, help="folds for datasets under 3,000 rows (default 5)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (one thread each when > 1)")
     parser.add_argument("--report-only", action="store_true", help="write the report from the cache, fit nothing")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, help="report folder (default: benchmarks/results for a run of every "
+                                                 "dataset and model, benchmarks/.cache/partial for a subset or "
+                                                 "--quick, so that a partial run never replaces the committed report)")
     parser.add_argument("--list", action="store_true", help="list datasets (half, mix tags) and models, exit")
     parser.add_argument("--draw-halves", action="store_true",
                         help="assign datasets missing from halves.csv to a half (seeded draw), exit")
@@ -434,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in names if halves[n] == args.half]
     models = _parse_list(args.models, baselines.MODELS, "models") or list(baselines.MODELS)
     n_folds_small = args.folds or (QUICK_FOLDS if args.quick else None)
+    if args.out is None:
+        complete = set(names) == set(DATASETS) and set(models) == set(baselines.MODELS) and n_folds_small is None
+        args.out = HERE / "results" if complete else HERE / ".cache" / "partial"
 
     skipped: dict[str, str] = {}
     for name in list(models):
