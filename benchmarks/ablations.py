@@ -1,13 +1,19 @@
-"""Ablations: which value of each default wins on the quality benchmark's datasets.
+"""Ablations: which value of each default wins, on the TUNE half of the quality benchmark only.
 
-Each variant is the default Automater with a few settings overridden (the same shape as a user's YAML file). The
-variants run on the same seeded splits as `quality.py`, side by side in one run, and the table reports each
-variant's primary score (ROC-AUC, accuracy or R^2) and its ratio to HistGradientBoosting (taken from the committed
-`results/quality.csv`). This is how the values in `defaults.yaml` were chosen.
+Each variant is the default Automater with a few settings overridden (the same shape as a user's YAML file, merged
+over defaults.yaml). The variants run on the tune half's datasets, on the same seeded splits as `quality.py`, and
+their fold results go to the same cache (keyed by the overrides too), so an interrupted run resumes. The table
+reports each variant's primary score (ROC-AUC, accuracy or R^2) and its ratio to HistGradientBoosting's on the same
+splits (run, or read from the cache, alongside).
 
-Run: python benchmarks/ablations.py [--variants default,adamw,...] [--datasets a,b] [--folds 3]
-Writes benchmarks/results/ablations.md and ablations.csv.
+The check half is never used here: naming a check-half dataset is an error. Defaults are chosen on the tune half and
+confirmed on the check half by `quality.py`.
+
+Run: python benchmarks/ablations.py [--variants default,adamw,...] [--extra JSON] [--datasets a,b] [--jobs 2]
+Writes benchmarks/results/ablations.md and ablations.csv (with the sha256 of defaults.yaml they were made with).
 """
+
+from __future__ import annotations
 
 import argparse
 import json
@@ -19,134 +25,153 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import quality  # noqa: E402  (puts the repository root first on sys.path)
+
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import quality  # noqa: E402
+import baselines  # noqa: E402
+import datasets  # noqa: E402
+import report  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-# name -> settings merged over defaults.yaml. "default" is the table as committed.
+# name -> settings merged over defaults.yaml. "default" is the table as committed. Only overrides of settings that
+# exist in defaults.yaml: a candidate that needs new code is not an ablation until the code exists.
 VARIANTS = {
     "default": {},
-    "adam_no_clip": {"inputs": {"numerical": {"smooth_clip": False}}},
-    "standard_scaling": {"inputs": {"numerical": {"scaling": "standard", "smooth_clip": False}}},
-    "adamw": {"optimizer": {"name": "adamw", "weight_decay": 0.0001}},
-    "small_batch": {"training": {"batch_size": 64}},
-    "patience_30": {"training": {"early_stopping": {"patience": 30}}},
-    "dropout_0": {"body": {"dropout": 0.0}},
-    "dropout_0.3": {"body": {"dropout": 0.3}},
-    "wide_3x512": {"body": {"units": [512, 512, 512]}},
+    # optimizer
+    "adamw_1e-4": {"optimizer": {"name": "adamw", "weight_decay": 0.0001}},
+    "adamw_1e-2": {"optimizer": {"name": "adamw", "weight_decay": 0.01}},
+    "lr_3e-4": {"optimizer": {"learning_rate": 0.0003}},
+    "lr_3e-3": {"optimizer": {"learning_rate": 0.003}},
+    # batch size
+    "batch_64": {"training": {"batch_size": 64}},
+    "batch_128": {"training": {"batch_size": 128}},
+    "batch_512": {"training": {"batch_size": 512}},
+    "batch_1024": {"training": {"batch_size": 1024}},
+    # width / depth
     "narrow_2x64": {"body": {"units": [64, 64]}},
-    "no_log_target": {"targets": {"numerical": {"log_transform": False}}},
-    "label_smoothing": {"targets": {"boolean": {"loss": {"name": "binary_crossentropy", "label_smoothing": 0.1}}}},
+    "2x128": {"body": {"units": [128, 128]}},
+    "2x512": {"body": {"units": [512, 512]}},
+    "3x256": {"body": {"units": [256, 256, 256]}},
+    "wide_3x512": {"body": {"units": [512, 512, 512]}},
+    "1x256": {"body": {"units": [256]}},
+    # regularisation
+    "dropout_0": {"body": {"dropout": 0.0}},
+    "dropout_0.2": {"body": {"dropout": 0.2}},
+    "dropout_0.3": {"body": {"dropout": 0.3}},
     "batch_norm": {"body": {"batch_norm": True}},
+    "label_smoothing_0.1": {"targets": {
+        "boolean": {"loss": {"name": "binary_crossentropy", "label_smoothing": 0.1}},
+        "categorical": {"loss": {"name": "categorical_crossentropy", "label_smoothing": 0.1}}}},
+    # early stopping
+    "patience_5": {"training": {"early_stopping": {"patience": 5}}},
+    "patience_30": {"training": {"early_stopping": {"patience": 30}}},
+    "val_split_0.1": {"training": {"validation_split": 0.1}},
+    # inputs
+    "no_smooth_clip": {"inputs": {"numerical": {"smooth_clip": False}}},
+    "clip_scale_3": {"inputs": {"numerical": {"clip_scale": 3.0}}},
+    "standard_scaling": {"inputs": {"numerical": {"scaling": "standard", "smooth_clip": False}}},
+    "one_hot_max_32": {"inputs": {"categorical": {"one_hot_max_levels": 32}}},
+    "embedding_max_16": {"inputs": {"categorical": {"embedding_max_dim": 16}}},
+    "text_tokens_500": {"inputs": {"text": {"max_tokens": 500}}},
+    "text_tokens_20000": {"inputs": {"text": {"max_tokens": 20000}}},
+    "text_bigrams": {"inputs": {"text": {"ngrams": 2}}},
+    "text_multi_hot": {"inputs": {"text": {"output_mode": "multi_hot"}}},
+    # targets
+    "log_target_auto": {"targets": {"numerical": {"log_transform": "auto"}}},
+    "huber": {"targets": {"numerical": {"loss": "huber"}}},
+    "class_weight_auto": {"training": {"class_weight": "auto"}},
 }
 
 
-def primary_metric(task):
-    return {quality.BINARY: "roc_auc", quality.MULTICLASS: "accuracy", quality.REGRESSION: "r2"}[task]
+def primary_metric(task: str) -> str:
+    return quality.METRICS[task][0]
 
 
-def run_variant(name, overrides, spec, df, splits):
-    from keras_defaults import Automater
-
-    scores, seconds = [], []
-    for train_idx, test_idx in splits:
-        train, test = df.iloc[train_idx], df.iloc[test_idx]
-        started = time.perf_counter()
-        auto = Automater(target=spec.target, overrides=overrides or None, seed=quality.SEED, verbose=0).fit(train)
-        seconds.append(time.perf_counter() - started)
-        x_test, y_test = test.drop(columns=[spec.target]), test[spec.target].to_numpy()
-        classes = np.unique(df[spec.target].to_numpy()) if spec.task in quality.CLASSIFICATION else None
-        proba = None
-        if spec.task in quality.CLASSIFICATION:
-            proba = auto.predict_proba(x_test)[list(classes)].to_numpy()
-        metrics = quality.score(spec.task, y_test, np.asarray(auto.predict(x_test)), proba, classes)
-        scores.append(metrics[primary_metric(spec.task)])
-    return float(np.mean(scores)), float(np.sum(seconds))
-
-
-def reference_scores():
-    path = RESULTS / "quality.csv"
-    if not path.exists():
-        return pd.DataFrame()
-    table = pd.read_csv(path)
-    return table
+def check_tune_half(names: list[str]) -> None:
+    halves = datasets.halves()
+    check = [n for n in names if halves.get(n) != "tune"]
+    if check:
+        raise SystemExit(
+            f"ablations run on the tune half only; not in it: {', '.join(check)} (halves: benchmarks/halves.csv). "
+            "The check half confirms defaults chosen on the tune half and is never used to choose them.")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list of variant names")
     parser.add_argument("--extra", help="JSON mapping name -> overrides, run as more variants")
-    parser.add_argument("--datasets", help="comma list (default: all of quality.py's)")
-    parser.add_argument("--folds", type=int, default=3, help="folds for small datasets (default 3)")
+    parser.add_argument("--datasets", help="comma list (default: the whole tune half)")
+    parser.add_argument("--folds", type=int, help="folds for datasets under 3,000 rows (default 5, as quality.py)")
+    parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", default=str(RESULTS / "ablations"), help="output path without extension")
-    parser.add_argument("--from-log", help="rebuild the tables from the progress lines of an interrupted run")
     args = parser.parse_args(argv)
-    if args.from_log:
-        return write(from_log(args.from_log), reference_scores(), Path(args.out), args, float("nan"))
 
-    variants = {name: VARIANTS[name] for name in args.variants.split(",") if name}
+    variants = {}
+    for name in [v for v in args.variants.split(",") if v]:
+        if name not in VARIANTS:
+            raise SystemExit(f"unknown variant {name!r} (choose from {', '.join(VARIANTS)})")
+        variants[name] = VARIANTS[name]
     if args.extra:
         variants.update(json.loads(args.extra))
-    names = args.datasets.split(",") if args.datasets else list(quality.DATASETS)
-    reference = reference_scores()
-    rows = []
+    halves = datasets.halves()
+    names = args.datasets.split(",") if args.datasets else [n for n in datasets.DATASETS if halves.get(n) == "tune"]
+    unknown = [n for n in names if n not in datasets.DATASETS]
+    if unknown:
+        raise SystemExit(f"unknown datasets: {', '.join(unknown)}")
+    check_tune_half(names)
+
     started = time.perf_counter()
-    for dataset in names:
-        spec = quality.DATASETS[dataset]
-        df = quality.load_dataset(spec)
-        splits = quality.make_splits(df, spec.target, spec.task, args.folds, 1)
-        metric = primary_metric(spec.task)
-        for variant, overrides in variants.items():
-            score, seconds = run_variant(variant, overrides, spec, df, splits)
-            rows.append({"dataset": dataset, "task": spec.task, "metric": metric, "variant": variant,
-                         "score": score, "fit_s": seconds})
-            print(f"{dataset:14s} {variant:18s} {metric}={score:.4f} fit={seconds:.1f}s", flush=True)
-    results = pd.DataFrame(rows)
-    write(results, reference, Path(args.out), args, time.perf_counter() - started)
-
-
-def from_log(path):
-    """The rows of a run from its progress lines ("dataset variant metric=score fit=Ns")."""
+    log = lambda s: print(s, flush=True)  # noqa: E731
+    reference = quality.run_all(names, [baselines.REFERENCE_MODEL], args.folds, args.jobs, log=log)
     rows = []
-    for line in Path(path).read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 4 and "=" in parts[2] and parts[3].startswith("fit="):
-            metric, score = parts[2].split("=")
-            rows.append({"dataset": parts[0], "task": quality.DATASETS[parts[0]].task, "metric": metric,
-                         "variant": parts[1], "score": float(score), "fit_s": float(parts[3][4:-1])})
-    return pd.DataFrame(rows)
+    for variant, overrides in variants.items():
+        log(f"variant {variant}: {json.dumps(overrides)}")
+        results = quality.run_all(names, ["automater"], args.folds, args.jobs, overrides=overrides or None, log=log)
+        for name in names:
+            task = datasets.DATASETS[name].task
+            metric = primary_metric(task)
+            rs = [r for r in results if r.dataset == name and not r.error]
+            ref = [r.metrics[metric] for r in reference if r.dataset == name and not r.error]
+            score = float(np.mean([r.metrics[metric] for r in rs])) if rs else float("nan")
+            ref_score = float(np.mean(ref)) if ref else float("nan")
+            rows.append({"dataset": name, "task": task, "metric": metric, "variant": variant, "score": score,
+                         "hgb": ref_score, "vs_hgb": score / ref_score if ref_score > 0 else float("nan"),
+                         "fit_s": float(sum(r.metrics.get("fit_s", 0.0) for r in rs)),
+                         "failed": sum(1 for r in results if r.dataset == name and r.error)})
+    write(pd.DataFrame(rows), variants, Path(args.out), argv if argv is not None else sys.argv[1:],
+          time.perf_counter() - started)
 
 
-def markdown(frame):
+def markdown(frame: pd.DataFrame) -> str:
     header = [frame.index.name or ""] + [str(c) for c in frame.columns]
     rows = [[str(i)] + [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
             for i, row in zip(frame.index, frame.itertuples(index=False))]
-    return quality._markdown_table(header, rows)
+    return report.markdown_table(header, rows)
 
 
-def write(results, reference, out, args, wall):
-    hgb = {}
-    if len(reference):
-        for _, row in reference[(reference["model"] == "hgb")].iterrows():
-            hgb[(row["dataset"], row["metric"])] = row["mean"]
-    results["vs_hgb"] = [s / hgb.get((d, m), np.nan) for s, d, m in
-                         zip(results["score"], results["dataset"], results["metric"])]
+def write(results: pd.DataFrame, variants: dict, out: Path, argv, wall: float) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
+    prov = report.provenance()
     results.to_csv(out.with_suffix(".csv"), index=False)
     wide = results.pivot(index="dataset", columns="variant", values="score")
-    summary = results.groupby("variant").agg(mean_vs_hgb=("vs_hgb", "mean"), fit_s=("fit_s", "sum"))
+    summary = results.groupby("variant").agg(mean_vs_hgb=("vs_hgb", "mean"), min_vs_hgb=("vs_hgb", "min"),
+                                             fit_s=("fit_s", "sum"), failed=("failed", "sum"))
     summary["mean_rank"] = wide.rank(axis=1, ascending=False).mean()
-    lines = ["# Ablations of the defaults", "",
-             f"Command: `python benchmarks/ablations.py {' '.join(sys.argv[1:])}`  ",
-             f"Folds for small datasets: {args.folds}; wall time {wall:.0f} s. Scores: ROC-AUC (binary), accuracy "
-             "(multiclass), R^2 (regression); `vs_hgb` divides by HistGradientBoosting's score from "
-             "results/quality.csv (5-fold), so compare variants with each other first.", "",
-             "## Summary", "", markdown(summary.sort_values("mean_vs_hgb", ascending=False)), "",
-             "## Score per dataset", "", markdown(wide), ""]
+    lines = ["# Ablations of the defaults (tune half only)", "",
+             f"Command: `python benchmarks/ablations.py {' '.join(argv)}`", ""]
+    lines += [f"- **{k}**: `{v}`" for k, v in prov.items()]
+    lines += [f"- **wall time**: {wall:,.0f} s", "",
+              "Scores: ROC-AUC (binary), accuracy (multiclass), R² (regression), mean over the folds of "
+              "quality.py's protocol; `vs_hgb` divides by HistGradientBoosting's score on the same splits. Tune-half "
+              "datasets only; the check half confirms in quality.py.", "",
+              "## Variants", ""]
+    lines += [f"- `{k}`: `{json.dumps(v)}`" for k, v in variants.items()]
+    lines += ["", "## Summary", "", markdown(summary.sort_values("mean_vs_hgb", ascending=False)), "",
+              "## Score per dataset", "", markdown(wide), ""]
     out.with_suffix(".md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
 
