@@ -80,6 +80,12 @@ VARIANTS = {
     "text_tokens_20000": {"inputs": {"text": {"max_tokens": 20000}}},
     "text_bigrams": {"inputs": {"text": {"ngrams": 2}}},
     "text_multi_hot": {"inputs": {"text": {"output_mode": "multi_hot"}}},
+    "text_sublinear_l2": {"inputs": {"text": {"sublinear_tf": True, "normalize": "l2"}}},
+    "text_sublinear_l2_10k": {"inputs": {"text": {"sublinear_tf": True, "normalize": "l2", "max_tokens": 10000}}},
+    "ple_16": {"inputs": {"numerical": {"piecewise_linear_bins": 16}}},
+    "codes_with_number": {"inputs": {"categorical": {"with_number": True}}},
+    "periodic_embedding": {"body": {"numerical_embedding": "periodic"}},
+    "reduce_lr_5": {"training": {"reduce_lr_patience": 5}},
     # targets
     "log_target_auto": {"targets": {"numerical": {"log_transform": "auto"}}},
     "huber": {"targets": {"numerical": {"loss": "huber"}}},
@@ -146,6 +152,23 @@ def main(argv=None):
           time.perf_counter() - started)
 
 
+def against_default(wide: pd.DataFrame) -> pd.DataFrame:
+    """Each variant against the default, dataset by dataset: the mean ratio of their scores, how many datasets it
+    wins and loses (by more than 0.1%), and a paired Wilcoxon signed-rank test of the ratios against 1."""
+    from scipy.stats import wilcoxon
+
+    rows = {}
+    for variant in wide.columns:
+        ratio = (wide[variant] / wide["default"]).replace([np.inf, -np.inf], np.nan).dropna()
+        if variant == "default" or ratio.empty:
+            continue
+        differs = ratio[(ratio - 1).abs() > 1e-12]
+        p = float(wilcoxon(differs - 1).pvalue) if len(differs) >= 2 else float("nan")
+        rows[variant] = {"vs_default": float(ratio.mean()), "wins": int((ratio > 1.001).sum()),
+                         "losses": int((ratio < 0.999).sum()), "wilcoxon_p": p}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 def markdown(frame: pd.DataFrame) -> str:
     header = [frame.index.name or ""] + [str(c) for c in frame.columns]
     rows = [[str(i)] + [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
@@ -161,6 +184,8 @@ def write(results: pd.DataFrame, variants: dict, out: Path, argv, wall: float) -
     summary = results.groupby("variant").agg(mean_vs_hgb=("vs_hgb", "mean"), min_vs_hgb=("vs_hgb", "min"),
                                              fit_s=("fit_s", "sum"), failed=("failed", "sum"))
     summary["mean_rank"] = wide.rank(axis=1, ascending=False).mean()
+    if "default" in wide.columns:
+        summary = summary.join(against_default(wide))
     lines = ["# Ablations of the defaults (tune half only)", "",
              f"Command: `python benchmarks/ablations.py {' '.join(argv)}`", ""]
     lines += [f"- **{k}**: `{v}`" for k, v in prov.items()]
