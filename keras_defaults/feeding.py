@@ -85,23 +85,32 @@ def _cached_arguments(data, inputs, targets, preprocessor, training, seed, weigh
     else:
         x, y = encode(data, inputs, encoder(preprocessor)), label_arrays(data, targets)
         train_idx, val_idx = split_rows(first, data[first.name], training.validation_split, seed)
-    validation = None
-    if val_idx is not None:
-        validation = (_tensors(x, val_idx), _tensors(y, val_idx))
-        if weights is not None:
-            validation += (_tensors(weights, val_idx),)
-            weights = _tensors(weights, train_idx)
-        x, y = _tensors(x, train_idx), _tensors(y, train_idx)
-    else:
-        x, y = _tensors(x), _tensors(y)
-        weights = _tensors(weights) if weights is not None else None
-    # Tensors, not numpy arrays: Keras slices tensors in place but copies arrays, which would double the cache.
-    return dict(x=x, y=y, sample_weight=weights, validation_data=validation, batch_size=training.batch_size,
-                shuffle=True)
+    # Tensors of every row, held once; each batch gathers its rows from them.
+    arrays = (_tensors(x), _tensors(y)) + ((_tensors(weights),) if weights is not None else ())
+    del x, y
+    train, steps = _batches(arrays, train_idx, training.batch_size, shuffle=True)
+    validation, validation_steps = (None, None) if val_idx is None else _batches(arrays, val_idx, training.batch_size)
+    # The pipeline shuffles the rows every epoch; Keras cannot shuffle a dataset.
+    return dict(x=train, steps_per_epoch=steps, validation_data=validation, validation_steps=validation_steps,
+                shuffle=False)
 
 
-def _tensors(arrays, index=None):
-    return {k: tf.convert_to_tensor(v if index is None else v[index]) for k, v in arrays.items()}
+def _batches(arrays, rows, batch_size, shuffle=False):
+    """A `tf.data` pipeline of batches of `rows` (shuffled anew every epoch when `shuffle`), repeated without end,
+    and the steps that make one epoch. Keras keeps one iterator over it for the whole of `fit`: with tensors or
+    arrays it would build two a epoch (training and validation), which costs more than the epoch itself on small
+    data. Only the row numbers are shuffled, so no copy of the features is made."""
+    order = tf.data.Dataset.from_tensor_slices(tf.constant(rows, dtype=tf.int64))
+    if shuffle:
+        order = order.shuffle(len(rows), reshuffle_each_iteration=True)
+    batches = order.batch(batch_size).map(
+        lambda index: tuple(tf.nest.map_structure(lambda tensor: tf.gather(tensor, index), part) for part in arrays),
+        num_parallel_calls=tf.data.AUTOTUNE)
+    return batches.repeat().prefetch(tf.data.AUTOTUNE), -(-len(rows) // batch_size)
+
+
+def _tensors(arrays):
+    return {k: tf.convert_to_tensor(v) for k, v in arrays.items()}
 
 
 def encoder(preprocessor):
