@@ -86,6 +86,9 @@ VARIANTS = {
     "codes_with_number": {"inputs": {"categorical": {"with_number": True}}},
     "periodic_embedding": {"body": {"numerical_embedding": "periodic"}},
     "reduce_lr_5": {"training": {"reduce_lr_patience": 5}},
+    "ensemble_4": {"body": {"ensemble": 4}},
+    "ensemble_8": {"body": {"ensemble": 8}},
+    "ensemble_16": {"body": {"ensemble": 16}},
     # targets
     "log_target_auto": {"targets": {"numerical": {"log_transform": "auto"}}},
     "huber": {"targets": {"numerical": {"loss": "huber"}}},

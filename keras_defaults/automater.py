@@ -203,7 +203,8 @@ class Automater:
         data = self._learn(df, config)
         with distribute.scope(strategy):
             network, served = self._build(body)
-            compile_model(network, self.targets_, optimizer)
+            members = body is None and config.get("body", "ensemble") > 1  # the default body's ensemble, if any
+            compile_model(network, self.targets_, optimizer, members=members)
         distribute.prepare_network(network, strategy)
         weights = None if isinstance(data, sources.Files) else sample_weights(data, self.targets_, training)
         arguments, self.feeding_ = feeding.fit_arguments(data, self.inputs_, self.targets_, self.preprocessor_,

@@ -49,7 +49,7 @@ _AT_LEAST = {
     "max_levels": 1, "one_hot_max_levels": 0, "embedding_dim": 1, "embedding_max_dim": 1,
     "categorical_max_unique": 0, "integer_categorical_max_unique": 0, "id_like_min_rows": 0,
     "text_min_mean_words": 0, "log_transform_min_ratio": 1, "piecewise_linear_bins": 0, "reduce_lr_patience": 0,
-    "periodic_frequencies": 1, "periodic_dim": 1,
+    "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1,
 }
 _FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "reduce_lr_factor"}  # 0 <= value < 1
 _POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma"}

@@ -76,8 +76,9 @@ def explanation(config, inputs, ignored, targets):
     embedding = (f"numbers through periodic embeddings ({body['periodic_frequencies']} frequencies, sigma "
                  f"{body['periodic_sigma']:g}, {body['periodic_dim']} units each), then "
                  if body["numerical_embedding"] == "periodic" else "")
+    ensemble = f", {body['ensemble']} members sharing it (TabM-mini)" if body["ensemble"] > 1 else ""
     rows.append(["model", "body", "", "", f"{embedding}MLP {body['units']}, {body['activation']}, dropout "
-                 f"{body['dropout']}{', batch norm' if body['batch_norm'] else ''}",
+                 f"{body['dropout']}{', batch norm' if body['batch_norm'] else ''}{ensemble}",
                  sources(config.origins_under("body"))])
     training = config.get("training")
     stopping = training["early_stopping"]

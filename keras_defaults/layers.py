@@ -1,4 +1,5 @@
-"""The few Keras layers that Keras itself lacks; everything else is a built-in preprocessing layer.
+"""The few Keras layers that Keras itself lacks (and the ensemble's loss and metric); everything else is a built-in
+preprocessing layer.
 
 Each layer is small, registered under the package's name so that `keras.saving.load_model` finds it in safe mode
 once `keras_defaults` is imported, and its `get_config` holds only plain numbers. `DateTimeFeatures` reads strings,
@@ -358,3 +359,119 @@ class PeriodicEmbedding(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "frequencies": self.frequencies, "sigma": self.sigma, "dim": self.dim}
+
+
+# ---------------------------------------------------------------------------------------------------- ensembles
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class EnsembleInputs(keras.layers.Layer):
+    """The features, once per member of an ensemble that shares one network (TabM-mini: Gorishniy et al. 2025,
+    "TabM: Advancing Tabular Deep Learning with Parameter-Efficient Ensembling"): member m sees x * r_m, where the
+    trainable r_m starts as random signs, so that the members differ from the first step.
+
+    Input: (batch, features). Output: (batch, members, features).
+    """
+
+    def __init__(self, members=8, **kwargs):
+        super().__init__(**kwargs)
+        self.members = int(members)
+
+    def build(self, input_shape):
+        self.scales = self.add_weight(shape=(self.members, int(input_shape[-1])), name="scales",
+                                      initializer=_random_signs)
+
+    def call(self, inputs):
+        return ops.expand_dims(inputs, 1) * self.scales
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.members, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "members": self.members}
+
+
+def _random_signs(shape, dtype=None):
+    # Drawn from Keras's global generator, which `keras.utils.set_random_seed` seeds: a seeded fit repeats.
+    return ops.where(keras.random.uniform(shape) < 0.5, -1.0, 1.0)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class EnsembleDense(keras.layers.Layer):
+    """A dense layer of its own for each member: (batch, members, features) -> (batch, members, units)."""
+
+    def __init__(self, units=1, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        members, features = int(input_shape[1]), int(input_shape[-1])
+        self.kernel = self.add_weight(shape=(members, features, self.units), name="kernel",
+                                      initializer=keras.initializers.GlorotUniform())
+        self.bias = self.add_weight(shape=(members, self.units), name="bias", initializer="zeros")
+
+    def call(self, inputs):
+        return self.activation(ops.einsum("bmf,mfu->bmu", inputs, self.kernel) + self.bias)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": keras.activations.serialize(self.activation)}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MemberMean(keras.layers.Layer):
+    """The ensemble's prediction: the mean of its members' (probabilities or values). (batch, members, units) ->
+    (batch, units)."""
+
+    def call(self, inputs):
+        return ops.mean(inputs, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + tuple(input_shape[2:])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MembersLoss(keras.losses.Loss):
+    """A loss over an ensemble's members: `loss` of each member's prediction, (batch, members, ...), against the
+    same target, averaged over the members (TabM trains its members so, not on their mean)."""
+
+    def __init__(self, loss="mse", **kwargs):
+        kwargs.setdefault("name", f"members_{getattr(loss, 'name', loss)}")
+        super().__init__(**kwargs)
+        self.loss = keras.losses.get(loss)
+
+    def call(self, y_true, y_pred):
+        members = ops.shape(y_pred)[1]
+        flat = ops.reshape(y_pred, (-1,) + tuple(y_pred.shape[2:]))
+        repeated = ops.repeat(y_true, members, axis=0)
+        per_member = self.loss.call(repeated, flat) if isinstance(self.loss, keras.losses.Loss) else self.loss(
+            repeated, flat)
+        return ops.mean(ops.reshape(per_member, (-1, members)), axis=1)
+
+    def get_config(self):
+        # A loss function by its name: Keras would write a function as a reference to Python code.
+        loss = self.loss if isinstance(self.loss, keras.losses.Loss) else self.loss.__name__
+        return {**super().get_config(), "loss": keras.losses.serialize(loss) if not isinstance(loss, str) else loss}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MembersMetric(keras.metrics.Metric):
+    """`metric` of an ensemble's mean prediction, from its members' predictions (batch, members, ...)."""
+
+    def __init__(self, metric=None, **kwargs):
+        super().__init__(**kwargs)
+        self.metric = keras.metrics.get(metric) if not isinstance(metric, keras.metrics.Metric) else metric
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        return self.metric.update_state(y_true, ops.mean(y_pred, axis=1), sample_weight)
+
+    def result(self):
+        return self.metric.result()
+
+    def reset_state(self):
+        self.metric.reset_state()
+
+    def get_config(self):
+        return {**super().get_config(), "metric": keras.metrics.serialize(self.metric)}

@@ -18,6 +18,8 @@ import warnings
 import keras
 
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
+from keras_defaults.encoders.categorical import loss_name
+from keras_defaults.layers import EnsembleDense, EnsembleInputs, MemberMean, MembersLoss, MembersMetric
 from keras_defaults.layers import PeriodicEmbedding
 
 FEATURES = "features"
@@ -136,19 +138,36 @@ def mlp_body(features, body, prefix="body"):
 
 
 def build_network(preprocessor, inputs, targets, body_config, body=None):
-    """Encoded features -> body -> heads. `body`, if given, is a callable tensor -> tensor that replaces the MLP."""
+    """Encoded features -> body -> heads. `body`, if given, is a callable tensor -> tensor that replaces the MLP.
+
+    With `body_config["ensemble"]` k > 1 (and the default body), k members share the MLP: each sees the features
+    scaled by a vector of its own and has heads of its own (TabM-mini), and the heads output (batch, k, units).
+    """
     encoded = encoded_inputs(preprocessor)
     features = embedded_features(encoded, inputs, body_config)
+    members = body_config["ensemble"] if body is None else 1
+    if members > 1:
+        features = EnsembleInputs(members, name="ensemble_inputs")(features)
     hidden = body(features) if body is not None else mlp_body(features, body_config)
-    outputs = {name: t.encoder.head(hidden, t.state, t.settings, layer_name(name)) for name, t in targets.items()}
+    outputs = {}
+    for name, target in targets.items():
+        units, activation = target.units, target.settings["activation"]
+        head = (keras.layers.Dense(units, activation=activation, name=layer_name(name)) if members == 1 else
+                EnsembleDense(units, activation=activation, name=f"{layer_name(name)}__members"))
+        outputs[name] = head(hidden)
     return keras.Model(encoded, outputs, name="network")
 
 
 def build_served_model(preprocessor, network, targets):
-    """Raw columns in, predictions in the user's units out."""
+    """Raw columns in, predictions in the user's units out (an ensemble's: the mean of its members')."""
     inputs = raw_inputs_like(preprocessor)
     outputs = network(preprocessor(inputs))
-    served = {name: t.encoder.serve(outputs[name], t.state, layer_name(name)) for name, t in targets.items()}
+    served = {}
+    for name, target in targets.items():
+        out = outputs[name]
+        if len(out.shape) == 3:
+            out = MemberMean(name=f"{layer_name(name)}__mean")(out)
+        served[name] = target.encoder.serve(out, target.state, layer_name(name))
     return functional(inputs, served, "keras_defaults_model")
 
 
@@ -321,16 +340,36 @@ def check_model_config(config):
     return optimizer
 
 
-def compile_model(model, targets, optimizer):
-    """Compile with `optimizer` and one loss and metric list per head, from the targets' settings."""
+def compile_model(model, targets, optimizer, members=False):
+    """Compile with `optimizer` and one loss and metric list per head, from the targets' settings.
+
+    `members`: the model's heads output an ensemble's members, (batch, members, units); each member is trained
+    on the target's loss (their mean is the loss) and the metrics read the members' mean prediction.
+    """
     losses, metrics = {}, {}
     for name, target in targets.items():
-        losses[name] = keras_loss(target.settings["loss"])
-        metrics[name] = [target.encoder.compile_metric(spec, keras_metric(spec)) for spec in target.settings["metrics"]]
+        loss = keras_loss(target.settings["loss"])
+        found = [target.encoder.compile_metric(spec, keras_metric(spec)) for spec in target.settings["metrics"]]
+        if members:
+            loss = MembersLoss(loss)
+            found = [MembersMetric(_metric_object(metric, target), name=loss_name(spec))
+                     for metric, spec in zip(found, target.settings["metrics"])]
+        losses[name], metrics[name] = loss, found
     model.compile(optimizer=optimizer, loss=losses, metrics=metrics)
     # Built now, so a saved model's optimizer has the variables a loaded one expects, trained or not.
     model.optimizer.build(model.trainable_variables)
     return model
+
+
+def _metric_object(metric, target):
+    """A metric given by name, as the object `compile` would make of it for this target's head."""
+    if not isinstance(metric, str):
+        return metric
+    if metric in ("accuracy", "acc"):
+        return target.encoder.accuracy_metric(target.settings)
+    if metric in ("crossentropy", "ce"):
+        return target.encoder.crossentropy_metric(target.settings)
+    return keras.metrics.get(metric)
 
 
 def signature_name(column, taken):

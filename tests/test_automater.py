@@ -210,3 +210,28 @@ def test_numbers_can_go_through_periodic_embeddings(frame, tmp_path):
     assert "periodic embeddings" in auto.explain().set_index("column").loc["body", "choice"]
     loaded = Automater.load(auto.save(tmp_path / "run"))
     pd.testing.assert_frame_equal(loaded.predict_proba(frame), auto.predict_proba(frame))
+
+
+@pytest.mark.parametrize("target, loss", [("binary", None), ("label", "categorical_crossentropy"), ("price", "huber")])
+def test_an_ensemble_of_members_trains_predicts_and_saves(frame, tmp_path, target, loss):
+    settings = {**FAST, "body": {"units": [16], "ensemble": 3}}
+    if loss:
+        settings["targets"] = {"categorical" if target == "label" else "numerical": {"loss": loss}}
+    data = frame.drop(columns=[c for c in ("binary", "label", "price") if c != target])
+    auto = Automater(target=target, overrides=settings, seed=0, verbose=0).fit(data)
+    assert auto.network_.output[target].shape[1] == 3  # (batch, members, units)
+    plain = Automater(target=target, overrides={**settings, "body": {"units": [16]}}, seed=0, verbose=0).fit(data)
+    assert set(auto.history_) == set(plain.history_)  # the same losses and metrics, read from the members' mean
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    pd.testing.assert_series_equal(loaded.predict(data), auto.predict(data))
+    again = Automater(target=target, overrides=settings, seed=0, verbose=0).fit(data)
+    pd.testing.assert_series_equal(again.predict(data), auto.predict(data))
+
+
+def test_a_custom_body_is_not_ensembled(frame):
+    import keras
+
+    settings = {**FAST, "body": {"units": [16], "ensemble": 4}}
+    auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).prepare(frame.drop(columns=["label"]))
+    model = auto.build_model(body=lambda features: keras.layers.Dense(8, activation="relu")(features))
+    assert model.output["binary"].shape == (None, 1)

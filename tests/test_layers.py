@@ -83,3 +83,31 @@ def test_periodic_embedding_gives_each_number_its_own_units():
     again.build((None, 2))
     again.set_weights(layer.get_weights())
     np.testing.assert_allclose(keras.ops.convert_to_numpy(again(np.array([[0.0, 1.0]], dtype="float32"))), out[:1])
+
+
+def test_an_ensemble_sees_its_own_scaled_features_and_has_heads_of_its_own():
+    from keras_defaults.layers import EnsembleDense, EnsembleInputs, MemberMean
+
+    keras.utils.set_random_seed(0)
+    features = np.arange(6, dtype="float32").reshape(2, 3)
+    spread = EnsembleInputs(4)
+    members = keras.ops.convert_to_numpy(spread(features))
+    scales = keras.ops.convert_to_numpy(spread.scales)
+    assert members.shape == (2, 4, 3) and set(np.unique(scales)) == {-1.0, 1.0}
+    np.testing.assert_allclose(members, features[:, None, :] * scales)
+    heads = EnsembleDense(2, activation="sigmoid")
+    out = keras.ops.convert_to_numpy(heads(members))
+    assert out.shape == (2, 4, 2) and np.all((out > 0) & (out < 1))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(MemberMean()(out)), out.mean(axis=1), rtol=1e-6)
+
+
+def test_the_members_loss_is_the_mean_of_each_members_loss():
+    from keras_defaults.layers import MembersLoss
+
+    y_true = np.array([[1.0], [0.0]], dtype="float32")
+    y_pred = np.array([[[0.9], [0.6]], [[0.2], [0.4]]], dtype="float32")  # 2 rows, 2 members
+    loss = float(MembersLoss("binary_crossentropy")(y_true, y_pred))
+    each = [np.mean(keras.ops.convert_to_numpy(keras.losses.binary_crossentropy(y_true, y_pred[:, m])))
+            for m in range(2)]
+    assert loss == pytest.approx(np.mean(each), rel=1e-5)
+    assert MembersLoss.from_config(MembersLoss("binary_crossentropy").get_config()).loss is not None

@@ -9,6 +9,7 @@ and units. Code outside `encoders/` asks the encoder; it does not branch on the 
 import abc
 import dataclasses
 
+import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
@@ -114,8 +115,13 @@ class Encoder(abc.ABC):
     def target_array(self, series, state, settings):
         raise TypeError(f"A {self.kind} column cannot be a target.")
 
-    def head(self, features, state, settings, name):
-        raise TypeError(f"A {self.kind} column cannot be a target.")
+    def accuracy_metric(self, settings):
+        """The object `compile` makes of the metric name "accuracy" for this kind's head."""
+        return keras.metrics.Accuracy(name="accuracy")
+
+    def crossentropy_metric(self, settings):
+        """The object `compile` makes of the metric name "crossentropy" for this kind's head."""
+        return keras.metrics.BinaryCrossentropy(name="crossentropy")
 
     def serve(self, output, state, name):
         """The head's output as the served model returns it (in the user's units)."""

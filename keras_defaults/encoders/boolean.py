@@ -71,8 +71,8 @@ class BooleanEncoder(Encoder):
         true_label = state["classes"][1]
         return np.array([python_value(v) == true_label for v in series], dtype="float32").reshape(-1, 1)
 
-    def head(self, features, state, settings, name):
-        return keras.layers.Dense(1, activation=settings["activation"], name=name)(features)
+    def accuracy_metric(self, settings):
+        return keras.metrics.BinaryAccuracy(name="accuracy")
 
     def compile_metric(self, spec, metric):
         # An instance named "auc", so that every compiled model logs it as auc and val_auc.

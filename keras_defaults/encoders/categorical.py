@@ -138,8 +138,15 @@ class CategoricalEncoder(Encoder):
             return np.eye(len(state["classes"]), dtype="float32")[codes]
         return codes
 
-    def head(self, features, state, settings, name):
-        return keras.layers.Dense(len(state["classes"]), activation=settings["activation"], name=name)(features)
+    def accuracy_metric(self, settings):
+        one_hot = loss_name(settings["loss"]) in ONE_HOT_LOSSES
+        return (keras.metrics.CategoricalAccuracy if one_hot else keras.metrics.SparseCategoricalAccuracy)(
+            name="accuracy")
+
+    def crossentropy_metric(self, settings):
+        one_hot = loss_name(settings["loss"]) in ONE_HOT_LOSSES
+        return (keras.metrics.CategoricalCrossentropy if one_hot else keras.metrics.SparseCategoricalCrossentropy)(
+            name="crossentropy")
 
     def head_units(self, state):
         return len(state["classes"])

@@ -114,9 +114,6 @@ class NumericalEncoder(Encoder):
                               f"standardised before training (standardize: true). Add standardize: false next to the "
                               f"loss, e.g. targets: {{numerical: {{loss: {given}, standardize: false}}}}.")
 
-    def head(self, features, state, settings, name):
-        return keras.layers.Dense(1, activation=settings["activation"], name=name)(features)
-
     def serve(self, output, state, name):
         return TargetDecoder(state["center"], state["scale"], state["log1p"], name=f"{name}__in_user_units")(output)
 
