@@ -7,6 +7,7 @@ preprocessing layers on them in parallel with training, and batches them, every 
 few chunks.
 """
 
+import functools
 import itertools
 
 import numpy as np
@@ -115,9 +116,12 @@ def _tensors(arrays):
 
 def encoder(preprocessor):
     """The preprocessing layers as one function, raw columns in, encoded features out: traced, unless very wide."""
+    run = functools.partial(preprocessor, training=False)
     if len(preprocessor.input) > _TRACE_MAX_COLUMNS:
-        return lambda raw: preprocessor(raw, training=False)
-    return tf.function(lambda raw: preprocessor(raw, training=False), reduce_retracing=True)
+        return run
+    # A partial, not a lambda: TensorFlow counts the traces of every function with the same code together, so a
+    # lambda here would warn of "excessive retracing" after a few fits, each of which traces once.
+    return tf.function(run, reduce_retracing=True)
 
 
 def encode(frame, inputs, encode_rows, out=None, start=0, rows=None):
