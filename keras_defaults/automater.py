@@ -203,8 +203,7 @@ class Automater:
         data = self._learn(df, config)
         with distribute.scope(strategy):
             network, served = self._build(body)
-            members = body is None and config.get("body", "ensemble") > 1  # the default body's ensemble, if any
-            compile_model(network, self.targets_, optimizer, members=members)
+            compile_model(network, self.targets_, optimizer)
         distribute.prepare_network(network, strategy)
         weights = None if isinstance(data, sources.Files) else sample_weights(data, self.targets_, training)
         arguments, self.feeding_ = feeding.fit_arguments(data, self.inputs_, self.targets_, self.preprocessor_,

@@ -340,17 +340,17 @@ def check_model_config(config):
     return optimizer
 
 
-def compile_model(model, targets, optimizer, members=False):
+def compile_model(model, targets, optimizer):
     """Compile with `optimizer` and one loss and metric list per head, from the targets' settings.
 
-    `members`: the model's heads output an ensemble's members, (batch, members, units); each member is trained
-    on the target's loss (their mean is the loss) and the metrics read the members' mean prediction.
+    A head that outputs an ensemble's members, (batch, members, units), trains each member on the target's loss
+    (their mean is the loss), and its metrics read the members' mean prediction.
     """
     losses, metrics = {}, {}
     for name, target in targets.items():
         loss = keras_loss(target.settings["loss"])
         found = [target.encoder.compile_metric(spec, keras_metric(spec)) for spec in target.settings["metrics"]]
-        if members:
+        if len(model.output[name].shape) == 3:
             loss = MembersLoss(loss)
             found = [MembersMetric(_metric_object(metric, target), name=loss_name(spec))
                      for metric, spec in zip(found, target.settings["metrics"])]
