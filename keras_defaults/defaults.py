@@ -52,7 +52,7 @@ _AT_LEAST = {
     "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1,
 }
 _FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "reduce_lr_factor"}  # 0 <= value < 1
-_POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma"}
+_POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip"}
 # Settings whose default is null but that take a number when set.
 _NULL_OR_INT = {"embedding_dim"}
 

@@ -20,7 +20,7 @@ import keras
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
 from keras_defaults.encoders.categorical import loss_name
 from keras_defaults.layers import EnsembleDense, EnsembleInputs, MemberMean, MembersLoss, MembersMetric
-from keras_defaults.layers import PeriodicEmbedding
+from keras_defaults.layers import PeriodicEmbedding, SmoothClip
 
 FEATURES = "features"
 NUMBERS = "numbers"
@@ -28,8 +28,8 @@ NUMBERS = "numbers"
 
 # Names of the layers that do not belong to one column. A column may bear any of these names, so column names that
 # equal one are renamed in the graph (see `layer_name`).
-_FIXED_NAMES = {FEATURES, NUMBERS, "all_features", "numbers_embedding", "preprocessor", "network",
-                "keras_defaults_model"}
+_FIXED_NAMES = {FEATURES, NUMBERS, "all_features", "numbers_clip", "numbers_embedding", "preprocessor", "network",
+                "keras_defaults_model", "ensemble_inputs"}
 _FIXED_PATTERN = re.compile(r"body_(dense|norm|dropout)_\d+")
 
 
@@ -114,8 +114,11 @@ def embedded_features(encoded, inputs, body_config):
     tensor: the keras-pandas 'nubs'."""
     parts = [encoded[FEATURES]] if FEATURES in encoded else []
     if NUMBERS in encoded:
+        # Periodic features of far-out values are noise: the embedding sees the numbers clipped smoothly (the
+        # scaled values themselves still reach the body through `features`).
+        numbers = SmoothClip(body_config["periodic_clip"], name="numbers_clip")(encoded[NUMBERS])
         parts.append(PeriodicEmbedding(body_config["periodic_frequencies"], body_config["periodic_sigma"],
-                                       body_config["periodic_dim"], name="numbers_embedding")(encoded[NUMBERS]))
+                                       body_config["periodic_dim"], name="numbers_embedding")(numbers))
     for name, spec in inputs.items():
         key = index_key(name)
         if key in encoded:
