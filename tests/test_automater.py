@@ -220,7 +220,8 @@ def test_an_ensemble_of_members_trains_predicts_and_saves(frame, tmp_path, targe
     data = frame.drop(columns=[c for c in ("binary", "label", "price") if c != target])
     auto = Automater(target=target, overrides=settings, seed=0, verbose=0).fit(data)
     assert auto.network_.output[target].shape[1] == 3  # (batch, members, units)
-    plain = Automater(target=target, overrides={**settings, "body": {"units": [16]}}, seed=0, verbose=0).fit(data)
+    plain = Automater(target=target, overrides={**settings, "body": {"units": [16], "ensemble": 1}}, seed=0,
+                      verbose=0).fit(data)
     assert set(auto.history_) == set(plain.history_)  # the same losses and metrics, read from the members' mean
     loaded = Automater.load(auto.save(tmp_path / "run"))
     pd.testing.assert_series_equal(loaded.predict(data), auto.predict(data))
