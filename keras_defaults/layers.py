@@ -452,8 +452,8 @@ class MembersLoss(keras.losses.Loss):
 
     def get_config(self):
         # A loss function by its name: Keras would write a function as a reference to Python code.
-        loss = self.loss if isinstance(self.loss, keras.losses.Loss) else self.loss.__name__
-        return {**super().get_config(), "loss": keras.losses.serialize(loss) if not isinstance(loss, str) else loss}
+        loss = keras.losses.serialize(self.loss) if isinstance(self.loss, keras.losses.Loss) else self.loss.__name__
+        return {**super().get_config(), "loss": loss}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

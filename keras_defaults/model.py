@@ -18,7 +18,6 @@ import warnings
 import keras
 
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
-from keras_defaults.encoders.categorical import loss_name
 from keras_defaults.layers import EnsembleDense, EnsembleInputs, MemberMean, MembersLoss, MembersMetric
 from keras_defaults.layers import PeriodicEmbedding, SmoothClip
 
@@ -355,7 +354,7 @@ def compile_model(model, targets, optimizer):
         found = [target.encoder.compile_metric(spec, keras_metric(spec)) for spec in target.settings["metrics"]]
         if len(model.output[name].shape) == 3:
             loss = MembersLoss(loss)
-            found = [MembersMetric(_metric_object(metric, target), name=loss_name(spec))
+            found = [MembersMetric(_metric_object(metric, target), name=_split(spec)[0])
                      for metric, spec in zip(found, target.settings["metrics"])]
         losses[name], metrics[name] = loss, found
     model.compile(optimizer=optimizer, loss=losses, metrics=metrics)

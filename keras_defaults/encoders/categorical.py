@@ -17,6 +17,11 @@ def loss_name(loss):
     return loss["name"] if isinstance(loss, dict) else loss
 
 
+def _one_hot(settings):
+    """Whether the target's loss wants one-hot labels (its accuracy and cross-entropy follow)."""
+    return loss_name(settings["loss"]) in ONE_HOT_LOSSES
+
+
 def _vocabulary(counts, settings):
     counts = counts[counts >= settings["min_frequency"]]
     # Most frequent first; ties broken by value so that the order does not depend on row order.
@@ -134,17 +139,17 @@ class CategoricalEncoder(Encoder):
     def target_array(self, series, state, settings):
         index = {c: i for i, c in enumerate(state["classes"])}
         codes = np.array([index[python_value(v)] for v in series], dtype="int32")
-        if loss_name(settings["loss"]) in ONE_HOT_LOSSES:
+        if _one_hot(settings):
             return np.eye(len(state["classes"]), dtype="float32")[codes]
         return codes
 
     def accuracy_metric(self, settings):
-        one_hot = loss_name(settings["loss"]) in ONE_HOT_LOSSES
+        one_hot = _one_hot(settings)
         return (keras.metrics.CategoricalAccuracy if one_hot else keras.metrics.SparseCategoricalAccuracy)(
             name="accuracy")
 
     def crossentropy_metric(self, settings):
-        one_hot = loss_name(settings["loss"]) in ONE_HOT_LOSSES
+        one_hot = _one_hot(settings)
         return (keras.metrics.CategoricalCrossentropy if one_hot else keras.metrics.SparseCategoricalCrossentropy)(
             name="crossentropy")
 
