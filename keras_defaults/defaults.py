@@ -32,7 +32,7 @@ _DOC_KEYS = {"losses", "choices"}
 # What a setting accepts beyond "the type of its default". Keyed by the setting's own name, so that a column entry
 # is checked exactly as its kind's section is.
 _ONE_OF = {
-    "scaling": ("robust", "standard"),
+    "scaling": ("robust", "standard", "quantile"),
     "output_mode": ("tf_idf", "multi_hot", "count"),
     "log_transform": ("auto", True, False),
     "class_weight": ("auto", "balanced", "none"),

@@ -293,6 +293,41 @@ class PiecewiseLinear(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class QuantileNormal(keras.layers.Layer):
+    """A number as the normal score of its training quantile, as scikit-learn's
+    `QuantileTransformer(output_distribution="normal")` computes it: the quantile level, linear between the stored
+    (quantile, level) points and the end levels outside them, then the standard normal's inverse CDF, bounded at
+    +-5.2 (levels 1e-7 from 0 and 1). Skewed and heavy-tailed columns come out about standard normal.
+
+    Input: (batch, 1) numbers without missing values. Output: float32 (batch, 1).
+    """
+
+    def __init__(self, quantiles=(0.0, 1.0), levels=(0.0, 1.0), **kwargs):
+        super().__init__(**kwargs)
+        self.quantiles = [float(q) for q in quantiles]
+        self.levels = [float(level) for level in levels]
+
+    def call(self, inputs):
+        quantiles = np.asarray(self.quantiles, dtype="float32")
+        levels = np.asarray(self.levels, dtype="float32")
+        values = ops.reshape(ops.cast(inputs, "float32"), (-1,))
+        # The segment [quantiles[upper - 1], quantiles[upper]] that holds each value (the first or last outside).
+        upper = ops.clip(ops.searchsorted(quantiles, values, side="right"), 1, len(quantiles) - 1)
+        low, high = ops.take(quantiles, upper - 1), ops.take(quantiles, upper)
+        share = ops.clip((values - low) / (high - low), 0.0, 1.0)
+        low_level, high_level = ops.take(levels, upper - 1), ops.take(levels, upper)
+        # In float64: float32 cannot hold 1 - 1e-7 evenly, and the two end scores would differ.
+        level = ops.clip(ops.cast(low_level + share * (high_level - low_level), "float64"), 1e-7, 1.0 - 1e-7)
+        return ops.cast(ops.reshape(np.sqrt(2.0) * ops.erfinv(2.0 * level - 1.0), (-1, 1)), "float32")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1)
+
+    def get_config(self):
+        return {**super().get_config(), "quantiles": list(self.quantiles), "levels": list(self.levels)}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class TermWeights(keras.layers.Layer):
     """Weigh a bag of words: term counts in, (1 + log(count) when `sublinear`) times `idf_weights` (when given) out,
     each row scaled to unit length when `l2` (scikit-learn's TfidfVectorizer, on Keras's vocabulary and IDF).

@@ -136,6 +136,22 @@ def test_numbers_can_also_be_encoded_over_quantile_bins():
         "bin_edges"] is None  # two values need no bins
 
 
+def test_numbers_can_be_scaled_by_quantiles_to_normal_scores():
+    series = pd.Series(np.concatenate([np.random.default_rng(1).lognormal(sigma=2.0, size=600), [np.nan]]))
+    state, out = encode(series, settings={"scaling": "quantile"})
+    assert len(state["quantile_levels"]["quantiles"]) == 20  # one per 30 rows
+    assert out.shape == (601, 2)  # the score, then the missing flag
+    scores = out[:600, 0]
+    assert abs(scores.mean()) < 0.1 and abs(scores.std() - 1.0) < 0.15  # a heavy tail comes out about normal
+    assert np.all(np.diff(scores[np.argsort(series[:600].to_numpy())]) >= 0)  # order is kept
+    assert out[600, 0] == pytest.approx(out[np.argsort(series[:600].to_numpy())[300], 0], abs=0.1)  # the median
+    assert "quantile scaling" in ENCODERS["numerical"].describe(state, {**CONFIG.get("inputs", "numerical"),
+                                                                         "scaling": "quantile"})
+    mostly_one_value, out = encode(pd.Series([3.5] * 40 + [4.25, 5.5]), settings={"scaling": "quantile"})
+    assert mostly_one_value["quantile_levels"]["quantiles"] == [3.5, 5.5]  # the 10 levels: nine at 3.5
+    assert out[0, 0] < 0 < out[40, 0] < out[41, 0]
+
+
 def test_integer_codes_can_keep_their_order_as_a_number():
     series = pd.Series([1, 2, 3, 4] * 10 + [None], dtype="Int64")
     state, out = encode(series, settings={"with_number": True})

@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_defaults.layers import CategoryCodes, FillMissing, MissingIndicator, SmoothClip, TargetDecoder
+from keras_defaults.layers import (CategoryCodes, FillMissing, MissingIndicator, QuantileNormal, SmoothClip,
+                                   TargetDecoder)
 
 
 def run(layer, values):
@@ -43,7 +44,7 @@ def test_target_decoder_inverts_the_target_transform(log1p):
 
 
 @pytest.mark.parametrize("layer", [FillMissing(1.0), MissingIndicator(), SmoothClip(2.0), CategoryCodes(-5),
-                                   TargetDecoder(1.0, 2.0, True)])
+                                   TargetDecoder(1.0, 2.0, True), QuantileNormal([0.0, 1.0, 5.0], [0.1, 0.5, 0.9])])
 def test_layers_serialise_by_registered_name(layer):
     config = keras.saving.serialize_keras_object(layer)
     assert config["registered_name"].startswith("keras_defaults>")
@@ -57,6 +58,30 @@ def test_piecewise_linear_encodes_each_bin_between_zero_and_one():
     out = run(PiecewiseLinear([0.0, 1.0, 3.0, 4.0]), [-1.0, 0.5, 2.0, 3.5, 10.0])
     np.testing.assert_allclose(out, [[-1.0, 0.0, 0.0], [0.5, 0.0, 0.0], [1.0, 0.5, 0.0], [1.0, 1.0, 0.5],
                                      [1.0, 1.0, 7.0]])  # the first and last bins extend beyond the edges
+
+
+def test_quantile_normal_is_scikit_learns_quantile_transformer():
+    from sklearn.preprocessing import QuantileTransformer
+
+    from keras_defaults.encoders.numerical import _quantile_levels
+    from keras_defaults.layers import QuantileNormal
+
+    values = np.random.default_rng(0).lognormal(size=3000)  # distinct values: no ties
+    reference = QuantileTransformer(n_quantiles=100, output_distribution="normal").fit(values.reshape(-1, 1))
+    queries = np.concatenate([values[:300], [values.min() - 5.0, values.max() * 10.0]])
+    out = run(QuantileNormal(**_quantile_levels(values)), queries.reshape(-1, 1))
+    np.testing.assert_allclose(out[:, 0], reference.transform(queries.reshape(-1, 1))[:, 0], atol=1e-4)
+    assert out[-2, 0] == pytest.approx(-5.199, abs=1e-3) and out[-1, 0] == pytest.approx(5.199, abs=1e-3)
+
+
+def test_quantile_levels_put_a_shared_value_at_the_middle_of_its_levels():
+    from keras_defaults.encoders.numerical import _quantile_levels
+
+    zero_inflated = np.concatenate([np.zeros(600), np.arange(1.0, 401.0)])  # 60% zeros
+    points = _quantile_levels(zero_inflated)
+    assert points["quantiles"][0] == 0.0 and points["levels"][0] == pytest.approx(0.3, abs=0.01)
+    assert np.all(np.diff(points["quantiles"]) > 0) and np.all(np.diff(points["levels"]) > 0)
+    assert _quantile_levels(np.full(50, 7.0)) is None  # a single value has no quantiles to map
 
 
 def test_term_weights_are_sklearns_sublinear_l2_tf_idf():

@@ -1,4 +1,5 @@
-"""Numbers: impute the median and flag missing values, scale robustly, clip smoothly; a linear regression head."""
+"""Numbers: impute the median and flag missing values, scale robustly (or by quantiles), clip smoothly; a linear
+regression head."""
 
 import keras
 import numpy as np
@@ -7,7 +8,8 @@ import pandas as pd
 from keras_defaults.encoders.base import EncodedColumn, Encoder
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
-from keras_defaults.layers import FillMissing, MissingIndicator, PiecewiseLinear, SmoothClip, TargetDecoder
+from keras_defaults.layers import (FillMissing, MissingIndicator, PiecewiseLinear, QuantileNormal, SmoothClip,
+                                   TargetDecoder)
 from keras_defaults.schema import is_duration, numeric_values
 
 # Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
@@ -29,6 +31,22 @@ def _center_and_scale(values, scaling):
             # Most rows share one value (e.g. zero-inflated counts): fall back to the spread of the rest.
             scale = float(np.std(values))
     return center, (min(scale, _MAX_SCALE) if scale > 0 and np.isfinite(scale) else 1.0)
+
+
+def _quantile_levels(values):
+    """The (quantile, level) points of scikit-learn's QuantileTransformer, with its rule for how many: one per 30
+    rows, from 10 to 1,000 (as in TabM's preprocessing). A value that several quantiles share (zero-inflated counts,
+    small integer codes) gets the middle of their levels, as scikit-learn's averaged forward and backward
+    interpolation gives it inside the range (scikit-learn sends a tied lowest or highest value to the end level;
+    here a column's many zeros stay where their share puts them). None when the column takes a single value (in
+    float32, as the model reads it)."""
+    levels = np.linspace(0.0, 1.0, max(min(len(values) // 30, 1000), 10))
+    points = np.quantile(values, levels).astype("float32")
+    quantiles, first, counts = np.unique(points, return_index=True, return_counts=True)
+    if len(quantiles) < 2:
+        return None
+    middle = (levels[first] + levels[first + counts - 1]) / 2
+    return {"quantiles": [float(q) for q in quantiles], "levels": [float(level) for level in middle]}
 
 
 def _bin_edges(values, bins):
@@ -54,14 +72,20 @@ class NumericalEncoder(Encoder):
             "scale": scale,
             "missing_indicator": bool(settings["missing_indicator"] and len(finite) < len(values)),
             "bin_edges": _bin_edges(finite, settings["piecewise_linear_bins"]),
+            # A column of a single value keeps the robust scale (quantiles would map it to one score).
+            "quantile_levels": _quantile_levels(finite) if settings["scaling"] == "quantile" else None,
         }
 
     def encode_input(self, raw, state, settings, name):
         filled = FillMissing(state["median"], name=f"{name}_fill")(raw)
-        scaled = keras.layers.Normalization(mean=state["center"], variance=state["scale"] ** 2,
-                                            name=f"{name}_scale")(filled)
-        if settings["smooth_clip"]:
-            scaled = SmoothClip(settings["clip_scale"], name=f"{name}_clip")(scaled)
+        if state.get("quantile_levels"):
+            # Bounded by the end scores: nothing left to clip.
+            scaled = QuantileNormal(**state["quantile_levels"], name=f"{name}_quantiles")(filled)
+        else:
+            scaled = keras.layers.Normalization(mean=state["center"], variance=state["scale"] ** 2,
+                                                name=f"{name}_scale")(filled)
+            if settings["smooth_clip"]:
+                scaled = SmoothClip(settings["clip_scale"], name=f"{name}_clip")(scaled)
         number = scaled
         if state.get("bin_edges"):
             bins = PiecewiseLinear(state["bin_edges"], name=f"{name}_bins")(filled)
@@ -72,8 +96,12 @@ class NumericalEncoder(Encoder):
         return EncodedColumn(dense=scaled, number=number)
 
     def describe(self, state, settings):
-        parts = [f"fill median {state['median']:.4g}", f"{settings['scaling']} scaling"]
-        if settings["smooth_clip"]:
+        if state.get("quantile_levels"):
+            scaling = f"quantile scaling to normal scores ({len(state['quantile_levels']['quantiles'])} quantiles)"
+        else:
+            scaling = f"{'robust' if settings['scaling'] == 'quantile' else settings['scaling']} scaling"
+        parts = [f"fill median {state['median']:.4g}", scaling]
+        if settings["smooth_clip"] and not state.get("quantile_levels"):
             parts.append(f"smooth clip at {settings['clip_scale']:g}")
         if state.get("bin_edges"):
             parts.append(f"piecewise-linear over {len(state['bin_edges']) - 1} quantile bins")
