@@ -4,6 +4,7 @@ It is the one orchestrator: it resolves the configuration, has the columns and t
 the model, and owns every `*_` attribute. The modules it calls take explicit arguments and return values.
 """
 
+import dataclasses
 import inspect
 import json
 import os
@@ -47,7 +48,9 @@ class Automater:
 
     After `fit`, learned state lives in attributes ending in `_`: `config_` (the merged settings), `inputs_` and
     `ignored_` (the columns used and set aside, `ColumnSpec`s), `targets_` (`TargetSpec`s), `preprocessor_`,
-    `network_`, `model_` and `history_`. `model` is the trained `keras.Model`.
+    `network_`, `model_`, `history_` (the training curves of the fit that early stopping watched) and
+    `refit_epochs_` (when a fresh network was then trained on all the rows: for how many epochs; else None). `model`
+    is the trained `keras.Model`.
     """
 
     def __init__(self, target, config=None, column_types=None, overrides=None, seed=None, verbose="auto"):
@@ -217,6 +220,22 @@ class Automater:
                                                                    patience=training.reduce_lr_patience, verbose=0))
         history = network.fit(**arguments, epochs=training.epochs, callbacks=callbacks, verbose=self.verbose)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        rows = data.rows if isinstance(data, sources.Files) else len(data)
+        self.refit_epochs_ = feeding.refit_epochs(training, self.history_, rows)
+        if self.refit_epochs_:
+            # The validation rows chose the epochs; now a fresh network learns from every row for that many.
+            if self.seed is not None:
+                keras.utils.set_random_seed(self.seed)
+            with distribute.scope(strategy):
+                network, served = self._build(body)
+                compile_model(network, self.targets_, make_optimizer(config.get("optimizer")))
+            distribute.prepare_network(network, strategy)
+            arguments, _ = feeding.fit_arguments(data, self.inputs_, self.targets_, self.preprocessor_,
+                                                 dataclasses.replace(training, validation_split=0.0), self._seed,
+                                                 weights)
+            if self.verbose:
+                print(f"Refitting on all {rows} rows for {self.refit_epochs_} epochs (the best epoch above).")
+            network.fit(**arguments, epochs=self.refit_epochs_, verbose=self.verbose)
         self.network_ = network
         self.model_ = served
         return self

@@ -39,6 +39,7 @@ _ONE_OF = {
     "epoch_unit": ("auto", "s", "ms", "us", "ns"),
     "normalize": ("none", "l2"),
     "numerical_embedding": ("none", "periodic"),
+    "refit": ("auto", True, False),
 }
 # The calendar parts a date-time column can be encoded with (inputs.datetime.parts).
 CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour", "minute")
@@ -49,7 +50,7 @@ _AT_LEAST = {
     "max_levels": 1, "one_hot_max_levels": 0, "embedding_dim": 1, "embedding_max_dim": 1,
     "categorical_max_unique": 0, "integer_categorical_max_unique": 0, "id_like_min_rows": 0,
     "text_min_mean_words": 0, "log_transform_min_ratio": 1, "piecewise_linear_bins": 0, "reduce_lr_patience": 0,
-    "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1,
+    "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1, "refit_max_rows": 0,
 }
 _FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "reduce_lr_factor"}  # 0 <= value < 1
 _POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip"}
@@ -455,6 +456,8 @@ class Training:
     feature_cache_mb: int
     reduce_lr_patience: int
     reduce_lr_factor: float
+    refit: object = False
+    refit_max_rows: int = 0
     distribution: str = None
 
     @classmethod
@@ -466,4 +469,5 @@ class Training:
                    imbalance_ratio=section["imbalance_ratio"], patience=stopping["patience"],
                    restore_best_weights=stopping["restore_best_weights"],
                    feature_cache_mb=section["feature_cache_mb"], reduce_lr_patience=section["reduce_lr_patience"],
-                   reduce_lr_factor=section["reduce_lr_factor"], distribution=section["distribution"])
+                   reduce_lr_factor=section["reduce_lr_factor"], refit=section["refit"],
+                   refit_max_rows=section["refit_max_rows"], distribution=section["distribution"])

@@ -86,6 +86,14 @@ def explanation(config, inputs, ignored, targets):
                  f"{training['validation_split']:.0%} validation, early stopping patience {stopping['patience']}"
                  f"{' (best weights restored)' if stopping['restore_best_weights'] else ''}"
                  + (f", learning rate x{training['reduce_lr_factor']:g} after {training['reduce_lr_patience']} epochs "
-                    f"without improvement" if training["reduce_lr_patience"] else ""),
+                    f"without improvement" if training["reduce_lr_patience"] else "")
+                 + _refit_note(training),
                  sources(config.origins_under("training"))])
     return Explanation(rows, columns=COLUMNS)
+
+
+def _refit_note(training):
+    if training["refit"] is False:
+        return ""
+    when = f" when the frame has at most {training['refit_max_rows']} rows" if training["refit"] == "auto" else ""
+    return f"; then a fresh network trained on all the rows for the chosen epochs{when}"

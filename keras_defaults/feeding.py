@@ -53,6 +53,19 @@ def fit_arguments(data, inputs, targets, preprocessor, training, seed, weights=N
     return _streamed_arguments(data, inputs, targets, preprocessor, training, seed), STREAMED
 
 
+def refit_epochs(training, history, rows):
+    """How many epochs to train a fresh network on all `rows` after early stopping, or None for no refit.
+
+    The first fit's validation rows chose the epochs: the best epoch when its weights were restored, else every
+    epoch it ran. No refit without validation rows, when `training.refit` is false, or, when it is "auto", above
+    `training.refit_max_rows`.
+    """
+    losses = history.get("val_loss")
+    if not losses or training.refit is False or (training.refit == "auto" and rows > training.refit_max_rows):
+        return None
+    return int(np.argmin(losses)) + 1 if training.restore_best_weights else len(losses)
+
+
 def split_rows(first_target, values, fraction, seed):
     """(training rows, validation rows or None): a seeded split of `fraction` of the rows, stratified on the first
     target's `values` when it is a classification target whose every class can be on both sides."""

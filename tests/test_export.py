@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import awkward_rows
+from conftest import FAST, awkward_rows, mixed_frame
 from keras_defaults import Automater
 from keras_defaults.errors import ConfigError
 
@@ -114,3 +114,28 @@ def test_unknown_export_format_is_refused(fitted_binary, tmp_path):
     auto, _ = fitted_binary
     with pytest.raises(ConfigError, match=r"Received: format='tf_savedmodel'. Did you mean 'tf_saved_model'"):
         auto.export(tmp_path / "x", format="tf_savedmodel")
+
+
+def test_quantile_scaled_numbers_serve_the_same_from_both_exports(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from keras_defaults.encoders import input_tensor
+
+    data = mixed_frame()
+    overrides = {**FAST, "inputs": {"numerical": {"scaling": "quantile"}}}
+    auto = Automater(target="price", overrides=overrides, seed=0, verbose=0).fit(data.drop(columns=["binary",
+                                                                                                  "label"]))
+    explained = auto.explain()
+    assert "quantile scaling" in explained[explained["column"] == "num"]["choice"].iloc[0]
+    rows = awkward_rows(data)
+    rows.loc[rows.index[3], "num"] = 1e6  # far beyond the training quantiles: the end score
+    expected = np.asarray(auto.predict(rows), dtype="float64")
+    feeds = {c: input_tensor(rows[c], auto.profiles_[c]) for c in auto.inputs_}
+    model = keras.saving.load_model(auto.export(tmp_path / "model.keras"), safe_mode=True)
+    np.testing.assert_allclose(np.asarray(model.predict(feeds, verbose=0)["price"]).reshape(-1), expected, rtol=1e-5)
+    path = auto.export(tmp_path / "serving", format="tf_saved_model")
+    signature = json.loads((path / "keras_defaults_signature.json").read_text())
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    out = serve(**{spec["argument"]: feeds[c] for c, spec in signature["inputs"].items()})
+    np.testing.assert_allclose(out[signature["outputs"]["price"]["prediction"]].numpy(), expected, rtol=1e-5)
