@@ -147,6 +147,8 @@ def _fit(args):
     if history.get("val_loss"):
         best = min(range(epochs), key=lambda i: history["val_loss"][i])
         line += f"; best validation loss {history['val_loss'][best]:.4g} at epoch {best + 1}"
+    if auto.refit_epochs_:
+        line += f"; then refitted on all the rows for {auto.refit_epochs_} epoch(s)"
     print(line + ".\n")
     print(auto.explain())
     print(f"\nSaved the run to {out}/ ({STATE_FILE}, {MODEL_FILE}; {CONFIG_FILE} is the merged configuration).")

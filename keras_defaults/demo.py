@@ -34,7 +34,8 @@ def main(argv=None):
 
     print("\nWhat was chosen, and why:")
     print(auto.explain())
-    print(f"\nTrained for {len(auto.history_['loss'])} epochs in {fitted:.1f} s.")
+    refit = f", then on all the rows for {auto.refit_epochs_}" if auto.refit_epochs_ else ""
+    print(f"\nTrained for {len(auto.history_['loss'])} epochs{refit}, in {fitted:.1f} s.")
     print("Held-out metrics:")
     for name, value in auto.evaluate(test).items():
         print(f"  {name:<10} {value:.4f}")

@@ -67,10 +67,18 @@ def test_categorical_integer_codes_with_missing():
 
 def test_many_levels_are_embedded_and_capped():
     series = pd.Series([f"level{i % 40}" for i in range(400)])
-    state, out = encode(series, settings={"max_levels": 30})
+    state, out = encode(series, settings={"max_levels": 30, "one_hot_max_levels": 12})
     assert not state["one_hot"] and len(state["vocabulary"]) == 30
     assert ENCODERS["categorical"].embedding_shape(state) == (31, state["embedding_dim"])
     assert out.max() <= 30 and out.min() >= 0
+
+
+def test_a_column_that_fills_the_vocabulary_is_embedded_by_default():
+    below, _ = encode(pd.Series([f"level{i % 40}" for i in range(400)]), kind="categorical")
+    assert below["one_hot"]  # 40 levels: one-hot
+    full, _ = encode(pd.Series([f"level{i % 40}" for i in range(400)]), kind="categorical",
+                     settings={"max_levels": 30, "one_hot_max_levels": 30})
+    assert not full["one_hot"]  # 30 kept + the out-of-vocabulary bucket: above one_hot_max_levels
 
 
 def test_rare_levels_share_the_out_of_vocabulary_bucket():

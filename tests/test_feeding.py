@@ -1,5 +1,6 @@
 """Feeding training: cached encoded features or a streamed tf.data pipeline, from frames and files."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -159,3 +160,33 @@ def test_training_on_files_larger_than_the_memory_cap(tmp_path):
     assert big["streamed"] - small["streamed"] < cap, (small, big)
     assert big["in_memory"] - small["in_memory"] > cap, (small, big)
     assert len(pd.read_parquet(tmp_path / "big.parquet")) == 600_000
+
+
+@pytest.mark.parametrize("refit, max_rows, rows, restore, expected", [
+    (True, 0, 5000, True, 2),       # the best epoch (val_loss lowest at the second)
+    (True, 0, 5000, False, 4),      # every epoch run, when the last weights are kept
+    ("auto", 1000, 1000, True, 2),  # at the limit: refit
+    ("auto", 1000, 1001, True, None),
+    (False, 10**9, 10, True, None),
+])
+def test_refit_epochs_come_from_the_validation_curve(refit, max_rows, rows, restore, expected):
+    from keras_defaults import defaults
+
+    training = dataclasses.replace(defaults.Training.from_config(defaults.Config.builtin()), refit=refit,
+                                   refit_max_rows=max_rows, restore_best_weights=restore)
+    history = {"loss": [1.0, 0.8, 0.7, 0.6], "val_loss": [1.0, 0.5, 0.6, 0.7]}
+    assert feeding.refit_epochs(training, history, rows) == expected
+    assert feeding.refit_epochs(training, {"loss": [1.0]}, rows) is None  # no validation rows: nothing chose
+
+
+def test_a_refit_trains_a_fresh_network_on_every_row_and_repeats_with_the_seed():
+    data = mixed_frame(300).drop(columns=["binary", "label"])
+    overrides = {"training": {"epochs": 4, "batch_size": 64, "refit": True}, "body": {"units": [16]}}
+    first = Automater(target="price", overrides=overrides, seed=0, verbose=0).fit(data)
+    assert first.refit_epochs_ == int(np.argmin(first.history_["val_loss"])) + 1
+    again = Automater(target="price", overrides=overrides, seed=0, verbose=0).fit(data)
+    np.testing.assert_allclose(again.predict(data), first.predict(data), rtol=1e-5)
+    plain = Automater(target="price", overrides={**overrides, "training": {"epochs": 4, "batch_size": 64,
+                                                                           "refit": False}}, seed=0, verbose=0).fit(data)
+    assert plain.refit_epochs_ is None and not np.allclose(plain.predict(data), first.predict(data))
+    assert "a fresh network trained on all the rows" in first.explain().iloc[-1]["choice"]

@@ -340,7 +340,7 @@ def test_a_half_written_directory_is_not_mistaken_for_a_save(fitted_binary, tmp_
 def test_two_seeded_fits_on_cpu_give_identical_predictions():
     data = mixed_frame(160, seed=3)
     data["city"] = [f"city{i % 40}" for i in range(len(data))]  # embedded, not one-hot
-    settings = {**FAST, "body": {"units": [16], "dropout": 0.3}}
+    settings = {**FAST, "body": {"units": [16], "dropout": 0.3}, "inputs": {"categorical": {"one_hot_max_levels": 12}}}
 
     def run():
         auto = Automater(target=["label", "price"], overrides=settings, seed=7, verbose=0)
