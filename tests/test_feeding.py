@@ -25,6 +25,7 @@ def test_fit_predict_evaluate_on_files(tmp_path, small_chunks, cache_mb, feeding
     auto = Automater(target="label", overrides=fast_settings(cache_mb), seed=0, verbose=0).fit(source)
     assert auto.feeding_ == feeding
     assert set(auto.history_) >= {"loss", "val_loss"} and len(auto.history_["loss"]) == 3
+    assert auto.refit_epochs_ == int(np.argmin(auto.history_["val_loss"])) + 1  # then refitted on every file row
 
     predicted = auto.predict(source)
     assert predicted.index.equals(pd.RangeIndex(900)) and predicted.name == "label"
