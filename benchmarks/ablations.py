@@ -10,6 +10,9 @@ The check half is never used here: naming a check-half dataset is an error. Defa
 confirmed on the check half by `quality.py`.
 
 Run: python benchmarks/ablations.py [--variants default,adamw,...] [--extra JSON] [--datasets a,b] [--jobs 2]
+A code change that adds an option, off by default, leaves the default's scores as they were but changes the cache
+key: `--variants '' --extra ... --default-from results/ablations_roundN.csv` compares with that run's default
+instead of fitting it again (rounds 9 and 10 were made so).
 Writes benchmarks/results/ablations.md and ablations.csv (with the sha256 of defaults.yaml they were made with).
 """
 
@@ -116,6 +119,9 @@ def main(argv=None):
     parser.add_argument("--datasets", help="comma list (default: the whole tune half)")
     parser.add_argument("--folds", type=int, help="folds for datasets under 3,000 rows (default 5, as quality.py)")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--default-from", help="an earlier ablations CSV whose `default` rows (same datasets, same "
+                        "folds) stand for the default instead of fitting it again: for a change that leaves the "
+                        "default's behaviour as it was (the report names the file)")
     parser.add_argument("--out", default=str(RESULTS / "ablations"), help="output path without extension")
     args = parser.parse_args(argv)
 
@@ -126,12 +132,16 @@ def main(argv=None):
         variants[name] = VARIANTS[name]
     if args.extra:
         variants.update(json.loads(args.extra))
+    if args.default_from and "default" in variants:
+        raise SystemExit("--default-from stands for the default: leave 'default' out of --variants.")
     halves = datasets.halves()
     names = args.datasets.split(",") if args.datasets else [n for n in datasets.DATASETS if halves.get(n) == "tune"]
     unknown = [n for n in names if n not in datasets.DATASETS]
     if unknown:
         raise SystemExit(f"unknown datasets: {', '.join(unknown)}")
     check_tune_half(names)
+    # Read before anything is fitted, so that a file lacking a dataset fails at once.
+    earlier = earlier_default(Path(args.default_from), names) if args.default_from else None
 
     started = time.perf_counter()
     log = lambda s: print(s, flush=True)  # noqa: E731
@@ -151,8 +161,22 @@ def main(argv=None):
                          "hgb": ref_score, "vs_hgb": score / ref_score if ref_score > 0 else float("nan"),
                          "fit_s": float(sum(r.metrics.get("fit_s", 0.0) for r in rs)),
                          "failed": sum(1 for r in results if r.dataset == name and r.error)})
-    write(pd.DataFrame(rows), variants, Path(args.out), argv if argv is not None else sys.argv[1:],
+    results = pd.DataFrame(rows)
+    if earlier is not None:
+        results = pd.concat([earlier, results], ignore_index=True)
+        variants = {"default": {}, **variants}
+    write(results, variants, Path(args.out), argv if argv is not None else sys.argv[1:],
           time.perf_counter() - started)
+
+
+def earlier_default(path: Path, names: list[str]) -> pd.DataFrame:
+    """The `default` rows of an earlier run's CSV for `names`; every one of them must be there."""
+    earlier = pd.read_csv(path)
+    rows = earlier[(earlier["variant"] == "default") & earlier["dataset"].isin(names)]
+    missing = sorted(set(names) - set(rows["dataset"]))
+    if missing:
+        raise SystemExit(f"{path} has no default row for {', '.join(missing)}: run the default (--variants default).")
+    return rows
 
 
 def against_default(wide: pd.DataFrame) -> pd.DataFrame:
