@@ -186,6 +186,14 @@ class Automater:
         compile_model(served, self.targets_, make_optimizer(self.config_.get("optimizer")))
         return network, served
 
+    def _trainable(self, body, strategy, optimizer):
+        """A fresh network compiled with `optimizer` under `strategy`, and its served model."""
+        with distribute.scope(strategy):
+            network, served = self._build(body)
+            compile_model(network, self.targets_, optimizer)
+        distribute.prepare_network(network, strategy)
+        return network, served
+
     def fit(self, df, *, epochs=None, batch_size=None, body=None, distribution=None):
         """Learn kinds and statistics from `df`, then build and train the model; returns self.
 
@@ -204,10 +212,7 @@ class Automater:
         with distribute.scope(strategy):
             optimizer = check_model_config(config)  # the network's optimizer, checked before the data is read
         data = self._learn(df, config)
-        with distribute.scope(strategy):
-            network, served = self._build(body)
-            compile_model(network, self.targets_, optimizer)
-        distribute.prepare_network(network, strategy)
+        network, served = self._trainable(body, strategy, optimizer)
         weights = None if isinstance(data, sources.Files) else sample_weights(data, self.targets_, training)
         arguments, self.feeding_ = feeding.fit_arguments(data, self.inputs_, self.targets_, self.preprocessor_,
                                                          training, self._seed, weights)
@@ -227,9 +232,8 @@ class Automater:
             if self.seed is not None:
                 keras.utils.set_random_seed(self.seed)
             with distribute.scope(strategy):
-                network, served = self._build(body)
-                compile_model(network, self.targets_, make_optimizer(config.get("optimizer")))
-            distribute.prepare_network(network, strategy)
+                optimizer = make_optimizer(config.get("optimizer"))
+            network, served = self._trainable(body, strategy, optimizer)
             arguments, _ = feeding.fit_arguments(data, self.inputs_, self.targets_, self.preprocessor_,
                                                  dataclasses.replace(training, validation_split=0.0), self._seed,
                                                  weights)

@@ -456,8 +456,8 @@ class Training:
     feature_cache_mb: int
     reduce_lr_patience: int
     reduce_lr_factor: float
-    refit: object = False
-    refit_max_rows: int = 0
+    refit: object  # True, False or "auto"
+    refit_max_rows: int
     distribution: str = None
 
     @classmethod
