@@ -33,7 +33,6 @@ _DOC_KEYS = {"losses", "choices"}
 # is checked exactly as its kind's section is.
 _ONE_OF = {
     "scaling": ("robust", "standard", "quantile"),
-    "embedding_input": ("scaled", "quantile"),
     "output_mode": ("tf_idf", "multi_hot", "count"),
     "log_transform": ("auto", True, False),
     "class_weight": ("auto", "balanced", "none"),

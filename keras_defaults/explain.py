@@ -73,8 +73,7 @@ def explanation(config, inputs, ignored, targets):
     rows.append(["model", "optimizer", "", "", f"{optimizer['name']}({args})",
                  sources(config.origins_under("optimizer"))])
     body = config.get("body")
-    reads = " of their quantile normal scores" if config.get("inputs")["numerical"]["embedding_input"] == "quantile" else ""
-    embedding = (f"numbers through periodic embeddings{reads} ({body['periodic_frequencies']} frequencies, sigma "
+    embedding = (f"numbers through periodic embeddings ({body['periodic_frequencies']} frequencies, sigma "
                  f"{body['periodic_sigma']:g}, {body['periodic_dim']} units each), then "
                  if body["numerical_embedding"] == "periodic" else "")
     ensemble = f", {body['ensemble']} members sharing it (TabM-mini)" if body["ensemble"] > 1 else ""

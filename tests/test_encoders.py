@@ -160,27 +160,6 @@ def test_numbers_can_be_scaled_by_quantiles_to_normal_scores():
     assert out[0, 0] < 0 < out[40, 0] < out[41, 0]
 
 
-def test_numerical_embeddings_can_read_quantile_scores_while_the_number_stays_robustly_scaled():
-    series = pd.Series(np.concatenate([np.random.default_rng(2).lognormal(sigma=2.0, size=300), [np.nan]]))
-    settings = {**CONFIG.get("inputs", "numerical"), "embedding_input": "quantile"}
-    profile = infer_column(series, "col", CONFIG.get("inference"), CONFIG.get("inputs", "boolean"))
-    encoder = ENCODERS["numerical"]
-    state = encoder.fit_input(series, profile, settings)
-    raw = keras.Input(shape=(), dtype="float32")
-    encoded = encoder.encode_input(raw, state, settings, "col")
-    dense, number = (keras.ops.convert_to_numpy(out) for out in
-                     keras.Model(raw, [encoded.dense, encoded.number])(input_tensor(series, profile)))
-    robust = ((series.fillna(series.median()) - state["center"]) / state["scale"]).to_numpy()
-    clipped = robust / np.sqrt(1 + (robust / settings["clip_scale"]) ** 2)
-    np.testing.assert_allclose(dense[:, 0], clipped, rtol=1e-4, atol=1e-4)  # the network's input: robust
-    assert np.abs(number).max() < 5.3 and abs(number[:300].mean()) < 0.1  # the embeddings': normal scores
-    order = np.argsort(series[:300].to_numpy())
-    assert np.all(np.diff(number[order, 0]) >= 0)
-    assert "robust scaling" in encoder.describe(state, settings)
-    scaled_state = encoder.fit_input(series, profile, {**settings, "embedding_input": "scaled"})
-    assert scaled_state["quantile_levels"] is None  # no quantiles computed that nothing reads
-
-
 def test_integer_codes_can_keep_their_order_as_a_number():
     series = pd.Series([1, 2, 3, 4] * 10 + [None], dtype="Int64")
     state, out = encode(series, settings={"with_number": True})

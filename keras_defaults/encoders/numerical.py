@@ -73,23 +73,20 @@ class NumericalEncoder(Encoder):
             "missing_indicator": bool(settings["missing_indicator"] and len(finite) < len(values)),
             "bin_edges": _bin_edges(finite, settings["piecewise_linear_bins"]),
             # A column of a single value keeps the robust scale (quantiles would map it to one score).
-            "quantile_levels": (_quantile_levels(finite) if "quantile" in (settings["scaling"],
-                                                                          settings["embedding_input"]) else None),
+            "quantile_levels": _quantile_levels(finite) if settings["scaling"] == "quantile" else None,
         }
 
     def encode_input(self, raw, state, settings, name):
         filled = FillMissing(state["median"], name=f"{name}_fill")(raw)
-        levels = state.get("quantile_levels")
-        quantiles = QuantileNormal(**levels, name=f"{name}_quantiles")(filled) if levels else None
-        if quantiles is not None and settings["scaling"] == "quantile":
-            scaled = quantiles  # bounded by the end scores: nothing left to clip
+        if state.get("quantile_levels"):
+            # Bounded by the end scores: nothing left to clip.
+            scaled = QuantileNormal(**state["quantile_levels"], name=f"{name}_quantiles")(filled)
         else:
             scaled = keras.layers.Normalization(mean=state["center"], variance=state["scale"] ** 2,
                                                 name=f"{name}_scale")(filled)
             if settings["smooth_clip"]:
                 scaled = SmoothClip(settings["clip_scale"], name=f"{name}_clip")(scaled)
-        # What the numerical embeddings read, when the body has them.
-        number = quantiles if quantiles is not None and settings["embedding_input"] == "quantile" else scaled
+        number = scaled
         if state.get("bin_edges"):
             bins = PiecewiseLinear(state["bin_edges"], name=f"{name}_bins")(filled)
             scaled = keras.layers.Concatenate(name=f"{name}_with_bins")([scaled, bins])
@@ -99,12 +96,12 @@ class NumericalEncoder(Encoder):
         return EncodedColumn(dense=scaled, number=number)
 
     def describe(self, state, settings):
-        if state.get("quantile_levels") and settings["scaling"] == "quantile":
+        if state.get("quantile_levels"):
             scaling = f"quantile scaling to normal scores ({len(state['quantile_levels']['quantiles'])} quantiles)"
         else:
             scaling = f"{'robust' if settings['scaling'] == 'quantile' else settings['scaling']} scaling"
         parts = [f"fill median {state['median']:.4g}", scaling]
-        if settings["smooth_clip"] and not (state.get("quantile_levels") and settings["scaling"] == "quantile"):
+        if settings["smooth_clip"] and not state.get("quantile_levels"):
             parts.append(f"smooth clip at {settings['clip_scale']:g}")
         if state.get("bin_edges"):
             parts.append(f"piecewise-linear over {len(state['bin_edges']) - 1} quantile bins")
