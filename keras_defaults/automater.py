@@ -213,9 +213,11 @@ class Automater:
             optimizer = check_model_config(config)  # the network's optimizer, checked before the data is read
         data = self._learn(df, config)
         network, served = self._trainable(body, strategy, optimizer)
+        initial_state = _variable_values(network)
         weights = None if isinstance(data, sources.Files) else sample_weights(data, self.targets_, training)
-        arguments, self.feeding_ = feeding.fit_arguments(data, self.inputs_, self.targets_, self.preprocessor_,
-                                                         training, self._seed, weights)
+        feeder = feeding.Feeder(data, self.inputs_, self.targets_, self.preprocessor_, training, weights)
+        self.feeding_ = feeder.feeding
+        arguments = feeder.arguments(training, self._seed)
         callbacks = []
         if arguments["validation_data"] is not None:
             callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience,
@@ -228,15 +230,14 @@ class Automater:
         rows = data.rows if isinstance(data, sources.Files) else len(data)
         self.refit_epochs_ = feeding.refit_epochs(training, self.history_, rows)
         if self.refit_epochs_:
-            # The validation rows chose the epochs; now a fresh network learns from every row for that many.
+            # The validation rows chose the epochs; now a fresh network learns from every row for that many. The
+            # same network, set back to its initial state (weights, optimizer, random seeds), is that fresh network
+            # and keeps its traced training function: tracing again costs more than the refit on small tables.
             if self.seed is not None:
                 keras.utils.set_random_seed(self.seed)
-            with distribute.scope(strategy):
-                optimizer = make_optimizer(config.get("optimizer"))
-            network, served = self._trainable(body, strategy, optimizer)
-            arguments, _ = feeding.fit_arguments(data, self.inputs_, self.targets_, self.preprocessor_,
-                                                 dataclasses.replace(training, validation_split=0.0), self._seed,
-                                                 weights)
+            _assign_variable_values(network, initial_state)
+            # The features encoded for the first fit, when cached, serve again.
+            arguments = feeder.arguments(dataclasses.replace(training, validation_split=0.0), self._seed)
             if self.verbose:
                 print(f"Refitting on all {rows} rows for {self.refit_epochs_} epochs (the best epoch above).")
             network.fit(**arguments, epochs=self.refit_epochs_, verbose=self.verbose)
@@ -459,6 +460,20 @@ class Automater:
         return auto
 
 
+
+
+def _variables(network):
+    """Every variable whose value a fit changes: weights, optimizer slots and step, random seed states."""
+    return list(network.variables) + list(network.optimizer.variables)
+
+
+def _variable_values(network):
+    return [variable.numpy() for variable in _variables(network)]
+
+
+def _assign_variable_values(network, values):
+    for variable, value in zip(_variables(network), values, strict=True):
+        variable.assign(value)
 
 
 def _is_saved_automater(path):

@@ -32,25 +32,39 @@ _TRACE_MAX_COLUMNS = 200
 CACHED, STREAMED = "cached", "streamed"
 
 
-def fit_arguments(data, inputs, targets, preprocessor, training, seed, weights=None):
-    """Keyword arguments for `network.fit`, and how the rows are fed ("cached" or "streamed").
+class Feeder:
+    """Feeds `network.fit` from one dataset: the first fit, then the refit on every row.
 
     `data` is a DataFrame, or `Files` counted by the statistics pass; `inputs` and `targets` the fitted columns;
-    `weights`, per-row weights by target for a DataFrame ({target: array}), or None.
+    `weights`, per-row weights by target for a DataFrame ({target: array}), or None. `feeding` says how the rows are
+    fed: "cached" when the encoded features fit in `training.feature_cache_mb` (encoded once, on the first call of
+    `arguments`, and reused by every later one), else "streamed" (encoded batch by batch, every epoch).
     """
-    rows = data.rows if isinstance(data, Files) else len(data)
-    cached = rows * encoded_row_bytes(preprocessor) <= training.feature_cache_mb * 2 ** 20
-    if isinstance(data, Files) and training.class_weight == "balanced":
-        # Weights come from the class counts of an in-memory frame; rows read from files carry none.
-        raise ConfigError("training.class_weight: balanced works on a DataFrame in memory, not on data files. "
-                          "Use class_weight: none (or auto, which does not weigh file rows), or load the rows.")
-    if cached:
-        return _cached_arguments(data, inputs, targets, preprocessor, training, seed, weights), CACHED
-    if weights is not None:
-        raise ConfigError(f"training.class_weight: {training.class_weight} needs the encoded features in memory, "
-                          f"but this frame's ({rows} rows) exceed training.feature_cache_mb. Raise that setting, or "
-                          f"use class_weight: none.")
-    return _streamed_arguments(data, inputs, targets, preprocessor, training, seed), STREAMED
+
+    def __init__(self, data, inputs, targets, preprocessor, training, weights=None):
+        rows = data.rows if isinstance(data, Files) else len(data)
+        if isinstance(data, Files) and training.class_weight == "balanced":
+            # Weights come from the class counts of an in-memory frame; rows read from files carry none.
+            raise ConfigError("training.class_weight: balanced works on a DataFrame in memory, not on data files. "
+                              "Use class_weight: none (or auto, which does not weigh file rows), or load the rows.")
+        cached = rows * encoded_row_bytes(preprocessor) <= training.feature_cache_mb * 2 ** 20
+        if not cached and weights is not None:
+            raise ConfigError(f"training.class_weight: {training.class_weight} needs the encoded features in memory, "
+                              f"but this frame's ({rows} rows) exceed training.feature_cache_mb. Raise that setting, "
+                              f"or use class_weight: none.")
+        self.data, self.inputs, self.targets, self.preprocessor = data, inputs, targets, preprocessor
+        self.weights = weights
+        self.feeding = CACHED if cached else STREAMED
+        self._encoded = None  # (tensors of every row, the first target's value per row), once encoded
+
+    def arguments(self, training, seed):
+        """Keyword arguments for `network.fit` with `training`'s batch size and validation split."""
+        if self.feeding == STREAMED:
+            return _streamed_arguments(self.data, self.inputs, self.targets, self.preprocessor, training, seed)
+        if self._encoded is None:
+            self._encoded = _encode_rows(self.data, self.inputs, self.targets, self.preprocessor, self.weights)
+        arrays, split_values = self._encoded
+        return _cached_arguments(arrays, split_values, self.targets, training, seed)
 
 
 def refit_epochs(training, history, rows):
@@ -89,19 +103,25 @@ def encoded_row_bytes(preprocessor):
     return total
 
 
-def _cached_arguments(data, inputs, targets, preprocessor, training, seed, weights=None):
+def _encode_rows(data, inputs, targets, preprocessor, weights=None):
+    """(tensors of every row's encoded features, labels and weights, held once; the first target's value per row,
+    on which the validation split stratifies)."""
     first = next(iter(targets.values()))
     if isinstance(data, Files):
         x, y = _encode_files(data, inputs, targets, preprocessor)
-        labels = y[first.name]  # the split stratifies on it: class codes, one per row
-        codes = labels.argmax(axis=1) if labels.ndim > 1 and labels.shape[1] > 1 else labels.reshape(len(labels))
-        train_idx, val_idx = split_rows(first, codes, training.validation_split, seed)
+        labels = y[first.name]  # class codes, one per row
+        split_values = labels.argmax(axis=1) if labels.ndim > 1 and labels.shape[1] > 1 else labels.reshape(len(labels))
     else:
         x, y = encode(data, inputs, encoder(preprocessor)), label_arrays(data, targets)
-        train_idx, val_idx = split_rows(first, data[first.name], training.validation_split, seed)
-    # Tensors of every row, held once; each batch gathers its rows from them.
+        split_values = data[first.name]
     arrays = (_tensors(x), _tensors(y)) + ((_tensors(weights),) if weights is not None else ())
-    del x, y
+    return arrays, split_values
+
+
+def _cached_arguments(arrays, split_values, targets, training, seed):
+    first = next(iter(targets.values()))
+    train_idx, val_idx = split_rows(first, split_values, training.validation_split, seed)
+    # Each batch gathers its rows from the tensors of every row.
     train, steps = _batches(arrays, train_idx, training.batch_size, shuffle=True)
     validation, validation_steps = (None, None) if val_idx is None else _batches(arrays, val_idx, training.batch_size)
     # The pipeline shuffles the rows every epoch; Keras cannot shuffle a dataset.

@@ -191,3 +191,17 @@ def test_a_refit_trains_a_fresh_network_on_every_row_and_repeats_with_the_seed()
                                                                            "refit": False}}, seed=0, verbose=0).fit(data)
     assert plain.refit_epochs_ is None and not np.allclose(plain.predict(data), first.predict(data))
     assert "a fresh network trained on all the rows" in first.explain().iloc[-1]["choice"]
+
+
+def test_the_refit_is_a_fresh_network_though_it_reuses_the_first_network_and_its_features():
+    # The refit sets the first network back to its initial weights, optimizer state and dropout seeds, and reads
+    # the features encoded for the first fit: what it learns must be what a fresh fit on every row learns.
+    data = mixed_frame(300).drop(columns=["binary", "label"])
+    body = {"units": [16], "dropout": 0.2}
+    refitted = Automater(target="price", seed=0, verbose=0, overrides={
+        "training": {"epochs": 5, "batch_size": 64, "refit": True}, "body": body}).fit(data)
+    assert refitted.refit_epochs_ is not None
+    fresh = Automater(target="price", seed=0, verbose=0, overrides={
+        "training": {"epochs": refitted.refit_epochs_, "batch_size": 64, "refit": False, "validation_split": 0.0},
+        "body": body}).fit(data)
+    np.testing.assert_allclose(refitted.predict(data), fresh.predict(data), rtol=1e-6)
