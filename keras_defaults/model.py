@@ -82,7 +82,8 @@ def raw_inputs(inputs):
 def build_preprocessor(inputs, numbers=False):
     """The raw-columns-to-features model, built from the columns' statistics (already computed with pandas).
 
-    Its outputs: `features` (every dense encoding, concatenated), one index tensor per embedded column and, with
+    Its outputs: `features` (every dense encoding, concatenated), one index tensor per indexed (categorical) column
+    and, with
     `numbers`, the scaled numbers of the numerical columns side by side, for the network's numerical embeddings.
     """
     tensors = raw_inputs(inputs)
@@ -109,8 +110,8 @@ def encoded_inputs(preprocessor):
 
 
 def embedded_features(encoded, inputs, body_config):
-    """Embed the indexed columns (and the numbers, when the body says so) and concatenate everything into one feature
-    tensor: the keras-pandas 'nubs'."""
+    """Read the indexed columns (one-hot or embedded, by each column's `index_layer`), embed the numbers when the
+    body says so, and concatenate everything into one feature tensor: the keras-pandas 'nubs'."""
     parts = [encoded[FEATURES]] if FEATURES in encoded else []
     if NUMBERS in encoded:
         # Periodic features of far-out values are noise: the embedding sees the numbers clipped smoothly (the
@@ -121,9 +122,7 @@ def embedded_features(encoded, inputs, body_config):
     for name, spec in inputs.items():
         key = index_key(name)
         if key in encoded:
-            input_dim, output_dim = spec.encoder.embedding_shape(spec.state)
-            embedding = keras.layers.Embedding(input_dim, output_dim, name=f"{layer_name(name)}__embedding")
-            parts.append(embedding(encoded[key]))
+            parts.append(spec.encoder.index_layer(spec.state, layer_name(name))(encoded[key]))
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="all_features")(parts)
 
 

@@ -21,6 +21,10 @@ def encode(series, kind=None, settings=None, values=None):
     raw = keras.Input(shape=(), dtype="string" if profile.input_dtype == "string" else "float32")
     encoded = encoder.encode_input(raw, state, settings, "col")
     output = encoded.dense if encoded.dense is not None else encoded.index
+    if encoded.index is not None and state.get("one_hot"):
+        # The one-hot vector the network expands the index to, then the dense part (a code's number) if any.
+        parts = [encoder.index_layer(state, "col")(encoded.index)] + [encoded.dense] * (encoded.dense is not None)
+        output = parts[0] if len(parts) == 1 else keras.layers.Concatenate()(parts)
     model = keras.Model(raw, output)
     applied = values if values is not None else series
     return state, keras.ops.convert_to_numpy(model(input_tensor(applied, profile)))
@@ -69,7 +73,8 @@ def test_many_levels_are_embedded_and_capped():
     series = pd.Series([f"level{i % 40}" for i in range(400)])
     state, out = encode(series, settings={"max_levels": 30, "one_hot_max_levels": 12})
     assert not state["one_hot"] and len(state["vocabulary"]) == 30
-    assert ENCODERS["categorical"].embedding_shape(state) == (31, state["embedding_dim"])
+    embedding = ENCODERS["categorical"].index_layer(state, "col")
+    assert (embedding.input_dim, embedding.output_dim) == (31, state["embedding_dim"])
     assert out.max() <= 30 and out.min() >= 0
 
 

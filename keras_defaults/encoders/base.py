@@ -23,8 +23,9 @@ class EncodedColumn:
     """One input column after its preprocessing layers.
 
     `dense` is a float tensor (batch, width) ready to be concatenated with the other columns. `index` is an int
-    tensor (batch,) of category indices when the column is embedded: the embedding is a trainable layer, so it
-    belongs to the network, not to preprocessing (see `Encoder.embedding_shape`). `number` is a float tensor
+    tensor (batch,) of category indices, which the network reads through the encoder's `index_layer` (a trainable
+    embedding belongs to the network, not to preprocessing; a one-hot vector is expanded there too, so that cached
+    features hold one integer per row). `number` is a float tensor
     (batch, 1) of the scaled number a numerical column is, for the network's numerical embeddings when the body has
     them (`body.numerical_embedding`).
     """
@@ -87,9 +88,10 @@ class Encoder(abc.ABC):
     def missing_note(self, state):
         """How the model reads a missing value of this column, for the warning at predict."""
 
-    def embedding_shape(self, state):
-        """(input_dim, output_dim) of the embedding of an indexed column; only kinds that emit an index have one."""
-        raise TypeError(f"A {self.kind} column is not embedded.")
+    def index_layer(self, state, name):
+        """The network's layer that reads an indexed column's index (`EncodedColumn.index`): an embedding, or a
+        one-hot expansion. Only kinds that emit an index have one."""
+        raise TypeError(f"A {self.kind} column has no index.")
 
     def state_from_summary(self, state, settings, profile, counts, missing):
         """The state learned from a sample of rows, corrected by what counts over every row say: `counts` are the

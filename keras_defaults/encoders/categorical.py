@@ -105,16 +105,16 @@ class CategoricalEncoder(Encoder):
             filled = FillMissing(stats["median"], name=f"{name}_fill")(raw)
             number = keras.layers.Normalization(mean=stats["center"], variance=stats["scale"] ** 2,
                                                 name=f"{name}_scale")(filled)
-        if state["one_hot"]:
-            dense = self._lookup(state, "one_hot", f"{name}_one_hot")(values)
-            if number is not None:
-                dense = keras.layers.Concatenate(name=f"{name}_with_number")([dense, number])
-            return EncodedColumn(dense=dense)
+        # One index per row, for one-hot columns too: the network expands it (`index_layer`), so that cached
+        # features hold one integer per row rather than a row of up to one_hot_max_levels floats.
         index = self._lookup(state, "int", f"{name}_index")(values)
         return EncodedColumn(dense=number, index=index)
 
-    def embedding_shape(self, state):
-        return len(state["vocabulary"]) + 1, state["embedding_dim"]
+    def index_layer(self, state, name):
+        levels = len(state["vocabulary"]) + 1  # index 0 is the out-of-vocabulary bucket
+        if state["one_hot"]:
+            return keras.layers.CategoryEncoding(levels, output_mode="one_hot", name=f"{name}__one_hot")
+        return keras.layers.Embedding(levels, state["embedding_dim"], name=f"{name}__embedding")
 
     def describe(self, state, settings):
         how = "one-hot" if state["one_hot"] else f"embedding of width {state['embedding_dim']}"
