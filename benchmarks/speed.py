@@ -191,6 +191,8 @@ def child(task, rows, work):
         transformer.fit(frame.drop(columns=[TARGET]))
         result["seconds"] = time.perf_counter() - start
     elif task in ("fit_ours", "fit_streamed"):
+        from keras_defaults import feeding
+
         timer = EpochTimer()
         if task == "fit_streamed":
             settings["training"]["feature_cache_mb"] = 0
@@ -198,7 +200,7 @@ def child(task, rows, work):
         start = time.perf_counter()
         auto.fit(frame)
         result.update(seconds=time.perf_counter() - start, epoch=timer.per_epoch(), feeding=auto.feeding_,
-                      width=int(auto.preprocessor_.output["features"].shape[-1]))
+                      width=_network_width(auto), row_bytes=feeding.encoded_row_bytes(auto.preprocessor_))
         if task == "fit_ours":
             auto.save(work / "automater")
             auto.export(work / "model.keras")
@@ -317,6 +319,15 @@ def serve_child(rows, work):
     result.update(latency=float(np.median(times)), p99=float(np.quantile(times, 0.99)),
                   imports_package="keras_defaults" in sys.modules, peak_mb=peak_mb())
     print(json.dumps(result))
+
+
+def _network_width(auto):
+    """Features the network's first layer reads: the dense encodings, one-hot vectors and embeddings side by side."""
+    network = auto.network_
+    names = {layer.name for layer in network.layers}
+    tensor = (network.get_layer("all_features").output if "all_features" in names
+              else auto.preprocessor_.output["features"])
+    return int(tensor.shape[-1])
 
 
 def run_child(task, rows, work, timeout=3600):
@@ -475,8 +486,9 @@ def report(results, sizes, out, quick):
             f"How each figure grows with the rows, as an exponent: 1.0 is linear, below 1 fixed costs still weigh "
             f"on the smaller size. Time from {first:,} to {last:,} rows; memory is the peak above the process's "
             f"peak before the measured step (TensorFlow loaded, the frame built), from {before:,} to {last:,} rows. "
-            f"Training memory follows the encoded features ({width:.0f} float32 a row, "
-            f"{width * 4 / 1024:.1f} KB against about {get('stats_ours', last, 'frame_mb') * 2**20 / last:.0f} bytes "
+            f"Training memory follows the cached encoded features ({get('fit_ours', last, 'row_bytes') / 1024:.1f} KB a "
+            f"row: numbers, text weights and one index per categorical column, which the network expands to "
+            f"{width:.0f} features; against about {get('stats_ours', last, 'frame_mb') * 2**20 / last:.0f} bytes "
             f"a row for the frame): the network trains on them, cached or batch by batch.",
             "",
             "| figure | time exponent | memory exponent | peak above baseline, MB (" +

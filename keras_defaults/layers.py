@@ -456,6 +456,43 @@ class EnsembleDense(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class OneHotDense(keras.layers.Layer):
+    """What a dense layer adds for one one-hot column, read as a lookup: a one-hot vector times a kernel is the
+    kernel's row at the hot index, so the product costs `units` multiplications instead of `levels * units`. With
+    an ensemble's members (TabM-mini: member m sees the features times its own scales), member m adds the row
+    times its scale for that level.
+
+    Input: (batch,) indices. Output: (batch, units), or (batch, members, units) with `members` > 1. No bias: the
+    dense layer this completes has it. The kernel and the scales start as that layer's would (`limit` is its
+    Glorot-uniform limit over all its inputs; the scales are random signs, as `EnsembleInputs`').
+    """
+
+    def __init__(self, units=1, levels=1, members=1, limit=0.05, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.levels, self.members, self.limit = int(units), int(levels), int(members), float(limit)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(self.levels, self.units), name="kernel",
+                                      initializer=keras.initializers.RandomUniform(-self.limit, self.limit))
+        if self.members > 1:
+            self.scales = self.add_weight(shape=(self.levels, self.members), name="scales", initializer=_random_signs)
+
+    def call(self, indices):
+        indices = ops.cast(indices, "int32")
+        rows = ops.take(self.kernel, indices, axis=0)  # (batch, units)
+        if self.members == 1:
+            return rows
+        return ops.expand_dims(ops.take(self.scales, indices, axis=0), -1) * ops.expand_dims(rows, 1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units) if self.members == 1 else (input_shape[0], self.members, self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "levels": self.levels, "members": self.members,
+                "limit": self.limit}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class MemberMean(keras.layers.Layer):
     """The ensemble's prediction: the mean of its members' (probabilities or values). (batch, members, units) ->
     (batch, units)."""

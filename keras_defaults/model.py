@@ -12,6 +12,7 @@ Three functional models share their layers:
 
 import hashlib
 import inspect
+import math
 import re
 import warnings
 
@@ -19,7 +20,7 @@ import keras
 
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
 from keras_defaults.layers import EnsembleDense, EnsembleInputs, MemberMean, MembersLoss, MembersMetric
-from keras_defaults.layers import PeriodicEmbedding, SmoothClip
+from keras_defaults.layers import OneHotDense, PeriodicEmbedding, SmoothClip
 
 FEATURES = "features"
 NUMBERS = "numbers"
@@ -29,7 +30,7 @@ NUMBERS = "numbers"
 # equal one are renamed in the graph (see `layer_name`).
 _FIXED_NAMES = {FEATURES, NUMBERS, "all_features", "numbers_clip", "numbers_embedding", "preprocessor", "network",
                 "keras_defaults_model", "ensemble_inputs"}
-_FIXED_PATTERN = re.compile(r"body_(dense|norm|dropout)_\d+")
+_FIXED_PATTERN = re.compile(r"body_(dense|sum|activation|norm|dropout)_\d+")
 
 
 def _reserved(name):
@@ -109,9 +110,11 @@ def encoded_inputs(preprocessor):
             for key, tensor in preprocessor.output.items()}
 
 
-def embedded_features(encoded, inputs, body_config):
+def embedded_features(encoded, inputs, body_config, lookups=()):
     """Read the indexed columns (one-hot or embedded, by each column's `index_layer`), embed the numbers when the
-    body says so, and concatenate everything into one feature tensor: the keras-pandas 'nubs'."""
+    body says so, and concatenate everything into one feature tensor: the keras-pandas 'nubs'. Columns named in
+    `lookups` are left out (the default body reads them as lookups, see `build_network`); None if nothing is left.
+    """
     parts = [encoded[FEATURES]] if FEATURES in encoded else []
     if NUMBERS in encoded:
         # Periodic features of far-out values are noise: the embedding sees the numbers clipped smoothly (the
@@ -121,16 +124,30 @@ def embedded_features(encoded, inputs, body_config):
                                        body_config["periodic_dim"], name="numbers_embedding")(numbers))
     for name, spec in inputs.items():
         key = index_key(name)
-        if key in encoded:
+        if key in encoded and name not in lookups:
             parts.append(spec.encoder.index_layer(spec.state, layer_name(name))(encoded[key]))
+    if not parts:
+        return None
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="all_features")(parts)
 
 
-def mlp_body(features, body, prefix="body"):
-    """The default body: Dense layers of `units`, each followed by optional batch norm and dropout."""
+def mlp_body(features, body, prefix="body", first_layer_terms=(), fan_in=None):
+    """The default body: Dense layers of `units`, each followed by optional batch norm and dropout.
+
+    `first_layer_terms` are tensors the first layer adds before its activation (the one-hot columns' lookups, which
+    stand for the part of its kernel that reads them); its kernel then starts as Glorot-uniform over `fan_in`
+    inputs, all of them, as if the one-hot vectors were among the features.
+    """
     x = features
     for i, units in enumerate(body["units"]):
-        x = keras.layers.Dense(units, activation=body["activation"], name=f"{prefix}_dense_{i}")(x)
+        if i == 0 and first_layer_terms:
+            limit = math.sqrt(6.0 / (fan_in + units))
+            x = keras.layers.Dense(units, name=f"{prefix}_dense_{i}",
+                                   kernel_initializer=keras.initializers.RandomUniform(-limit, limit))(x)
+            x = keras.layers.Add(name=f"{prefix}_sum_{i}")([x, *first_layer_terms])
+            x = keras.layers.Activation(body["activation"], name=f"{prefix}_activation_{i}")(x)
+        else:
+            x = keras.layers.Dense(units, activation=body["activation"], name=f"{prefix}_dense_{i}")(x)
         if body["batch_norm"]:
             x = keras.layers.BatchNormalization(name=f"{prefix}_norm_{i}")(x)
         if body["dropout"]:
@@ -143,13 +160,32 @@ def build_network(preprocessor, inputs, targets, body_config, body=None):
 
     With `body_config["ensemble"]` k > 1 (and the default body), k members share the MLP: each sees the features
     scaled by a vector of its own and has heads of its own (TabM-mini), and the heads output (batch, k, units).
+
+    The default body reads a one-hot column as a lookup (`OneHotDense`): the first layer's product with a one-hot
+    vector is one row of its kernel, so a column of a thousand levels costs it `units` multiplications a row, not a
+    thousand times that. The arithmetic is the layer's own; a custom body gets the one-hot vectors.
     """
     encoded = encoded_inputs(preprocessor)
-    features = embedded_features(encoded, inputs, body_config)
     members = body_config["ensemble"] if body is None else 1
+    lookups = {}
+    if body is None and body_config["units"]:
+        lookups = {name: levels for name, spec in inputs.items()
+                   if index_key(name) in encoded and (levels := spec.encoder.one_hot_levels(spec.state))}
+    features = embedded_features(encoded, inputs, body_config, lookups)
+    if features is None:  # one-hot columns only: the first layer's bias needs a dense input, so read them as such
+        lookups = {}
+        features = embedded_features(encoded, inputs, body_config)
+    fan_in = int(features.shape[-1]) + sum(lookups.values())
     if members > 1:
         features = EnsembleInputs(members, name="ensemble_inputs")(features)
-    hidden = body(features) if body is not None else mlp_body(features, body_config)
+    if body is not None:
+        hidden = body(features)
+    else:
+        first_units = body_config["units"][0] if lookups else 0
+        limit = math.sqrt(6.0 / (fan_in + first_units)) if lookups else 0.0  # the first layer's Glorot limit
+        terms = [OneHotDense(first_units, levels, members, limit, name=f"{layer_name(name)}__one_hot_dense")(
+                     encoded[index_key(name)]) for name, levels in lookups.items()]
+        hidden = mlp_body(features, body_config, first_layer_terms=terms, fan_in=fan_in)
     outputs = {}
     for name, target in targets.items():
         units, activation = target.units, target.settings["activation"]

@@ -2,8 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_defaults.layers import (CategoryCodes, FillMissing, MissingIndicator, QuantileNormal, SmoothClip,
-                                   TargetDecoder)
+from keras_defaults.layers import (CategoryCodes, FillMissing, MissingIndicator, OneHotDense, QuantileNormal,
+                                   SmoothClip, TargetDecoder)
 
 
 def run(layer, values):
@@ -136,3 +136,22 @@ def test_the_members_loss_is_the_mean_of_each_members_loss():
             for m in range(2)]
     assert loss == pytest.approx(np.mean(each), rel=1e-5)
     assert MembersLoss.from_config(MembersLoss("binary_crossentropy").get_config()).loss is not None
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_one_hot_dense_is_the_dense_product_of_the_one_hot_vectors(members):
+    # A dense layer over one-hot vectors (each member's scaled by its own scales, as EnsembleInputs does) computes
+    # exactly what the lookup does.
+    layer = OneHotDense(units=4, levels=5, members=members, limit=0.5)
+    indices = np.array([0, 3, 4, 3, 1])
+    out = keras.ops.convert_to_numpy(layer(indices))
+    kernel = keras.ops.convert_to_numpy(layer.kernel)
+    one_hot = np.eye(5, dtype="float32")[indices]
+    if members == 1:
+        np.testing.assert_allclose(out, one_hot @ kernel, rtol=1e-6)
+        return
+    scales = keras.ops.convert_to_numpy(layer.scales)  # (levels, members)
+    assert out.shape == (5, members, 4) and set(np.unique(scales)) <= {-1.0, 1.0}
+    for m in range(members):
+        np.testing.assert_allclose(out[:, m], (one_hot * scales[:, m]) @ kernel, rtol=1e-6)
+    assert np.all(np.abs(kernel) <= 0.5)

@@ -33,3 +33,29 @@ def test_build_model_is_compiled_and_untrained(frame):
     model = auto.build_model()
     assert isinstance(model, keras.Model) and model.optimizer is not None
     assert int(model.optimizer.iterations.numpy()) == 0
+
+
+def test_the_default_body_reads_one_hot_columns_as_lookups_and_a_custom_body_gets_the_vectors(frame):
+    auto = Automater(target="binary", overrides=FAST, verbose=0).prepare(frame)
+    one_hot = [name for name, spec in auto.inputs_.items() if spec.encoder.one_hot_levels(spec.state)]
+    assert one_hot  # the frame has one-hot categorical columns
+    network = auto.build_model().get_layer("network")
+    kinds = {type(layer).__name__ for layer in network.layers}
+    assert "OneHotDense" in kinds and "CategoryEncoding" not in kinds
+    # The preprocessor hands each one-hot column over as one index per row, not as its vector.
+    assert all(len(auto.preprocessor_.output[f"{layer_name(name)}__index"].shape) == 1 for name in one_hot)
+    custom = auto.build_model(body=lambda x: keras.layers.Dense(8, activation="relu")(x)).get_layer("network")
+    kinds = {type(layer).__name__ for layer in custom.layers}
+    assert "CategoryEncoding" in kinds and "OneHotDense" not in kinds
+
+
+def test_a_frame_of_one_hot_columns_only_gets_the_vectors_and_trains():
+    # Nothing dense would carry the first layer's bias: the one-hot vectors are its input, as for a custom body.
+    import pandas as pd
+
+    data = pd.DataFrame({"colour": ["red", "green", "blue", "red"] * 20, "size": ["s", "m", "l", "xl", "m"] * 16})
+    data["target"] = (data["colour"] == "red") | (data["size"] == "s")
+    auto = Automater(target="target", overrides=FAST, seed=0, verbose=0).fit(data)
+    kinds = {type(layer).__name__ for layer in auto.network_.layers}
+    assert "CategoryEncoding" in kinds and "OneHotDense" not in kinds
+    assert auto.predict(data.drop(columns="target")).notna().all()

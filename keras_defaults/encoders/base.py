@@ -88,6 +88,10 @@ class Encoder(abc.ABC):
     def missing_note(self, state):
         """How the model reads a missing value of this column, for the warning at predict."""
 
+    def one_hot_levels(self, state):
+        """The width of the one-hot vector `index_layer` expands the index to, or None when it is not one-hot."""
+        return None
+
     def index_layer(self, state, name):
         """The network's layer that reads an indexed column's index (`EncodedColumn.index`): an embedding, or a
         one-hot expansion. Only kinds that emit an index have one."""

@@ -110,6 +110,9 @@ class CategoricalEncoder(Encoder):
         index = self._lookup(state, "int", f"{name}_index")(values)
         return EncodedColumn(dense=number, index=index)
 
+    def one_hot_levels(self, state):
+        return len(state["vocabulary"]) + 1 if state["one_hot"] else None
+
     def index_layer(self, state, name):
         levels = len(state["vocabulary"]) + 1  # index 0 is the out-of-vocabulary bucket
         if state["one_hot"]:
