@@ -15,18 +15,20 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from keras_defaults import defaults as table
-from keras_defaults import distribute, feeding, frames, profile_check, scoring, sources, summaries
+from keras_defaults import arrow, distribute, feeding, frames, profile_check, scoring, sources, summaries
 from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of
 from keras_defaults.export import replace_dir
 from keras_defaults.model import build_network, build_preprocessor, build_served_model, check_model_config
 from keras_defaults.model import compile_model, make_optimizer
-from keras_defaults.schema import treats_as_numbers
+from keras_defaults.schema import python_value, treats_as_numbers
 from keras_defaults.state_file import FORMAT_VERSION, read_state
-from keras_defaults.targets import TargetSpec, check_balance, fit_target, sample_weights
+from keras_defaults.targets import TargetSpec, check_balance, check_class_weight, fit_target, row_weights
+from keras_defaults.targets import sample_weights, weight_profile
 
 STATE_FILE = "automater.json"
 MODEL_FILE = "model.keras"
@@ -127,31 +129,37 @@ class Automater:
         training; returns self."""
         config = self._resolve_config()
         check_model_config(config)  # before the data is read: a typo fails fast
-        self._learn(df, config)
+        self._learn(arrow.to_pandas(df, "the training data"), config, _weight_column(config, None))
         return self
 
-    def _learn(self, source, config):
+    def _learn(self, source, config, weight_column=None):
         """Learn kinds and statistics from a DataFrame, or from files in one streaming pass; set `config_`,
         `inputs_`, `ignored_`, `targets_` and `preprocessor_`. Returns the training data: the checked frame, or the
         files with their rows counted."""
         if sources.is_file_source(source):
+            if weight_column is not None:
+                raise DataError(f"sample_weight='{weight_column}' names a column of a DataFrame in memory; rows read "
+                                f"from files are not weighted. Load the rows into a DataFrame to weigh them.")
             categorical = {c for c, e in config.get("columns").items() if e.get("kind") == "categorical"}
             summary = summaries.summarise(source, self.targets, categorical, self._seed)
             _, inputs, ignored, targets = self._learn_frame(summary.sample, config)
             inputs, ignored = summaries.correct_inputs(inputs, ignored, summary)
             targets, data = summaries.correct_targets(targets, summary), summary.files
         else:
-            data, inputs, ignored, targets = self._learn_frame(source, config)
+            data, inputs, ignored, targets = self._learn_frame(source, config, weight_column)
         self._said = set()  # predict's once-only warnings describe a training profile: a new one starts afresh
         self.config_, self.inputs_, self.ignored_, self.targets_ = config, inputs, ignored, targets
         self.preprocessor_ = build_preprocessor(inputs, numbers=config.get("body", "numerical_embedding") != "none")
         return data
 
-    def _learn_frame(self, df, config):
-        """Check a training frame, then fit its targets and input columns: (frame, inputs, ignored, targets)."""
+    def _learn_frame(self, df, config, weight_column=None):
+        """Check a training frame, then fit its targets and input columns: (frame, inputs, ignored, targets). The
+        weight column, when there is one, is set aside: it weighs rows and is not an input."""
         targets = self.targets
         frame = frames.as_frame(df, "the training data")
         frames.check_targets(frame, targets)
+        if weight_column is not None:
+            frames.check_weight_column(frame, weight_column, targets)
         frame = frames.drop_missing_targets(frame, targets)
         frames.check_rows(frame, targets, config.get("training", "validation_split"))
         unknown = [c for c in config.get("columns") if c not in frame.columns]
@@ -164,19 +172,109 @@ class Automater:
         check_balance(frame, target_specs, table.Training.from_config(config))
         frame = frames.non_finite_as_missing(frame, [c for c in frame.columns if c not in targets
                                                      and treats_as_numbers(forced.get(c))])
-        inputs, ignored = learn_inputs(frame, config, forced, targets)
+        inputs, ignored = learn_inputs(frame, config, forced, targets + ([weight_column] if weight_column else []))
+        if weight_column is not None:
+            ignored[weight_column] = ColumnSpec(weight_column, weight_profile(frame[weight_column], weight_column))
         frames.warn_leaks(frame, targets, list(inputs))
         return frame, inputs, ignored, target_specs
+
+    def _validation_frame(self, df):
+        """`fit(validation_data=...)` checked as predict checks a frame, with a value in every target that the
+        training rows know."""
+        df = arrow.to_pandas(df, "validation_data")
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"Expected a pandas DataFrame as validation_data (the columns of the training frame, "
+                            f"targets included). Received: {type(df).__name__}.")
+        frame = frames.as_frame(df, "validation_data", strict=False)
+        frames.check_targets(frame, self.targets)
+        frame = frames.drop_missing_targets(frame, self.targets)
+        self._said = set()
+        profile_check.check(frame, self.inputs_, self.ignored_, self.targets, self._said)
+        self._check_known_labels(frame, "validation_data")
+        return frame
+
+    def _check_known_labels(self, frame, what):
+        for name, target in self.targets_.items():
+            if target.predicts_classes:
+                unknown = sorted({python_value(v) for v in frame[name]} - set(target.classes), key=str)
+                if unknown:
+                    raise DataError(f"{what}'s target '{name}' holds label(s) {unknown[:5]} that no training row "
+                                    f"has; the model cannot predict them. Drop those rows, or train on rows that "
+                                    f"have them.")
+
+    def _row_weights(self, df, data, training, sample_weight, class_weight):
+        """{target: weight per training row} from sample_weight=, class_weight= and training.class_weight, or None."""
+        if sources.is_file_source(df) or isinstance(data, sources.Files):
+            if sample_weight is not None or isinstance(class_weight, dict):
+                raise DataError("sample_weight= and a class_weight mapping weigh the rows of a DataFrame in memory; "
+                                "rows read from files are not weighted. Load the rows into a DataFrame to weigh them.")
+            return None
+        if isinstance(sample_weight, str):
+            rows = row_weights(data[sample_weight], len(data), f"Column '{sample_weight}' (sample_weight=)")
+        elif sample_weight is not None:
+            # One weight per row of df as given; the rows whose target is missing were dropped from data.
+            rows = row_weights(sample_weight, len(df), "sample_weight=")[frames.rows_with_targets(df, self.targets)]
+        else:
+            rows = None
+        given = None if class_weight is None or isinstance(class_weight, str) else check_class_weight(
+            class_weight, self.targets_)
+        return sample_weights(data, self.targets_, training, rows, given)
 
     def build_model(self, body=None):
         """The compiled, untrained model: raw columns in, predictions in the user's units out.
 
         `body`, a callable from the encoded feature tensor to a hidden tensor, replaces the default MLP: a custom
         body between the automatic inputs and heads. Needs `prepare(df)` (or `fit`) first.
+
+        The Automater then predicts, evaluates, explains, saves and exports with this model: train it yourself
+        with `model.fit(auto.dataset(df), ...)` (any Keras loop, callbacks or distribution), and `auto.predict`,
+        `auto.save` and `auto.export` serve what you trained.
         """
         self._check_prepared()
-        _, served = self._build(body)
+        network, served = self._build(body)
+        self.network_, self.model_ = network, served
+        self.history_, self.refit_epochs_ = {}, None
         return served
+
+    def inputs(self, df):
+        """The model's inputs for the rows of `df`: {column: tensor} of raw values, checked against the training
+        profile as `predict` checks them. `auto.model(auto.inputs(df))` is what `predict` runs."""
+        self._check_prepared()
+        frame = frames.as_frame(arrow.to_pandas(df, "the data"), "the data", strict=False)
+        if not hasattr(self, "_said"):
+            self._said = set()
+        profile_check.check(frame, self.inputs_, self.ignored_, self.targets, self._said)
+        return raw_tensors(frame, self.inputs_)
+
+    def dataset(self, df, batch_size=None, shuffle=False, sample_weight=None):
+        """A `tf.data.Dataset` of (inputs, labels) batches from the rows of `df`, to train the model of
+        `build_model` (or `auto.model`) with your own `model.fit` or training loop.
+
+        Inputs are `inputs(df)`; labels, {target: array}, are what the model outputs: class codes (or one-hot rows)
+        for a class target, the target in your units for a number. Rows whose target is missing are dropped, as in
+        `fit`. `batch_size` defaults to `training.batch_size`; `shuffle` reshuffles the rows every epoch;
+        `sample_weight` (a column name or one weight per row) adds a third element, the rows' weights.
+        """
+        self._check_prepared()
+        frame = frames.as_frame(arrow.to_pandas(df, "the data"), "the data", strict=False)
+        frames.check_targets(frame, self.targets)
+        if isinstance(sample_weight, str):
+            frames.check_weight_column(frame, sample_weight, self.targets)
+            weights = row_weights(frame[sample_weight], len(frame), f"Column '{sample_weight}' (sample_weight=)")
+        elif sample_weight is not None:
+            weights = row_weights(sample_weight, len(frame), "sample_weight=")
+        kept = frames.rows_with_targets(frame, self.targets)
+        frame = frames.drop_missing_targets(frame, self.targets)
+        self._check_known_labels(frame, "the data")
+        parts = (self.inputs(frame), {name: target.served_labels(frame[name]) for name, target in
+                                      self.targets_.items()})
+        if sample_weight is not None:
+            parts += (weights[kept],)
+        dataset = tf.data.Dataset.from_tensor_slices(parts)
+        if shuffle:
+            dataset = dataset.shuffle(len(frame), seed=self.seed, reshuffle_each_iteration=True)
+        batch_size = batch_size or self.config_.get("training", "batch_size")
+        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def _build(self, body=None):
         """The network (encoded features -> heads) and the served model (raw columns -> predictions), the served
@@ -194,37 +292,60 @@ class Automater:
         distribute.prepare_network(network, strategy)
         return network, served
 
-    def fit(self, df, *, epochs=None, batch_size=None, body=None, distribution=None):
+    def fit(self, df, *, epochs=None, batch_size=None, body=None, distribution=None, validation_data=None,
+            sample_weight=None, class_weight=None, callbacks=None):
         """Learn kinds and statistics from `df`, then build and train the model; returns self.
 
-        `df` is a DataFrame, or data files streamed in chunks: a CSV/Parquet path, a glob such as
-        "data/*.parquet", a directory, or a list of those. `distribution` ("mirrored" or "multi_worker") trains
+        `df` is a DataFrame (pandas, polars or pyarrow; see `arrow`), or data files streamed in chunks: a
+        CSV/Parquet path, a glob such as "data/*.parquet", a directory, or a list of those. `distribution` ("mirrored" or "multi_worker") trains
         on several devices or machines; it is `training.distribution` in YAML.
+
+        As in Keras's `fit`:
+            validation_data: a DataFrame with the same columns, targets included. Its rows decide when to stop,
+                in place of the random split of `df` (`training.validation_split`), and are never trained on: every
+                row of `df` trains the network, and there is no refit.
+            sample_weight: a column of `df` (by name; it is then not an input) or one weight per row (array-like,
+                in `df`'s order): how much each row counts in the loss. Weights multiply the class weights.
+            class_weight: a mapping from the target's class labels to weights ({label: weight}; with several
+                classification targets, {target: {label: weight}}); a label left out weighs 1. Or "balanced",
+                "auto" or "none", as `training.class_weight` in YAML.
+            callbacks: Keras callbacks (TensorBoard, CSVLogger, your own), run alongside early stopping in every
+                `fit` of the network: the first, and the refit when there is one. Their `model` is the network that
+                trains on encoded features; `auto.model` serves raw columns once `fit` returns.
         """
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
-        given = (("epochs", epochs), ("batch_size", batch_size), ("distribution", distribution))
+        callbacks = _check_callbacks(callbacks)
+        given = (("epochs", epochs), ("batch_size", batch_size), ("distribution", distribution),
+                 ("class_weight", class_weight if isinstance(class_weight, str) else None))
         extra = {"training": {k: v for k, v in given if v is not None}}
+        if validation_data is not None:
+            # The given rows replace the split; no row of df is held out, so no refit is needed to learn from it.
+            extra["training"].update(validation_split=0.0, refit=False)
         config = self._resolve_config(extra if extra["training"] else None)
         training = table.Training.from_config(config)
         # Created before anything else runs in TensorFlow, as a multi-worker strategy requires.
         strategy = distribute.strategy(training.distribution)
         with distribute.scope(strategy):
             optimizer = check_model_config(config)  # the network's optimizer, checked before the data is read
-        data = self._learn(df, config)
+        weight_column = _weight_column(config, sample_weight)
+        df = arrow.to_pandas(df, "the training data")
+        data = self._learn(df, config, weight_column)
+        validation = None if validation_data is None else self._validation_frame(validation_data)
         network, served = self._trainable(body, strategy, optimizer)
         initial_state = _variable_values(network)
-        weights = None if isinstance(data, sources.Files) else sample_weights(data, self.targets_, training)
-        feeder = feeding.Feeder(data, self.inputs_, self.targets_, self.preprocessor_, training, weights)
+        weights = self._row_weights(df, data, training, weight_column or sample_weight, class_weight)
+        feeder = feeding.Feeder(data, self.inputs_, self.targets_, self.preprocessor_, training, weights, validation)
         self.feeding_ = feeder.feeding
         arguments = feeder.arguments(training, self._seed)
-        callbacks = []
+        stopping = []
         if arguments["validation_data"] is not None:
-            callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience,
-                                                           restore_best_weights=training.restore_best_weights))
+            stopping.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience,
+                                                          restore_best_weights=training.restore_best_weights))
             if training.reduce_lr_patience:
-                callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=training.reduce_lr_factor,
-                                                                   patience=training.reduce_lr_patience, verbose=0))
+                stopping.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=training.reduce_lr_factor,
+                                                                  patience=training.reduce_lr_patience, verbose=0))
+        callbacks = stopping + callbacks
         history = network.fit(**arguments, epochs=training.epochs, callbacks=callbacks, verbose=self.verbose)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         rows = data.rows if isinstance(data, sources.Files) else len(data)
@@ -240,7 +361,8 @@ class Automater:
             arguments = feeder.arguments(dataclasses.replace(training, validation_split=0.0), self._seed)
             if self.verbose:
                 print(f"Refitting on all {rows} rows for {self.refit_epochs_} epochs (the best epoch above).")
-            network.fit(**arguments, epochs=self.refit_epochs_, verbose=self.verbose)
+            network.fit(**arguments, epochs=self.refit_epochs_, callbacks=callbacks[len(stopping):],
+                        verbose=self.verbose)
         self.network_ = network
         self.model_ = served
         return self
@@ -293,6 +415,7 @@ class Automater:
         """Run `result(frame, outputs)` on every chunk of `source`; write the results to `out` (.csv or .parquet)
         as they come, or return them joined."""
         self._check_fitted()
+        given, source = source, arrow.to_pandas(source, "the data to predict")
         writer = sources.PredictionWriter(out) if out is not None else None
         parts = []
         try:
@@ -311,7 +434,7 @@ class Automater:
         if not parts:
             raise DataError(f"The files {source!r} hold no rows to predict.")
         if len(parts) == 1:
-            return parts[0]
+            return arrow.like(parts[0], given)
         if isinstance(parts[0], dict):
             return {name: pd.concat([part[name] for part in parts]) for name in parts[0]}
         return pd.concat(parts)
@@ -355,6 +478,7 @@ class Automater:
         self._check_fitted()
         truths, predictions, probabilities = [], [], []
         rows = dropped = 0
+        df = arrow.to_pandas(df, "the data to evaluate")
         for chunk in self._chunks(df, "the data to evaluate", list(self.inputs_) + self.targets):
             frames.check_targets(chunk, self.targets)
             known = chunk[self.targets].notna().all(axis=1).to_numpy()
@@ -474,6 +598,34 @@ def _variable_values(network):
 def _assign_variable_values(network, values):
     for variable, value in zip(_variables(network), values, strict=True):
         variable.assign(value)
+
+
+def _weight_column(config, sample_weight):
+    """The column of row weights: named by `sample_weight=`, or given kind 'weight' in the settings (a YAML column
+    entry, or column_types=). None when the rows are not weighted by a column."""
+    configured = [c for c, entry in config.get("columns").items() if entry.get("kind") == table.WEIGHT]
+    if len(configured) > 1:
+        raise ConfigError(f"Columns {configured} are all of kind 'weight' (from "
+                          f"{', '.join(config.origin('columns', c, 'kind') for c in configured)}); the rows have one "
+                          f"weight each. Keep one.")
+    if configured and sample_weight is not None and not (isinstance(sample_weight, str)
+                                                         and sample_weight == configured[0]):
+        raise ConfigError(f"The rows are weighted twice: by column '{configured[0]}' (kind 'weight', from "
+                          f"{config.origin('columns', configured[0], 'kind')}) and by sample_weight=. Give one.")
+    if isinstance(sample_weight, str):
+        return sample_weight
+    return configured[0] if configured else None
+
+
+def _check_callbacks(callbacks):
+    """`fit(callbacks=...)` as a list of Keras callbacks."""
+    if callbacks is None:
+        return []
+    given = [callbacks] if isinstance(callbacks, keras.callbacks.Callback) else callbacks
+    if not isinstance(given, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in given):
+        raise ConfigTypeError(f"callbacks must be a list of keras.callbacks.Callback instances (e.g. "
+                              f"[keras.callbacks.CSVLogger('log.csv')]). Received: {callbacks!r}.")
+    return list(given)
 
 
 def _is_saved_automater(path):

@@ -23,7 +23,9 @@ from keras_defaults.errors import ConfigError, ConfigTypeError, did_you_mean, ex
 BUILTIN_SOURCE = "defaults.yaml"
 MAPPING_SOURCE = "config= mapping"
 KINDS = ("numerical", "categorical", "boolean", "text", "datetime")
-COLUMN_KINDS = KINDS + ("ignore",)
+# Kinds a column can be given besides the encoded ones: left out, or the row weights of the loss (not an input).
+WEIGHT = "weight"
+COLUMN_KINDS = KINDS + ("ignore", WEIGHT)
 TARGET_KINDS = ("numerical", "categorical", "boolean")
 
 # Documentation maps inside the table (a note per alternative); free-form, never read as settings.

@@ -41,7 +41,7 @@ class Feeder:
     `arguments`, and reused by every later one), else "streamed" (encoded batch by batch, every epoch).
     """
 
-    def __init__(self, data, inputs, targets, preprocessor, training, weights=None):
+    def __init__(self, data, inputs, targets, preprocessor, training, weights=None, validation=None):
         rows = data.rows if isinstance(data, Files) else len(data)
         if isinstance(data, Files) and training.class_weight == "balanced":
             # Weights come from the class counts of an in-memory frame; rows read from files carry none.
@@ -49,22 +49,43 @@ class Feeder:
                               "Use class_weight: none (or auto, which does not weigh file rows), or load the rows.")
         cached = rows * encoded_row_bytes(preprocessor) <= training.feature_cache_mb * 2 ** 20
         if not cached and weights is not None:
-            raise ConfigError(f"training.class_weight: {training.class_weight} needs the encoded features in memory, "
-                              f"but this frame's ({rows} rows) exceed training.feature_cache_mb. Raise that setting, "
-                              f"or use class_weight: none.")
+            raise ConfigError(f"Weighted rows (training.class_weight: {training.class_weight}, class_weight= or "
+                              f"sample_weight=) need the encoded features in memory, but this frame's ({rows} rows) "
+                              f"exceed training.feature_cache_mb. Raise that setting, or train without weights.")
         self.data, self.inputs, self.targets, self.preprocessor = data, inputs, targets, preprocessor
-        self.weights = weights
+        self.weights, self.validation = weights, validation
         self.feeding = CACHED if cached else STREAMED
         self._encoded = None  # (tensors of every row, the first target's value per row), once encoded
+        self._validation_encoded = None
 
     def arguments(self, training, seed):
-        """Keyword arguments for `network.fit` with `training`'s batch size and validation split."""
+        """Keyword arguments for `network.fit` with `training`'s batch size and validation split; the validation
+        frame, when one was given, replaces the split."""
         if self.feeding == STREAMED:
-            return _streamed_arguments(self.data, self.inputs, self.targets, self.preprocessor, training, seed)
-        if self._encoded is None:
-            self._encoded = _encode_rows(self.data, self.inputs, self.targets, self.preprocessor, self.weights)
-        arrays, split_values = self._encoded
-        return _cached_arguments(arrays, split_values, self.targets, training, seed)
+            arguments = _streamed_arguments(self.data, self.inputs, self.targets, self.preprocessor, training, seed)
+        else:
+            if self._encoded is None:
+                self._encoded = _encode_rows(self.data, self.inputs, self.targets, self.preprocessor, self.weights)
+            arrays, split_values = self._encoded
+            arguments = _cached_arguments(arrays, split_values, self.targets, training, seed)
+        if self.validation is not None:
+            arguments.update(self._validation_arguments(training, seed))
+        return arguments
+
+    def _validation_arguments(self, training, seed):
+        """The given validation frame, fed as the training rows are (unweighted, as Keras's own validation_data)."""
+        rows = np.arange(len(self.validation))
+        if self.feeding == STREAMED:
+            raw, labels = raw_arrays(self.validation, self.inputs), label_arrays(self.validation, self.targets)
+            pieces = _frame_pieces(raw, labels, rows, seed, _piece_rows(self.preprocessor, training.batch_size),
+                                   shuffle=False)
+            return dict(validation_data=_dataset(pieces, self.inputs, self.targets, self.preprocessor,
+                                                 training.batch_size, len(rows)))
+        if self._validation_encoded is None:
+            self._validation_encoded = _encode_rows(self.validation, self.inputs, self.targets,
+                                                    self.preprocessor)[0]
+        validation, steps = _batches(self._validation_encoded, rows, training.batch_size)
+        return dict(validation_data=validation, validation_steps=steps)
 
 
 def refit_epochs(training, history, rows):

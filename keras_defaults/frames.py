@@ -29,8 +29,8 @@ def as_frame(data, what="data", strict=True):
         raise DataError(f"Expected a pandas DataFrame (or a CSV/Parquet file path) as {what}. Received: a Series "
                         f"named {data.name!r}. Use series.to_frame() for one column, or pass the whole DataFrame.")
     if not isinstance(data, pd.DataFrame):
-        raise DataError(f"Expected a pandas DataFrame (or a CSV/Parquet file path) as {what}. "
-                        f"Received: {type(data).__name__}.")
+        raise DataError(f"Expected a DataFrame (pandas, polars, or a pyarrow Table), or a CSV/Parquet file path, as "
+                        f"{what}. Received: {type(data).__module__}.{type(data).__name__}.")
     if strict:
         check_column_names(data.columns)
     return data.copy()
@@ -63,9 +63,14 @@ def check_targets(df, targets):
                             f"df.loc[:, ~df.columns.duplicated()].")
 
 
+def rows_with_targets(df, targets):
+    """A boolean array: the rows with a value in every target, which training keeps."""
+    return df[targets].notna().all(axis=1).to_numpy()
+
+
 def drop_missing_targets(df, targets):
     """Rows whose target is missing cannot be learned from: drop them, and say how many."""
-    missing = df[targets].isna().any(axis=1)
+    missing = ~rows_with_targets(df, targets)
     if missing.all():
         raise DataError(f"Every row has a missing value in target column(s) {targets}: there is nothing to learn "
                         f"from. Check that the right column was named as the target.")
@@ -73,6 +78,15 @@ def drop_missing_targets(df, targets):
         warn_dropped(int(missing.sum()), len(df), targets)
         df = df.loc[~missing]
     return df
+
+
+def check_weight_column(df, column, targets):
+    """The column named by sample_weight= is one of the frame's, and not a target."""
+    if column not in df.columns:
+        raise DataError(f"sample_weight='{column}' is not a column of the DataFrame.{did_you_mean(column, df.columns)}"
+                        f" Name a column of weights, or pass one weight per row (an array).")
+    if column in targets:
+        raise DataError(f"sample_weight='{column}' is a target column; name a column of row weights instead.")
 
 
 def warn_dropped(dropped, rows, targets):

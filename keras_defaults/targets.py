@@ -11,9 +11,9 @@ import pandas as pd
 
 from keras_defaults import defaults as table
 from keras_defaults.encoders import ENCODERS
-from keras_defaults.errors import ConfigError, DataError, expected_one_of, warn
+from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, expected_one_of, warn
 from keras_defaults.model import canonical_loss, check_activation, keras_loss, keras_metric
-from keras_defaults.schema import IGNORE, ColumnProfile, infer_column
+from keras_defaults.schema import IGNORE, ColumnProfile, infer_column, python_value
 
 
 @dataclasses.dataclass
@@ -46,6 +46,11 @@ class TargetSpec:
     def labels(self, series):
         """The training labels of `series` as the loss reads them (a numpy array)."""
         return self.encoder.target_array(series, self.state, self.settings)
+
+    def served_labels(self, series):
+        """The labels of `series` as the served model outputs them (your units for numbers): what training the model
+        of `build_model` yourself compares its outputs with."""
+        return self.encoder.served_target_array(series, self.state, self.settings)
 
     def probabilities(self, outputs):
         """Class probabilities as float64, (rows, classes), from the served model's output for this target."""
@@ -191,19 +196,104 @@ def check_balance(frame, targets, training):
              f"{counts.min()} of {int(counts.sum())} rows, {ratio:.0f} times fewer than the most frequent. {done}")
 
 
-def sample_weights(frame, targets, training):
-    """Per-row weights by target, {name: array}, or None when no target is weighted (see training.class_weight).
+def sample_weights(frame, targets, training, rows=None, class_weight=None):
+    """Per-row weights by target, {name: float32 array}, or None when no row is weighted.
 
-    Balanced weights (scikit-learn's): a row of class c weighs rows / (classes * rows of c), so each class carries the
-    same total weight and the mean weight is 1.
+    A classification target's rows are weighted by `class_weight` ({target: {label: weight}}, see
+    `check_class_weight`) when given, else by training.class_weight: balanced weights (scikit-learn's) give a row of
+    class c the weight rows / (classes * rows of c), so that each class carries the same total weight and the mean
+    weight is 1. `rows`, the user's per-row weights (see `row_weights`), multiply every target's.
     """
     from sklearn.utils.class_weight import compute_sample_weight
 
     weights = {}
     for name, target in targets.items():
-        if target.predicts_classes and _weighted(_class_counts(frame, target), training):
+        if not target.predicts_classes:
+            continue
+        if class_weight is not None:
+            if name in class_weight:
+                by_code = np.array([class_weight[name].get(c, 1.0) for c in target.classes], dtype="float32")
+                weights[name] = by_code[_class_codes(frame[name], target)]
+        elif _weighted(_class_counts(frame, target), training):
             codes = pd.factorize(frame[name].astype(object))[0]
             weights[name] = compute_sample_weight("balanced", codes).astype("float32")
-    if not weights:
+    if not weights and rows is None:
         return None
-    return {name: weights.get(name, np.ones(len(frame), dtype="float32")) for name in targets}
+    base = rows if rows is not None else np.ones(len(frame), dtype="float32")
+    return {name: (weights[name] * base if name in weights else base).astype("float32") for name in targets}
+
+
+def _class_codes(series, target):
+    index = {c: i for i, c in enumerate(target.classes)}
+    return np.array([index[python_value(v)] for v in series], dtype="int64")
+
+
+def check_class_weight(class_weight, targets):
+    """A `class_weight=` argument as {target: {label: weight}}: a mapping keyed by the user's labels when there is
+    one classification target, or by target name (each value a mapping keyed by labels). A label left out weighs 1,
+    as in scikit-learn."""
+    classifying = [name for name, target in targets.items() if target.predicts_classes]
+    if not isinstance(class_weight, dict):
+        raise ConfigTypeError(f"class_weight must be a mapping from class labels to weights (e.g. {{'yes': 5.0}}), "
+                              f"or one of 'balanced', 'none', 'auto'. Received: {type(class_weight).__name__} "
+                              f"{class_weight!r}.")
+    if not classifying:
+        raise ConfigError(f"class_weight weighs the classes of a classification target, but {list(targets)} "
+                          f"{'is a regression target' if len(targets) == 1 else 'are regression targets'}. Use "
+                          f"sample_weight= to weigh rows.")
+    by_target = all(key in classifying and isinstance(value, dict) for key, value in class_weight.items())
+    if not by_target:
+        if len(classifying) > 1:
+            raise ConfigError(f"With several classification targets ({classifying}), class_weight maps each target "
+                              f"to its own weights, e.g. {{'{classifying[0]}': {{label: weight}}}}. Received: "
+                              f"{class_weight!r}.")
+        class_weight = {classifying[0]: class_weight}
+    checked = {}
+    for name, weights in class_weight.items():
+        classes = list(targets[name].classes)
+        checked[name] = {}
+        for label, weight in weights.items():
+            label = python_value(label)
+            if label not in classes:
+                raise ConfigError(f"class_weight names a label that target '{name}' does not have. "
+                                  + expected_one_of("label", label, classes))
+            if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) \
+                    or not np.isfinite(weight) or weight < 0:
+                raise ConfigError(f"class_weight for label {label!r} of target '{name}' must be a finite number at "
+                                  f"least 0. Received: {weight!r}.")
+            checked[name][label] = float(weight)
+    return checked
+
+
+def weight_profile(series, name):
+    """The profile of the column named by sample_weight=: set aside as an input, and said why."""
+    non_null = series.dropna()
+    return ColumnProfile(name=name, kind=IGNORE, reason="the row weights (sample_weight=, or kind 'weight'): they weigh "
+                         "rows in the loss and are not an input", dtype=str(series.dtype), n_unique=int(non_null.nunique()),
+                         missing=int(series.isna().sum()), rows=len(series),
+                         sample=[python_value(v) for v in pd.unique(non_null)[:3]], forced=True)
+
+
+def row_weights(values, rows, what):
+    """User-given weights of the rows, as float32: numbers, finite and at least 0, not all 0. `what` names them in
+    messages ("column 'w' (sample_weight=)", or "sample_weight=")."""
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object).reshape(-1)
+                                                                     if np.ndim(values) else [values])
+    if len(series) != rows:
+        raise DataError(f"{what} holds {len(series)} weight(s), but the DataFrame has {rows} rows: give one weight "
+                        f"per row, in the DataFrame's order.")
+    numbers = pd.to_numeric(series, errors="coerce").astype("float64")
+    unreadable = series[numbers.isna() & series.notna()]
+    if len(unreadable):
+        raise DataError(f"{what} holds {len(unreadable)} value(s) that are not numbers (e.g. "
+                        f"{unreadable.iloc[0]!r}); a weight is a number at least 0.")
+    if numbers.isna().any():
+        raise DataError(f"{what} is missing for {int(numbers.isna().sum())} row(s); a weight is a number at least 0. "
+                        f"Fill them (e.g. with 1.0), or drop those rows.")
+    array = numbers.to_numpy()
+    if not np.isfinite(array).all() or (array < 0).any():
+        bad = array[~np.isfinite(array) | (array < 0)][0]
+        raise DataError(f"{what} holds {bad!r}; a weight must be finite and at least 0.")
+    if not array.any():
+        raise DataError(f"Every weight in {what} is zero: no row would count in the loss.")
+    return array.astype("float32")

@@ -1,10 +1,15 @@
+import gc
+import logging
+
+import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 from conftest import FAST, mixed_frame
 from keras_defaults import Automater
-from keras_defaults.errors import ConfigError, DataError, NotFittedError
+from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError
 
 
 def fit(target, data, **kwargs):
@@ -236,3 +241,196 @@ def test_a_custom_body_is_not_ensembled(frame):
     auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).prepare(frame.drop(columns=["label"]))
     model = auto.build_model(body=lambda features: keras.layers.Dense(8, activation="relu")(features))
     assert model.output["binary"].shape == (None, 1)
+
+
+# ---------------------------------------------------------------------------------------------------- Keras's hooks
+class Recorder(keras.callbacks.Callback):
+    """Counts the fits it sees and records each one's steps per epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+    def on_train_begin(self, logs=None):
+        self.steps.append(self.params["steps"])
+
+
+def test_callbacks_see_the_first_fit_and_the_refit(frame, tmp_path):
+    recorder = Recorder()
+    log = tmp_path / "log.csv"
+    board = tmp_path / "board"
+    auto = Automater("binary", seed=0, verbose=0, overrides=FAST).fit(
+        frame, callbacks=[recorder, keras.callbacks.CSVLogger(str(log), append=True),
+                          keras.callbacks.TensorBoard(str(board))])
+    assert auto.refit_epochs_ and len(recorder.steps) == 2
+    # The first fit trains on 80% of the rows, the refit on all of them.
+    assert recorder.steps == [-(-int(len(frame) * 0.8) // 64), -(-len(frame) // 64)]
+    assert len(pd.read_csv(log)) == len(auto.history_["loss"]) + auto.refit_epochs_
+    assert any(board.rglob("events.out.tfevents.*"))
+    with pytest.raises(ConfigTypeError, match="keras.callbacks.Callback"):
+        Automater("binary", overrides=FAST, verbose=0).fit(frame, callbacks=["early"])
+
+
+def test_validation_data_replaces_the_split_and_the_refit(frame):
+    recorder = Recorder()
+    train, validation = frame.iloc[:120], frame.iloc[120:]
+    auto = Automater("label", seed=0, verbose=0, overrides=FAST).fit(train, validation_data=validation,
+                                                                     callbacks=[recorder])
+    assert recorder.steps == [-(-len(train) // 64)]  # every given row trains; one fit
+    assert auto.refit_epochs_ is None and len(auto.history_["val_loss"]) == FAST["training"]["epochs"]
+    assert auto.config_.get("training", "validation_split") == 0.0
+    assert "fit()" in auto.config_.origin("training", "validation_split")
+    with pytest.raises(DataError, match="label.*'unseen'"):
+        Automater("label", overrides=FAST, verbose=0).fit(train, validation_data=validation.assign(label="unseen"))
+    with pytest.raises(DataError, match=r"lacks 1 column\(s\).*\['num'\]"):
+        Automater("label", overrides=FAST, verbose=0).fit(train, validation_data=validation.drop(columns="num"))
+    with pytest.raises(DataError, match="validation_data"):
+        Automater("label", overrides=FAST, verbose=0).fit(train, validation_data=validation.to_numpy())
+
+
+def noisy_labels(rows=600, seed=0):
+    """Half the rows say y = x > 0, the other half the opposite; a weight column picks which half counts."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    clean = np.arange(rows) % 2 == 0
+    return pd.DataFrame({"x": x, "y": np.where(clean, x > 0, x <= 0).astype(int), "clean": clean.astype(float)})
+
+
+def test_sample_weight_by_column_decides_which_rows_count(tmp_path):
+    data = noisy_labels()
+    settings = {"training": {"epochs": 30, "batch_size": 64}, "body": {"units": [16], "ensemble": 1}}
+    truth = (data["x"] > 0).astype(int)
+    clean = Automater("y", seed=0, verbose=0, overrides=settings).fit(data, sample_weight="clean")
+    assert (clean.predict(data) == truth).mean() > 0.9
+    flipped = Automater("y", seed=0, verbose=0, overrides=settings).fit(data.assign(clean=1 - data["clean"]),
+                                                                        sample_weight="clean")
+    assert (flipped.predict(data) == truth).mean() < 0.1
+    # The weight column is set aside, said why, and not needed to predict.
+    assert "clean" not in clean.inputs_ and "row weights" in clean.ignored_["clean"].profile.reason
+    assert "row weights" in clean.explain().to_string()
+    clean.predict(data.drop(columns="clean"))
+    assert "clean" in Automater.load(clean.save(tmp_path / "run")).ignored_
+
+
+def test_sample_weight_as_an_array_follows_the_rows_with_a_target(frame):
+    frame.loc[frame.index[:10], "label"] = None
+    with pytest.warns(UserWarning, match="Dropped 10"):
+        Automater("label", seed=0, verbose=0, overrides=FAST).fit(frame, sample_weight=np.ones(len(frame)))
+    with pytest.raises(DataError, match="3 weight"):
+        Automater("label", verbose=0, overrides=FAST).fit(frame, sample_weight=np.ones(3))
+    with pytest.raises(DataError, match="Did you mean 'num'"):
+        Automater("label", verbose=0, overrides=FAST).fit(frame, sample_weight="nun")
+    with pytest.raises(DataError, match="-1"):
+        Automater("label", verbose=0, overrides=FAST).fit(frame, sample_weight=np.full(len(frame), -1.0))
+
+
+def test_class_weight_by_label_raises_the_rare_class(frame):
+    rare = frame.assign(binary=(frame["num"] > 1.2).astype(int))  # about one row in nine
+    settings = {"training": {"epochs": 10, "batch_size": 64}, "body": {"units": [16], "ensemble": 1}}
+    plain = Automater("binary", seed=0, verbose=0, overrides=settings).fit(rare)
+    weighted = Automater("binary", seed=0, verbose=0, overrides=settings).fit(rare, class_weight={1: 10.0})
+    assert weighted.predict_proba(rare)[1].mean() > plain.predict_proba(rare)[1].mean() + 0.05
+    balanced = Automater("binary", seed=0, verbose=0, overrides=FAST).fit(rare, class_weight="balanced")
+    assert balanced.config_.get("training", "class_weight") == "balanced"
+    with pytest.raises(ConfigError, match="Expected one of {0, 1}. Received: label=2"):
+        Automater("binary", verbose=0, overrides=FAST).fit(rare, class_weight={2: 1.0})
+    with pytest.raises(ConfigError, match="sample_weight="):
+        Automater("price", verbose=0, overrides=FAST).fit(rare, class_weight={1: 2.0})
+
+
+class TensorFlowWarnings(logging.Handler):
+    """Collects what TensorFlow's own logger says (its retracing warnings go there, not to `warnings`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    def __enter__(self):
+        tf.get_logger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        tf.get_logger().removeHandler(self)
+
+
+def resident_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS"))
+
+
+def test_repeated_fits_are_quiet_and_do_not_grow_memory():
+    data = mixed_frame(200)
+    with TensorFlowWarnings() as control:  # the capture hears a retracing warning when there is one
+        for i in range(7):
+            tf.function(lambda x: x + 1)(tf.constant(float(i)))
+    assert any("retracing" in message for message in control.messages)
+    resident = []
+    with TensorFlowWarnings() as said:
+        for seed in range(8):
+            auto = Automater("label", seed=seed, verbose=0, overrides=FAST).fit(data)
+            auto.predict(data)
+            auto.evaluate(data)
+            del auto
+            gc.collect()
+            resident.append(resident_mb())
+    assert not [m for m in said.messages if "retracing" in m], said.messages
+    # Measured: a few MiB over eight fits once the first ones have warmed the allocator.
+    assert resident[-1] - resident[2] < 100, resident
+
+
+# ---------------------------------------------------------------------------------------------------- your own loop
+def test_train_the_built_model_yourself_then_predict_save_and_export(frame, tmp_path):
+    data = frame.drop(columns=["label", "binary"])
+    auto = Automater("price", seed=0, verbose=0, overrides=FAST).prepare(data)
+    model = auto.build_model()
+    assert auto.model is model  # predict, evaluate, save and export now use it
+    untrained = auto.evaluate(data)["rmse"]
+    model.fit(auto.dataset(data.iloc[:120], shuffle=True), validation_data=auto.dataset(data.iloc[120:]),
+              epochs=20, verbose=0)
+    assert auto.evaluate(data)["rmse"] < untrained
+    # Labels are what the model outputs: the target in its units.
+    _, labels = next(iter(auto.dataset(data, batch_size=len(data))))
+    np.testing.assert_allclose(labels["price"].numpy().ravel(), data["price"], rtol=1e-6)
+    np.testing.assert_allclose(model.predict(auto.inputs(data), verbose=0)["price"].ravel(), auto.predict(data),
+                               rtol=1e-5)
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    np.testing.assert_allclose(loaded.predict(data), auto.predict(data), rtol=1e-6)
+    assert auto.export(tmp_path / "model.keras", format="keras").exists()
+
+
+def test_the_dataset_of_a_class_target_with_weights(frame):
+    auto = Automater("label", seed=0, verbose=0, overrides=FAST).prepare(frame)
+    frame.loc[frame.index[:5], "label"] = None
+    with pytest.warns(UserWarning, match="Dropped 5"):
+        batches = list(auto.dataset(frame, batch_size=50, sample_weight=np.arange(len(frame), dtype=float)))
+    assert [len(weights) for _, _, weights in batches] == [50, 50, 50, 5]
+    assert batches[0][2].numpy()[0] == 5.0  # the weights follow the rows that were kept
+    labels = np.concatenate([y["label"].numpy() for _, y, _ in batches])
+    assert labels.shape[0] == len(frame) - 5 and set(np.unique(labels.argmax(-1) if labels.ndim > 1 else labels)) \
+        <= {0, 1, 2}
+    with pytest.raises(DataError, match="'label' holds label\\(s\\) \\['other'\\]"):
+        auto.dataset(frame.assign(label="other"))
+    with pytest.raises(DataError, match="lacks 1 column"):
+        auto.inputs(frame.drop(columns="num"))
+
+
+def test_a_weight_column_from_yaml_or_column_types(tmp_path):
+    data = noisy_labels(300)
+    settings = {"training": {"epochs": 3, "batch_size": 64}, "body": {"units": [16], "ensemble": 1}}
+    by_argument = Automater("y", seed=0, verbose=0, overrides=settings).fit(data, sample_weight="clean")
+    (tmp_path / "weights.yaml").write_text("columns:\n  clean: {kind: weight}\n")
+    by_yaml = Automater("y", config=str(tmp_path / "weights.yaml"), seed=0, verbose=0, overrides=settings).fit(data)
+    by_kind = Automater("y", column_types={"clean": "weight"}, seed=0, verbose=0, overrides=settings).fit(data)
+    for auto in (by_yaml, by_kind):
+        assert "clean" in auto.ignored_ and "clean" not in auto.inputs_
+        np.testing.assert_allclose(auto.predict_proba(data), by_argument.predict_proba(data), rtol=1e-6)
+    assert "clean" in Automater("y", column_types={"clean": "weight"}).prepare(data).ignored_
+    with pytest.raises(ConfigError, match="weighted twice"):
+        Automater("y", column_types={"clean": "weight"}, overrides=settings).fit(data, sample_weight=np.ones(300))
+    with pytest.raises(ConfigError, match="one weight each"):
+        Automater("y", column_types={"clean": "weight", "x": "weight"}, overrides=settings).fit(data)
+    with pytest.raises(DataError, match="is a target column"):
+        Automater("y", column_types={"y": "weight"}, overrides=settings).fit(data)

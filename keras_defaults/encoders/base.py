@@ -129,6 +129,10 @@ class Encoder(abc.ABC):
         """The object `compile` makes of the metric name "crossentropy" for this kind's head."""
         return keras.metrics.BinaryCrossentropy(name="crossentropy")
 
+    def served_target_array(self, series, state, settings):
+        """The labels as the served model outputs them: class codes (or one-hot rows) for classes, as training."""
+        return self.target_array(series, state, settings)
+
     def serve(self, output, state, name):
         """The head's output as the served model returns it (in the user's units)."""
         return output

@@ -142,6 +142,10 @@ class NumericalEncoder(Encoder):
                               f"standardised before training (standardize: true). Add standardize: false next to the "
                               f"loss, e.g. targets: {{numerical: {{loss: {given}, standardize: false}}}}.")
 
+    def served_target_array(self, series, state, settings):
+        # The served model outputs the user's units (durations in seconds).
+        return numeric_values(series).astype("float32").reshape(-1, 1)
+
     def serve(self, output, state, name):
         return TargetDecoder(state["center"], state["scale"], state["log1p"], name=f"{name}__in_user_units")(output)
 
