@@ -547,3 +547,29 @@ class MembersMetric(keras.metrics.Metric):
 
     def get_config(self):
         return {**super().get_config(), "metric": keras.metrics.serialize(self.metric)}
+
+
+# ---------------------------------------------------------------------------------------------------- the model
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ServedModel(keras.Model):
+    """The served model (raw columns in, predictions in the user's units out): a functional model whose `predict`,
+    `predict_on_batch` and `evaluate` also take what users hand a model: a DataFrame (pandas, polars, pyarrow),
+    `dict(df)`, or a dict of numpy arrays of any dtype (object, str, datetime). Each column is read as its input's
+    dtype, as the Automater reads it (see `keras_defaults.served`); tensors pass unchanged."""
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(self._read_columns(x), *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        return super().predict_on_batch(self._read_columns(x))
+
+    def evaluate(self, x=None, *args, **kwargs):
+        return super().evaluate(self._read_columns(x) if x is not None else x, *args, **kwargs)
+
+    def _read_columns(self, x):
+        from keras_defaults.served import model_inputs
+
+        # A dataset or a generator is the caller's to shape; a DataFrame or a dict of columns is read here.
+        if isinstance(x, dict) or hasattr(x, "columns") or hasattr(x, "__arrow_c_stream__"):
+            return model_inputs(x, self)
+        return x

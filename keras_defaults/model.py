@@ -20,7 +20,7 @@ import keras
 
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
 from keras_defaults.layers import EnsembleDense, EnsembleInputs, MemberMean, MembersLoss, MembersMetric
-from keras_defaults.layers import OneHotDense, PeriodicEmbedding, SmoothClip
+from keras_defaults.layers import OneHotDense, PeriodicEmbedding, ServedModel, SmoothClip
 
 FEATURES = "features"
 NUMBERS = "numbers"
@@ -205,16 +205,16 @@ def build_served_model(preprocessor, network, targets):
         if len(out.shape) == 3:
             out = MemberMean(name=f"{layer_name(name)}__mean")(out)
         served[name] = target.encoder.serve(out, target.state, layer_name(name))
-    return functional(inputs, served, "keras_defaults_model")
+    return functional(inputs, served, "keras_defaults_model", ServedModel)
 
 
-def functional(inputs, outputs, name):
+def functional(inputs, outputs, name, model_class=keras.Model):
     """A functional model over raw columns. An input is keyed by its column's name, which Keras would like to be the
     input's name too; where a column's name cannot be a layer name (see `input_name`), Keras's warning says only
     that, so it is silenced."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="When providing `inputs` as a dict")
-        return keras.Model(inputs, outputs, name=name)
+        return model_class(inputs, outputs, name=name)
 
 
 def raw_inputs_like(preprocessor):
