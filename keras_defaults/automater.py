@@ -103,9 +103,16 @@ class Automater:
             layers.append((table.argument_source("fit()"), extra))
         return table.Config.build(layers)
 
+    def _check_seed(self):
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer))
+                                      or not 0 <= self.seed < 2 ** 32):
+            raise ConfigTypeError(f"seed must be a whole number from 0 to 2**32 - 1, or None. Received: "
+                                  f"{self.seed!r}.")
+
     @property
     def _seed(self):
-        return self.seed if self.seed is not None else 0
+        self._check_seed()
+        return int(self.seed) if self.seed is not None else 0
 
     # ------------------------------------------------------------------ learned state, by column
     @property
@@ -128,6 +135,7 @@ class Automater:
         """Learn column kinds and encoder statistics from `df` (or from files, as `fit` reads them) without
         training; returns self."""
         config = self._resolve_config()
+        self._check_seed()  # before the data is read, as the settings are
         check_model_config(config)  # before the data is read: a typo fails fast
         self._learn(arrow.to_pandas(df, "the training data"), config, _weight_column(config, None))
         return self
@@ -183,8 +191,8 @@ class Automater:
         training rows know."""
         df = arrow.to_pandas(df, "validation_data")
         if not isinstance(df, pd.DataFrame):
-            raise DataError(f"Expected a pandas DataFrame as validation_data (the columns of the training frame, "
-                            f"targets included). Received: {type(df).__name__}.")
+            raise DataError(f"Expected a DataFrame (pandas, polars, or a pyarrow Table) as validation_data, with "
+                            f"the columns of the training frame, targets included. Received: {type(df).__name__}.")
         frame = frames.as_frame(df, "validation_data", strict=False)
         frames.check_targets(frame, self.targets)
         frame = frames.drop_missing_targets(frame, self.targets)
@@ -314,7 +322,7 @@ class Automater:
                 trains on encoded features; `auto.model` serves raw columns once `fit` returns.
         """
         if self.seed is not None:
-            keras.utils.set_random_seed(self.seed)
+            keras.utils.set_random_seed(self._seed)
         callbacks = _check_callbacks(callbacks)
         given = (("epochs", epochs), ("batch_size", batch_size), ("distribution", distribution),
                  ("class_weight", class_weight if isinstance(class_weight, str) else None))

@@ -11,6 +11,7 @@ and the entry's did not.
 
 import copy
 import dataclasses
+import math
 import numbers
 from importlib import resources
 from pathlib import Path
@@ -54,6 +55,10 @@ _AT_LEAST = {
     "text_min_mean_words": 0, "log_transform_min_ratio": 1, "piecewise_linear_bins": 0, "reduce_lr_patience": 0,
     "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1, "refit_max_rows": 0,
 }
+# Beyond these a setting cannot be meant: a learning rate of 1e300 trains a model of NaNs, and every count the
+# table holds (epochs, units, batch size, levels) fits in an int32 that TensorFlow can take.
+_AT_MOST = {"learning_rate": 10.0}
+_INT_MAX = 2 ** 31 - 1
 _FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "reduce_lr_factor"}  # 0 <= value < 1
 _POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip"}
 # Settings whose default is null but that take a number when set.
@@ -227,6 +232,12 @@ def check_value(key, default, value, where, source):
             raise ConfigError(f"Setting '{where}' in {source}: " + expected_one_of(key, element, _EACH_ONE_OF[key]))
     numbers_in = value if isinstance(value, list) else [value]
     for number in (n for n in numbers_in if _is_number(n)):
+        if isinstance(number, float) and not math.isfinite(number):
+            fail("a finite number", ConfigError)
+        if _is_int(number) and abs(number) > _INT_MAX:
+            fail(f"at most {_INT_MAX:,} (a count this large cannot be meant)", ConfigError)
+        if key in _AT_MOST and number > _AT_MOST[key]:
+            fail(f"at most {_AT_MOST[key]:g}", ConfigError)
         if key in _AT_LEAST and number < _AT_LEAST[key]:
             fail(f"at least {_AT_LEAST[key]}", ConfigError)
         if key in _FRACTIONS and not 0 <= number < 1:

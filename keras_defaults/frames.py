@@ -26,11 +26,12 @@ def as_frame(data, what="data", strict=True):
     False, since columns it does not use may be named anyhow, and checks only the ones it needs.
     """
     if isinstance(data, pd.Series):
-        raise DataError(f"Expected a pandas DataFrame (or a CSV/Parquet file path) as {what}. Received: a Series "
-                        f"named {data.name!r}. Use series.to_frame() for one column, or pass the whole DataFrame.")
+        raise DataError(f"Expected a DataFrame (or a CSV/Parquet file path) as {what}. Received: a Series named "
+                        f"{data.name!r}. For one row, pass a one-row DataFrame: df.iloc[[i]] or df.loc[[label]] "
+                        f"(double brackets); for one column, series.to_frame().")
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"Expected a DataFrame (pandas, polars, or a pyarrow Table), or a CSV/Parquet file path, as "
-                        f"{what}. Received: {type(data).__module__}.{type(data).__name__}.")
+                        f"{what}. Received: {type(data).__name__}.")
     if strict:
         check_column_names(data.columns)
     return data.copy()

@@ -79,7 +79,7 @@ def test_a_missing_extra_is_named(data, from_pandas, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if pyarrow were not installed
     with pytest.raises(DataError, match=r"pip install keras_defaults\[arrow\]"):
         from_pandas.predict(stream)
-    with pytest.raises(DataError, match="pandas, polars, or a pyarrow Table.*Received: builtins.dict"):
+    with pytest.raises(DataError, match="pandas, polars, or a pyarrow Table.*Received: dict"):
         from_pandas.predict({"num": [1.0]})
 
 

@@ -434,3 +434,11 @@ def test_a_weight_column_from_yaml_or_column_types(tmp_path):
         Automater("y", column_types={"clean": "weight", "x": "weight"}, overrides=settings).fit(data)
     with pytest.raises(DataError, match="is a target column"):
         Automater("y", column_types={"y": "weight"}, overrides=settings).fit(data)
+
+
+@pytest.mark.parametrize("seed", ["abc", 1.5, -1, True, 2 ** 40])
+def test_a_seed_that_is_not_a_whole_number_is_refused_before_the_data_is_read(frame, seed):
+    with pytest.raises(ConfigTypeError, match=f"seed must be a whole number.*Received: {seed!r}"):
+        Automater("label", seed=seed, overrides=FAST).prepare(frame)
+    with pytest.raises(ConfigTypeError, match="seed must be a whole number"):
+        Automater("label", seed=seed, overrides=FAST).fit(frame)

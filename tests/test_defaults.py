@@ -433,3 +433,14 @@ def test_the_example_file_prepares_the_passenger_table():
     assert auto.config_.origin("columns", "notes", "max_tokens") == f"column entry in '{example}'"
     regression = Automater(target="fare", config=example).prepare(passengers.dropna(subset=["fare"]))
     assert regression.targets_["fare"].settings["loss"] == {"name": "huber", "delta": 0.5}
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"optimizer": {"learning_rate": float("inf")}}, "learning_rate.*must be a finite number"),
+    ({"optimizer": {"learning_rate": 1e300}}, "learning_rate.*must be at most 10"),
+    ({"training": {"batch_size": 2 ** 70}}, "batch_size.*must be at most 2,147,483,647"),
+    ({"training": {"reduce_lr_factor": float("nan")}}, "reduce_lr_factor.*must be a finite number"),
+])
+def test_non_finite_and_absurd_numbers_are_refused_with_the_range(overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        Config.build([("overrides= argument", overrides)])

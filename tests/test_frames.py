@@ -21,8 +21,8 @@ def test_as_frame_copies_the_users_frame():
 
 
 @pytest.mark.parametrize("data, match", [
-    (pd.Series([1, 2], name="x"), r"Received: a Series named 'x'. Use series.to_frame\(\)"),
-    ([[1, 2]], r"Expected a pandas DataFrame .* Received: list"),
+    (pd.Series([1, 2], name="x"), r"Received: a Series named 'x'. For one row, .*df.iloc\[\[i\]\].*series.to_frame\(\)"),
+    ([[1, 2]], r"Expected a DataFrame \(pandas, polars, or a pyarrow Table\).* Received: list"),
     (np.zeros((2, 2)), r"Received: ndarray"),
 ])
 def test_only_data_frames_are_accepted(data, match):
