@@ -32,6 +32,8 @@ from keras_defaults.targets import sample_weights, weight_profile
 
 STATE_FILE = "automater.json"
 MODEL_FILE = "model.keras"
+# The merged configuration as YAML, which the command line writes beside a save (load does not read it).
+CONFIG_FILE = "config.yaml"
 _PREDICT_BATCH = 8192
 
 
@@ -545,7 +547,7 @@ class Automater:
             "inputs": {name: spec.to_dict() for name, spec in {**self.inputs_, **self.ignored_}.items()},
             "targets": {name: t.to_dict() for name, t in self.targets_.items()},
         }
-        if path.exists() and not _is_saved_automater(path):
+        if path.exists() and not is_save_folder(path):
             # Saving replaces the directory whole: never do that to one holding anything but a previous save.
             raise DataError(f"'{path}' exists and is not a saved Automater; saving there would delete what it holds. "
                             f"Choose a new directory, or remove this one first.")
@@ -636,9 +638,10 @@ def _check_callbacks(callbacks):
     return list(given)
 
 
-def _is_saved_automater(path):
-    """A directory holding exactly what `save` writes (an empty one counts too)."""
-    return path.is_dir() and {p.name for p in path.iterdir()} <= {STATE_FILE, MODEL_FILE}
+def is_save_folder(path):
+    """A directory holding exactly what `save` writes, and the command line's configuration beside it (an empty
+    one counts too): a run saved again into its own folder replaces it."""
+    return path.is_dir() and {p.name for p in path.iterdir()} <= {STATE_FILE, MODEL_FILE, CONFIG_FILE}
 
 
 def _run_in_batches(model, raw, rows):

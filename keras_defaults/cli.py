@@ -19,14 +19,13 @@ from pathlib import Path
 import pandas as pd
 
 from keras_defaults import sources
-from keras_defaults.automater import MODEL_FILE, STATE_FILE, Automater
+from keras_defaults.automater import CONFIG_FILE, MODEL_FILE, STATE_FILE, Automater, is_save_folder
 from keras_defaults.defaults import COLUMN_KINDS, builtin_text
 from keras_defaults.errors import DataError, KerasDefaultsError
 
 PROG = "keras-defaults"
 EXIT_BAD_INPUT = 1  # the data, a config file, a saved run or an output path cannot be used
 EXIT_USAGE = 2  # the command line itself is wrong (argparse's own status)
-CONFIG_FILE = "config.yaml"
 _EPILOG = f"""Exit status: 0 on success, {EXIT_BAD_INPUT} when the data, a config file or a saved run cannot be used,
 {EXIT_USAGE} when the command line is wrong. Run '{PROG} VERB --help' for a verb's options."""
 
@@ -124,7 +123,7 @@ def build_parser():
 def _check_run_dir(path):
     # Saving replaces the directory whole: refuse to replace one that holds something else than a previous run.
     path = Path(path)
-    if path.exists() and (not path.is_dir() or (any(path.iterdir()) and not (path / STATE_FILE).is_file())):
+    if path.exists() and not is_save_folder(path):
         raise DataError(f"--out '{path}' exists and is not a directory written by 'fit'; saving would replace it. "
                         f"Choose a new directory.")
 

@@ -48,11 +48,15 @@ def load_keras(path):
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             warnings.filterwarnings("ignore", message="When providing `inputs` as a dict")  # see model.functional
             return keras.saving.load_model(path, safe_mode=True)
-    except (ValueError, TypeError, KeyError, OSError) as error:
+    except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile, RecursionError) as error:
+        # BadZipFile: a member whose checksum fails (damaged weights).
         said = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise UnsafeFileError(f"Refusing to load '{path}': it is not a model this package wrote, or it asks to run "
                               f"arbitrary code, which safe mode forbids. Keras said: {said}") from None
 
+
+# The largest config.json a model of this package can have (thousands of columns take a few megabytes).
+CONFIG_MAX_BYTES = 64 * 2 ** 20
 
 # Modules a saved config may name: Keras's own objects, and the layers this package registers with Keras.
 _SAFE_MODULES = ("keras", "keras_defaults.layers")
@@ -63,12 +67,21 @@ def vet_archive(path):
     (a function or class of any other module), or a `Lambda` layer, which carries Python code."""
     try:
         with zipfile.ZipFile(path) as archive:
+            declared = archive.getinfo("config.json")
+            # Its declared size first: a few megabytes of zip can declare gigabytes of config (a zip bomb).
+            if declared.file_size > CONFIG_MAX_BYTES:
+                raise UnsafeFileError(f"Refusing to load '{path}': its config.json declares {declared.file_size:,} "
+                                      f"bytes, over the {CONFIG_MAX_BYTES:,} a model's config can need.")
             config = json.loads(archive.read("config.json"))
+    except UnsafeFileError:
+        raise
     except FileNotFoundError:
         raise UnsafeFileError(f"Model file not found: '{path}'.") from None
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError, OSError) as error:
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, ValueError, RecursionError, OSError) as error:
+        # ValueError: not JSON, or an integer of thousands of digits; RecursionError: nesting thousands deep.
+        said = str(error)[:200]
         raise UnsafeFileError(f"Refusing to load '{path}': it is not a .keras archive with a readable config.json "
-                              f"({type(error).__name__}: {error}).") from None
+                              f"({type(error).__name__}: {said}).") from None
     for found in _named_objects(config):
         module, name, registered = found.get("module"), found.get("class_name"), found.get("registered_name")
         if module is not None and not isinstance(module, str):

@@ -13,6 +13,8 @@ from keras_defaults.errors import ConfigError, ConfigTypeError, UnsafeFileError
 from keras_defaults.schema import ColumnProfile
 
 FORMAT_VERSION = 1
+# The largest automater.json a save can need: vocabularies of thousands of columns take tens of megabytes.
+STATE_MAX_BYTES = 256 * 2 ** 20
 STATE_KEYS = {"format_version", "keras_defaults_version", "params", "config", "origins", "inputs", "targets"}
 INPUT_KEYS = {"profile", "state", "settings"}
 TARGET_KEYS = {"name", "kind", "profile", "state", "settings"}
@@ -23,10 +25,16 @@ _PROFILE_REQUIRED = {f.name for f in dataclasses.fields(ColumnProfile)
 
 def read_state(state_file, param_names):
     """The validated contents of `state_file`. `param_names` are the Automater arguments `params` may hold."""
+    size = state_file.stat().st_size
+    if size > STATE_MAX_BYTES:
+        raise UnsafeFileError(f"Refusing to load '{state_file}': {size:,} bytes, over the {STATE_MAX_BYTES:,} a saved "
+                              f"Automater's state can need.")
     try:
         state = json.loads(state_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise UnsafeFileError(f"'{state_file}' is not valid JSON ({error}); the save may be corrupt.") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        # ValueError: not JSON, or an integer of thousands of digits; RecursionError: nesting thousands deep.
+        raise UnsafeFileError(f"'{state_file}' is not valid JSON ({type(error).__name__}: {str(error)[:200]}); the "
+                              f"save may be corrupt.") from None
     refuse = _Refuser(state_file)
     refuse.unless_keys(state, STATE_KEYS, STATE_KEYS, "the file")
     if state["format_version"] != FORMAT_VERSION:

@@ -238,3 +238,19 @@ def test_a_wrong_command_line_exits_with_usage(capsys, argv, expected):
         main(argv)
     assert exited.value.code == EXIT_USAGE
     assert expected in capsys.readouterr().err
+
+
+def test_fitting_again_into_the_same_folder_replaces_the_run(run, capsys):
+    again = run["folder"] / "again"
+    arguments = ["fit", str(run["train"]), "--target", "survived", "--config", str(run["config"]), "--epochs", "1",
+                 "--seed", "0", "--out", str(again)]
+    assert main(arguments) == 0
+    assert main(arguments) == 0, capsys.readouterr().err  # the README's own command, run twice
+    assert {p.name for p in again.iterdir()} == {"automater.json", "model.keras", "config.yaml"}
+    from keras_defaults import Automater
+
+    auto = Automater.load(again)
+    assert auto.save(again) == again  # and from Python into the folder the command line wrote
+    (again / "notes.txt").write_text("mine")
+    assert main(arguments) == EXIT_BAD_INPUT  # a folder holding anything else is still refused, before training
+    assert "not a directory written by 'fit'" in capsys.readouterr().err

@@ -367,3 +367,55 @@ def test_save_refuses_to_replace_a_directory_that_is_not_a_save(fitted_binary, t
     assert (precious / "notes.txt").read_text() == "keep me"
     auto.save(tmp_path / "run")
     auto.save(tmp_path / "run")  # replacing an earlier save is fine
+
+
+# ---------------------------------------------------------------------------------------------- hostile archives
+def test_a_config_that_declares_gigabytes_is_refused_before_it_is_read(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    run = auto.save(tmp_path / "run")
+    members = keras_members(run / "model.keras")
+    # 65 MiB of spaces after the JSON: still valid JSON, a few kilobytes compressed.
+    members["config.json"] = members["config.json"] + b" " * (65 * 2 ** 20)
+    with zipfile.ZipFile(run / "model.keras", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    assert (run / "model.keras").stat().st_size < 2 ** 20
+    with pytest.raises(UnsafeFileError, match="declares 68,1.*bytes, over the 67,108,864"):
+        Automater.load(run)
+
+
+@pytest.mark.parametrize("member", ["automater.json", "config.json"])
+@pytest.mark.parametrize("poison", ["[" * 5000 + "]" * 5000, "1" * 5000])
+def test_deep_nesting_and_huge_integers_are_refused(fitted_binary, tmp_path, member, poison):
+    auto, _ = fitted_binary
+    run = auto.save(tmp_path / "run")
+    if member == "automater.json":
+        state = (run / "automater.json").read_text()
+        (run / "automater.json").write_text(state.replace('"format_version": 1', f'"format_version": {poison}', 1))
+    else:
+        members = keras_members(run / "model.keras")
+        members["config.json"] = members["config.json"].replace(b'"class_name"', f'"x": {poison}, "class_name"'
+                                                                .encode(), 1)
+        with zipfile.ZipFile(run / "model.keras", "w") as archive:
+            for name, content in members.items():
+                archive.writestr(name, content)
+    with pytest.raises(UnsafeFileError, match=member.replace(".", r"\.") if member == "automater.json" else
+                       "config.json"):
+        Automater.load(run)
+
+
+def test_damaged_weights_are_refused(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    run = auto.save(tmp_path / "run")
+    members = keras_members(run / "model.keras")
+    with zipfile.ZipFile(run / "model.keras", "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    data = bytearray((run / "model.keras").read_bytes())
+    with zipfile.ZipFile(run / "model.keras") as archive:
+        info = archive.getinfo("model.weights.h5")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + info.file_size // 2] ^= 0xFF  # one byte inside the weights: the member's checksum now fails
+    (run / "model.keras").write_bytes(bytes(data))
+    with pytest.raises(UnsafeFileError, match="model.keras"):
+        Automater.load(run)
