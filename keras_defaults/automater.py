@@ -22,7 +22,7 @@ from keras_defaults import arrow, distribute, feeding, frames, profile_check, sc
 from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of
-from keras_defaults.export import replace_dir
+from keras_defaults.export import file_digest, follow_umask, replace_dir
 from keras_defaults.model import build_network, build_preprocessor, build_served_model, check_model_config
 from keras_defaults.model import compile_model, make_optimizer
 from keras_defaults.schema import python_value, treats_as_numbers
@@ -553,9 +553,12 @@ class Automater:
                             f"Choose a new directory, or remove this one first.")
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        follow_umask(staging)
         try:
-            (staging / STATE_FILE).write_text(json.dumps(state, indent=1, default=_json_default), encoding="utf-8")
             self.model_.save(staging / MODEL_FILE)
+            # The state names the model file it was saved with: a model.keras from another save is refused on load.
+            state["model_sha256"] = file_digest(staging / MODEL_FILE)
+            (staging / STATE_FILE).write_text(json.dumps(state, indent=1, default=_json_default), encoding="utf-8")
             replace_dir(staging, path)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -570,7 +573,12 @@ class Automater:
         if not state_file.is_file() or not model_file.is_file():
             raise UnsafeFileError(f"'{path}' is not a saved Automater: it needs both {STATE_FILE} and {MODEL_FILE}.")
         state = read_state(state_file, inspect.signature(cls).parameters)
-        from keras_defaults.export import load_keras
+        from keras_defaults.export import load_keras, vet_archive
+
+        vet_archive(model_file)  # first: a tampered model is refused naming what it would run
+        if "model_sha256" in state and state["model_sha256"] != file_digest(model_file):
+            raise UnsafeFileError(f"'{path}': {MODEL_FILE} does not match {STATE_FILE}: it is not the model saved "
+                                  f"with it (its digest differs); the two files do not come from the same save.")
 
         model = load_keras(model_file)
         auto = cls(**state["params"])

@@ -1,5 +1,6 @@
 """Writing and reading models: a compiled `.keras` file, and a SavedModel that needs only TensorFlow."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ def export_keras(model, path):
     os.close(handle)
     try:
         model.save(staging)
+        follow_umask(staging)
         os.replace(staging, path)
     except BaseException:
         Path(staging).unlink(missing_ok=True)
@@ -159,6 +161,7 @@ def export_saved_model(model, inputs, targets, path):
     # Written to a staging directory beside the target and moved into place once complete.
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    follow_umask(staging)
     try:
         archive.write_out(str(staging), verbose=False)
         (staging / SIGNATURE_FILE).write_text(json.dumps(signature, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -167,6 +170,37 @@ def export_saved_model(model, inputs, targets, path):
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+def follow_umask(path):
+    """Give a path made by `tempfile` (private: 0600 for a file, 0700 for a directory) the mode any file the user
+    writes gets, so that a save or an export can be served by another user (a TF Serving container) as the user's
+    umask allows."""
+    mask = _umask()
+    os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~mask)
+
+
+def _umask():
+    # Read, not set and restored: os.umask would change the process's mask for a moment, under other threads.
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_digest(path):
+    """The sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(2 ** 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def replace_dir(staging, path):

@@ -15,7 +15,10 @@ from keras_defaults.schema import ColumnProfile
 FORMAT_VERSION = 1
 # The largest automater.json a save can need: vocabularies of thousands of columns take tens of megabytes.
 STATE_MAX_BYTES = 256 * 2 ** 20
-STATE_KEYS = {"format_version", "keras_defaults_version", "params", "config", "origins", "inputs", "targets"}
+STATE_KEYS = {"format_version", "keras_defaults_version", "params", "config", "origins", "inputs", "targets",
+              "model_sha256"}
+# Saves made before the model's digest was recorded still load (without that check).
+_STATE_REQUIRED = STATE_KEYS - {"model_sha256"}
 INPUT_KEYS = {"profile", "state", "settings"}
 TARGET_KEYS = {"name", "kind", "profile", "state", "settings"}
 _PROFILE_FIELDS = {f.name for f in dataclasses.fields(ColumnProfile)}
@@ -36,7 +39,9 @@ def read_state(state_file, param_names):
         raise UnsafeFileError(f"'{state_file}' is not valid JSON ({type(error).__name__}: {str(error)[:200]}); the "
                               f"save may be corrupt.") from None
     refuse = _Refuser(state_file)
-    refuse.unless_keys(state, STATE_KEYS, STATE_KEYS, "the file")
+    refuse.unless_keys(state, STATE_KEYS, _STATE_REQUIRED, "the file")
+    if "model_sha256" in state and not (isinstance(state["model_sha256"], str) and len(state["model_sha256"]) == 64):
+        raise UnsafeFileError(f"Refusing to load '{state_file}': 'model_sha256' must be a sha256 in hex.")
     if state["format_version"] != FORMAT_VERSION:
         raise UnsafeFileError(f"'{state_file}' was saved in format {state['format_version']!r}; this version reads "
                               f"format {FORMAT_VERSION}.")

@@ -419,3 +419,33 @@ def test_damaged_weights_are_refused(fitted_binary, tmp_path):
     (run / "model.keras").write_bytes(bytes(data))
     with pytest.raises(UnsafeFileError, match="model.keras"):
         Automater.load(run)
+
+
+def test_a_model_from_another_save_with_the_same_columns_is_refused(tmp_path):
+    data = mixed_frame(120)
+    first = Automater("label", seed=0, verbose=0, overrides=FAST).fit(data)
+    second = Automater("label", seed=1, verbose=0, overrides=FAST).fit(data)
+    first.save(tmp_path / "first")
+    second.save(tmp_path / "second")
+    shutil.copy(tmp_path / "second" / "model.keras", tmp_path / "first" / "model.keras")
+    with pytest.raises(UnsafeFileError, match="digest differs"):
+        Automater.load(tmp_path / "first")
+    # A save from before digests were recorded still loads.
+    state = json.loads((tmp_path / "second" / "automater.json").read_text())
+    del state["model_sha256"]
+    (tmp_path / "second" / "automater.json").write_text(json.dumps(state))
+    assert Automater.load(tmp_path / "second").predict(data).equals(second.predict(data))
+
+
+def test_saves_and_exports_follow_the_umask(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    previous = os.umask(0o022)
+    try:
+        run = auto.save(tmp_path / "run")
+        model = auto.export(tmp_path / "model.keras", format="keras")
+        served = auto.export(tmp_path / "served", format="tf_saved_model")
+    finally:
+        os.umask(previous)
+    assert oct(run.stat().st_mode & 0o777) == oct(0o755) and oct(served.stat().st_mode & 0o777) == oct(0o755)
+    for file in (run / "automater.json", run / "model.keras", model, served / "keras_defaults_signature.json"):
+        assert oct(file.stat().st_mode & 0o777) == oct(0o644), file
