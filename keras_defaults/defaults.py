@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from keras_defaults.errors import ConfigError, ConfigTypeError, did_you_mean, expected_one_of
+from keras_defaults.errors import ConfigError, ConfigTypeError, did_you_mean, expected_one_of, shown
 
 BUILTIN_SOURCE = "defaults.yaml"
 MAPPING_SOURCE = "config= mapping"
@@ -28,6 +28,11 @@ KINDS = ("numerical", "categorical", "boolean", "text", "datetime")
 WEIGHT = "weight"
 COLUMN_KINDS = KINDS + ("ignore", WEIGHT)
 TARGET_KINDS = ("numerical", "categorical", "boolean")
+
+# A settings file is a few kilobytes: these bounds refuse files made to exhaust the reader (see read_yaml).
+YAML_MAX_BYTES = 2 ** 20
+YAML_MAX_VALUES = 100_000
+YAML_MAX_DEPTH = 50
 
 # Documentation maps inside the table (a note per alternative); free-form, never read as settings.
 _DOC_KEYS = {"losses", "choices"}
@@ -103,10 +108,15 @@ def read_yaml(path):
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Config file not found: '{path}'. Pass the path of an existing YAML file.")
+    if path.stat().st_size > YAML_MAX_BYTES:
+        raise ConfigError(f"Config file '{path}' is {path.stat().st_size:,} bytes, over the {YAML_MAX_BYTES:,} a "
+                          f"settings file can need; is it really a settings file?")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"Config file '{path}' is not UTF-8 text; is it really a YAML file?") from None
+    except RecursionError:
+        raise ConfigError(f"Config file '{path}' nests too deep to read.") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -119,7 +129,31 @@ def read_yaml(path):
             f"A config file must hold a mapping of settings at its top level. Received a "
             f"{type(data).__name__} in '{path}'."
         )
+    _check_expansion(data, path)
     return data
+
+
+def _check_expansion(data, path):
+    """Refuse YAML whose aliases expand beyond what a settings file holds (a "billion laughs": a few hundred bytes
+    that unfold into billions of values), refer to themselves, or nest deeper than any setting. The mapping is
+    walked as the rest of the code would walk it, counting each shared value every time it is reached."""
+    seen = 0
+    stack = [(data, 0, ())]
+    while stack:
+        node, depth, ancestors = stack.pop()
+        seen += 1
+        if seen > YAML_MAX_VALUES:
+            raise ConfigError(f"Config file '{path}' unfolds into more than {YAML_MAX_VALUES:,} values (its aliases, "
+                              f"*name, repeat anchored ones); a settings file holds a few hundred. Write the values "
+                              f"out, or remove the aliases.")
+        if depth > YAML_MAX_DEPTH:
+            raise ConfigError(f"Config file '{path}' nests deeper than {YAML_MAX_DEPTH} levels; settings nest a few.")
+        if isinstance(node, (dict, list)):
+            if id(node) in ancestors:
+                raise ConfigError(f"Config file '{path}' holds an alias that refers to itself (e.g. &a [1, *a]); "
+                                  f"it would unfold without end.")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1, ancestors + (id(node),)) for child in children)
 
 
 # ---------------------------------------------------------------------------------------------------- values
@@ -208,7 +242,8 @@ def _keras_spec_problem(key, value):
 def check_value(key, default, value, where, source):
     """Raise a clear error when `value` cannot be the setting `key` whose built-in value is `default`."""
     def fail(expected, error=ConfigTypeError):
-        raise error(f"Setting '{where}' in {source} must be {expected}. Received: {_type_name(value)} {value!r}.")
+        raise error(f"Setting '{where}' in {source} must be {expected}. Received: {_type_name(value)} "
+                    f"{shown(value)}.")
 
     if key in ("loss", "metrics") and where.startswith(("targets.", "columns.")):
         problem = _keras_spec_problem(key, value)

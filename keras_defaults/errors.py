@@ -2,6 +2,7 @@
 
 import difflib
 import os
+import reprlib
 import sys
 import warnings
 
@@ -40,10 +41,23 @@ def did_you_mean(value, choices):
     return f" Did you mean '{folded[matches[0]]}'?" if matches else ""
 
 
+# Bounded at every level, so that quoting a value costs little whatever it holds (a long string, a huge list).
+_SHORT = reprlib.Repr()  # Python 3.11's takes no arguments
+_SHORT.maxstring = _SHORT.maxother = 200
+_SHORT.maxlong, _SHORT.maxlevel = 60, 4
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 20
+
+
+def shown(value):
+    """`repr(value)` cut short: a message quotes what it received, not megabytes of it."""
+    return _SHORT.repr(value)
+
+
 def expected_one_of(what, value, choices):
     """A Keras-style message: Expected one of {...}. Received: what='value'. Did you mean ...?"""
     listed = ", ".join(repr(c) for c in sorted(choices, key=str))
-    return f"Expected one of {{{listed}}}. Received: {what}={value!r}.{did_you_mean(value, choices)}"
+    hint = did_you_mean(value, choices) if len(str(value)) <= 200 else ""
+    return f"Expected one of {{{listed}}}. Received: {what}={shown(value)}.{hint}"
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

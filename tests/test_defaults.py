@@ -444,3 +444,37 @@ def test_the_example_file_prepares_the_passenger_table():
 def test_non_finite_and_absurd_numbers_are_refused_with_the_range(overrides, match):
     with pytest.raises(ConfigError, match=match):
         Config.build([("overrides= argument", overrides)])
+
+
+def billion_laughs(levels=8):
+    """Each level lists the one before nine times: a few hundred bytes that unfold into 9**levels values."""
+    lines = ["optimizer:", "  a0: &a0 [lol]"]
+    for level in range(1, levels + 1):
+        lines.append(f"  a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("text, match", [
+    (billion_laughs(), "unfolds into more than 100,000 values"),
+    ("optimizer:\n  name: &a [1, *a]\n", "refers to itself"),
+    ("a:\n" + "".join("  " * i + " b:\n" for i in range(1, 60)) + "  " * 60 + " c: 1\n", "nests deeper than 50"),
+])
+def test_yaml_made_to_exhaust_the_reader_is_refused(tmp_path, text, match):
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    assert path.stat().st_size < 4096
+    with pytest.raises(ConfigError, match=match):
+        read_yaml(path)
+
+
+def test_a_huge_yaml_file_is_refused_and_messages_quote_values_briefly(tmp_path):
+    path = tmp_path / "huge.yaml"
+    path.write_text("# " + "x" * (2 ** 20) + "\n")
+    with pytest.raises(ConfigError, match="over the 1,048,576"):
+        read_yaml(path)
+    with pytest.raises(ConfigError) as raised:
+        Config.build([("overrides= argument", {"training": {"refit": "y" * 10 ** 6}})])
+    assert len(str(raised.value)) < 1000
+    with pytest.raises(ConfigTypeError) as raised:
+        Config.build([("overrides= argument", {"training": {"epochs": list(range(10 ** 6))}})])
+    assert len(str(raised.value)) < 1000
