@@ -12,6 +12,7 @@ Bad input (a data file, a config file, a saved run, an option) ends the command 
 
 import argparse
 import importlib.util
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -26,8 +27,10 @@ from keras_defaults.errors import DataError, KerasDefaultsError
 PROG = "keras-defaults"
 EXIT_BAD_INPUT = 1  # the data, a config file, a saved run or an output path cannot be used
 EXIT_USAGE = 2  # the command line itself is wrong (argparse's own status)
-_EPILOG = f"""Exit status: 0 on success, {EXIT_BAD_INPUT} when the data, a config file or a saved run cannot be used,
-{EXIT_USAGE} when the command line is wrong. Run '{PROG} VERB --help' for a verb's options."""
+EXIT_BROKEN_PIPE = 141  # the reader of the output went away: the status of a program stopped by SIGPIPE
+_EPILOG = f"""Exit status: 0 on success, {EXIT_BAD_INPUT} when the data, a config file or a saved run cannot be used
+(every failure is one line on stderr; --debug shows the traceback), {EXIT_USAGE} when the command line is wrong,
+{EXIT_BROKEN_PIPE} when the reader of the output went away. Run '{PROG} VERB --help' for a verb's options."""
 
 
 # Errors the user can fix: reported on one line, without a traceback.
@@ -63,6 +66,8 @@ def build_parser():
         prog=PROG, description="A DataFrame and a target column in; a well-chosen, trained, exportable Keras model "
         "out, every choice explained and overridable.", epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, show the full traceback instead of one line")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     fit = verbs.add_parser("fit", help="train a model on a CSV or Parquet file and save the run to a directory",
@@ -218,12 +223,34 @@ def main(argv=None):
     warnings.showwarning = _show_warning
     try:
         args.run(args)
-    except _user_errors() as error:
-        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        sys.stdout.flush()  # inside the try: a reader that has gone shows here, not at exit
+    except BrokenPipeError:
+        # The reader closed the pipe (`keras-defaults explain run/ | head -5`): stop quietly, as a program stopped by
+        # SIGPIPE does, and send what Python would flush at exit nowhere.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except _user_errors() as error:
+        if args.debug:
+            raise
+        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # noqa: BLE001: the command line reports every failure in one line
+        if args.debug:
+            raise
+        print(f"{PROG}: error: {type(error).__name__}: {_one_line(error)[:500]} (run with --debug for the "
+              f"traceback)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     finally:
         warnings.showwarning = shown
     return 0
+
+
+def _silence_stdout():
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # a stdout without a file descriptor (in tests, say)
+        pass

@@ -254,3 +254,34 @@ def test_fitting_again_into_the_same_folder_replaces_the_run(run, capsys):
     (again / "notes.txt").write_text("mine")
     assert main(arguments) == EXIT_BAD_INPUT  # a folder holding anything else is still refused, before training
     assert "not a directory written by 'fit'" in capsys.readouterr().err
+
+
+class ClosedPipe:
+    """A stdout whose reader has gone, as `keras-defaults explain run/ | head -5` leaves it."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        pass
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["defaults"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_an_unexpected_failure_is_one_line_and_debug_shows_the_traceback(run, monkeypatch, capsys):
+    from keras_defaults import cli
+
+    def deep(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded while decoding a JSON array")
+
+    monkeypatch.setattr(cli.Automater, "load", deep)
+    assert main(["explain", str(run["out"])]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("keras-defaults: error: RecursionError: maximum recursion")
+    assert "--debug" in err and "Traceback" not in err
+    with pytest.raises(RecursionError):
+        main(["--debug", "explain", str(run["out"])])
