@@ -68,7 +68,8 @@ class Automater:
     # ------------------------------------------------------------------ configuration
     @property
     def targets(self):
-        names = [self.target] if isinstance(self.target, str) else list(self.target)
+        names = [self.target] if isinstance(self.target, str) else list(self.target) if isinstance(
+            self.target, (list, tuple)) else []
         if not names or not all(isinstance(n, str) for n in names):
             raise ConfigTypeError(f"target must be a column name or a list of column names. Received: "
                                   f"{self.target!r}.")

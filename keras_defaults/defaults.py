@@ -407,6 +407,8 @@ def _merge_into(base, update, prefix, source, origins):
 
 
 def _merge_column(columns, column, entry, source, origins):
+    # YAML reads `1:` as a number; column names are strings, and the entry's origins must be found under its name.
+    column = str(column)
     if entry is None:
         entry = {}
     if not isinstance(entry, dict):
@@ -417,7 +419,7 @@ def _merge_column(columns, column, entry, source, origins):
     kind = entry.get("kind")
     if kind is not None and kind not in COLUMN_KINDS:
         raise ConfigError(f"Column '{column}' in {source}: " + expected_one_of("kind", kind, COLUMN_KINDS))
-    merged = columns.setdefault(str(column), {})
+    merged = columns.setdefault(column, {})
     for key, value in entry.items():
         merged[key] = _plain(value, f"columns.{column}.{key}", source)
         for stale in [p for p in origins if p[:3] == ("columns", column, key)]:

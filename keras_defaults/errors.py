@@ -31,6 +31,13 @@ class UnsafeFileError(KerasDefaultsError, ValueError):
     """A saved file asks for something that loading it must never do (run code, unknown keys)."""
 
 
+def integers_beyond_floats(name):
+    """The error for a column of Python integers too large for any float (numpy and pandas raise OverflowError)."""
+    return DataError(f"Column '{name}' holds integers beyond the range of a float (e.g. over 1e308), which no model "
+                     f"input can carry. If they are identifiers or codes, make them strings (df['{name}'].astype(str));"
+                     f" if they are quantities, scale them down.")
+
+
 def did_you_mean(value, choices):
     """Return " Did you mean 'x'?" for the closest choice, or "" when nothing is close. Case is ignored, so that
     'Age' finds 'age'."""

@@ -8,7 +8,7 @@ Every check names the column(s) at fault and the fix. What predict checks agains
 import numpy as np
 import pandas as pd
 
-from keras_defaults.errors import DataError, did_you_mean, warn
+from keras_defaults.errors import DataError, did_you_mean, integers_beyond_floats, warn
 
 # Fewer rows than this cannot train anything: a model needs at least two examples to see a difference.
 MIN_ROWS = 2
@@ -121,7 +121,10 @@ def non_finite_as_missing(df, columns):
     what the model sees, and warns once, naming the columns."""
     masks = {}
     for name in columns:
-        values = _as_float(df[name]) if _numeric_column(df[name]) else None
+        try:
+            values = _as_float(df[name]) if _numeric_column(df[name]) else None
+        except OverflowError:
+            raise integers_beyond_floats(name) from None
         if values is not None:
             bad = np.isinf(values) | (np.abs(np.nan_to_num(values, nan=0.0)) > FLOAT32_MAX)
             if bad.any():

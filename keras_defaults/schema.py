@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from keras_defaults.errors import DataError, warn
+from keras_defaults.errors import DataError, integers_beyond_floats, warn
 
 IGNORE = "ignore"
 DATETIME = "datetime"
@@ -156,6 +156,17 @@ def boolean_sides(values, boolean_settings):
 
 def infer_column(series, name, settings, boolean_settings, forced_kind=None):
     """Decide one column's kind and say why, from its dtype first and its content second."""
+    if pd.api.types.is_complex_dtype(series.dtype):
+        raise DataError(f"Column '{name}' holds complex numbers, which no kind reads (their imaginary part would be "
+                        f"lost). Split them, e.g. df['{name}_real'] = df['{name}'].real and "
+                        f"df['{name}_imag'] = df['{name}'].imag, then drop '{name}'.")
+    try:
+        return _infer_column(series, name, settings, boolean_settings, forced_kind)
+    except OverflowError:
+        raise integers_beyond_floats(name) from None
+
+
+def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
     rows = len(series)
     non_null = series.dropna()
     missing = rows - len(non_null)

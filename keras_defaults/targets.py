@@ -13,7 +13,7 @@ from keras_defaults import defaults as table
 from keras_defaults.encoders import ENCODERS
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, expected_one_of, warn
 from keras_defaults.model import canonical_loss, check_activation, keras_loss, keras_metric
-from keras_defaults.schema import IGNORE, ColumnProfile, infer_column, python_value
+from keras_defaults.schema import IGNORE, ColumnProfile, infer_column, is_numeric, numeric_values, python_value
 
 
 @dataclasses.dataclass
@@ -72,6 +72,11 @@ class TargetSpec:
 
 def fit_target(series, name, config, forced_kind):
     """Infer a target's kind, check it and its head settings, and fit its state: a `TargetSpec`."""
+    if is_numeric(series):
+        infinite = int(np.isinf(numeric_values(series)).sum())
+        if infinite:  # as a class it would be a label "inf"; as a number, no loss can take it
+            raise DataError(f"Target '{name}' has infinite values ({infinite} row(s)). Remove those rows or replace "
+                            f"them with finite numbers (or NaN: such rows are dropped with a warning).")
     profile = infer_column(series, name, config.get("inference"), config.get("inputs", "boolean"), forced_kind)
     kind = profile.kind
     if kind == IGNORE:

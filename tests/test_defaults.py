@@ -478,3 +478,11 @@ def test_a_huge_yaml_file_is_refused_and_messages_quote_values_briefly(tmp_path)
     with pytest.raises(ConfigTypeError) as raised:
         Config.build([("overrides= argument", {"training": {"epochs": list(range(10 ** 6))}})])
     assert len(str(raised.value)) < 1000
+
+
+def test_a_column_entry_named_by_a_number_is_traced_to_the_users_file(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("columns:\n  1: {kind: categorical}\n")
+    frame = pd.DataFrame({"y": [0, 1] * 10, "x": range(20)})
+    with pytest.raises(ConfigError, match=r"column entry in '.*mine.yaml' names '1', which is not in the DataFrame"):
+        Automater("y", config=str(path)).prepare(frame)

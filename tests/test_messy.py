@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import mixed_frame
+from conftest import FAST, mixed_frame
 from keras_defaults import Automater
-from keras_defaults.errors import ConfigError, DataError
+from keras_defaults.errors import ConfigError, ConfigTypeError, DataError
 from keras_defaults.profile_check import compare
 
 # Behaviour, not accuracy: the smallest training that runs every code path.
@@ -127,7 +127,7 @@ def test_infinities_in_an_input_are_read_as_missing_with_a_warning():
 
 def test_infinities_in_a_regression_target_are_refused(frame):
     frame.loc[frame.index[0], "price"] = np.inf
-    with pytest.raises(DataError, match=r"Target 'price' has infinite values. Remove those rows"):
+    with pytest.raises(DataError, match=r"Target 'price' has infinite values \(1 row\(s\)\). Remove those rows"):
         Automater(target="price").prepare(frame)
 
 
@@ -442,3 +442,28 @@ def test_numeric_strings_written_differently_are_one_regression_target():
     values = [f"{v:.1f}" for v in np.linspace(-5, 5, 40)] + ["-0.0", "0.0"]
     auto = quiet(Automater(target="y").prepare, pd.DataFrame({"x": np.linspace(0, 1, 42) ** 2, "y": values}))
     assert auto.targets_["y"].kind == "numerical"
+
+
+def clear_error_frames():
+    rng = np.random.default_rng(0)
+    base = pd.DataFrame({"x": rng.normal(size=40), "y": [0, 1] * 20})
+    return {
+        "a 0/1 target with an infinity": (base.assign(y=[0.0, 1.0] * 19 + [np.inf, 1.0]), DataError,
+                                           r"Target 'y' has infinite values \(1 row"),
+        "complex numbers": (base.assign(x=base["x"] + 1j), DataError, r"Column 'x' holds complex numbers"),
+        "integers beyond floats": (base.assign(z=pd.Series([10 ** 400 + i for i in range(40)], dtype=object)),
+                                   DataError, r"Column 'z' holds integers beyond the range of a float"),
+    }
+
+
+@pytest.mark.parametrize("case", list(clear_error_frames()))
+def test_obscure_inputs_get_an_error_naming_the_column(case):
+    data, error, match = clear_error_frames()[case]
+    with pytest.raises(error, match=match):
+        Automater("y", overrides=FAST, verbose=0).fit(data)
+
+
+@pytest.mark.parametrize("target", [None, 123, ["y", 4], []])
+def test_a_target_that_is_not_column_names_is_refused(target):
+    with pytest.raises(ConfigTypeError, match="target must be a column name or a list of column names"):
+        Automater(target, overrides=FAST).fit(pd.DataFrame({"x": [1.0, 2.0] * 10, "y": [0, 1] * 10}))
