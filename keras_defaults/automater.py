@@ -21,7 +21,7 @@ from keras_defaults import defaults as table
 from keras_defaults import arrow, distribute, feeding, frames, profile_check, scoring, sources, summaries
 from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
-from keras_defaults.errors import expected_one_of
+from keras_defaults.errors import expected_one_of, shown
 from keras_defaults.export import file_digest, follow_umask, replace_dir
 from keras_defaults.model import build_network, build_preprocessor, build_served_model, check_model_config
 from keras_defaults.model import compile_model, make_optimizer
@@ -599,6 +599,12 @@ class Automater:
                 or set(auto.targets_) != set(auto.targets)):
             raise UnsafeFileError(f"'{path}': {MODEL_FILE} does not match {STATE_FILE} (their columns or targets "
                                   f"differ); the two files do not come from the same save.")
+        for name, target in auto.targets_.items():
+            width = auto.network_.output[name].shape[-1]
+            if width != target.units:
+                raise UnsafeFileError(f"'{path}': the head of target '{name}' in {MODEL_FILE} has {width} unit(s), "
+                                      f"but {STATE_FILE} gives it {target.units} (its classes: "
+                                      f"{shown(target.classes)}); the two files do not agree.")
         auto.model_ = model
         return auto
 

@@ -9,7 +9,7 @@ import dataclasses
 import json
 
 from keras_defaults import defaults as table
-from keras_defaults.errors import ConfigError, ConfigTypeError, UnsafeFileError
+from keras_defaults.errors import ConfigError, ConfigTypeError, UnsafeFileError, shown
 from keras_defaults.schema import ColumnProfile
 
 FORMAT_VERSION = 1
@@ -72,6 +72,13 @@ def read_state(state_file, param_names):
         refuse.unless_one_of(entry["kind"], table.TARGET_KINDS, f"the kind of target '{name}'")
         refuse.unless_mapping(entry["state"], f"the state of target '{name}'")
         refuse.unless_mapping(entry["settings"], f"the settings of target '{name}'")
+        if entry["kind"] in ("categorical", "boolean"):
+            refuse.unless_classes(entry["state"].get("classes"), entry["kind"], name)
+    target = state["params"]["target"]
+    if not (isinstance(target, str) or isinstance(target, list) and target and all(isinstance(t, str) for t in target)
+            ) or set([target] if isinstance(target, str) else target) != set(state["targets"]):
+        raise UnsafeFileError(f"Refusing to load '{state_file}': 'params.target' must name the saved targets "
+                              f"{sorted(state['targets'])}, as a column name or a list of them. Found {shown(target)}.")
     return state
 
 
@@ -88,6 +95,15 @@ class _Refuser:
         if not isinstance(value, str) or value not in allowed:
             raise UnsafeFileError(f"Refusing to load '{self.state_file}': {where} is {value!r}, not one of "
                                   f"{list(allowed)}.")
+
+    def unless_classes(self, classes, kind, name):
+        """A class target's labels: a list of distinct plain values, two for a two-valued (boolean) target."""
+        plain = isinstance(classes, list) and all(isinstance(c, (str, int, float, bool)) for c in classes)
+        count = 2 if kind == "boolean" else None
+        if not plain or len(classes) < 2 or len({(type(c), c) for c in classes}) != len(classes) or (
+                count is not None and len(classes) != count):
+            raise UnsafeFileError(f"Refusing to load '{self.state_file}': the classes of target '{name}' must be a "
+                                  f"list of {count or 'at least 2'} distinct labels, found {shown(classes)}.")
 
     def unless_keys(self, value, allowed, required, where):
         """`value` is a mapping whose keys are all `allowed` and include every `required` one."""

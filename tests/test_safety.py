@@ -196,6 +196,11 @@ def first_input(state):
     (lambda s: s.update(origins="everywhere"), r"'origins' must be a list"),
     (lambda s: s.update(format_version=99), r"saved in format 99; this version reads format 1"),
     (lambda s: s.update(inputs=[]), r"'inputs' must be a mapping"),
+    (lambda s: s["targets"]["binary"]["state"].update(classes="ny"),
+     r"the classes of target 'binary' must be a list of 2 distinct labels, found 'ny'"),
+    (lambda s: s["targets"]["binary"]["state"]["classes"].append(2), r"classes of target 'binary' must be a list of 2"),
+    (lambda s: s["params"].update(target=123), r"'params.target' must name the saved targets \['binary'\]"),
+    (lambda s: s["params"].update(target="other"), r"'params.target' must name the saved targets"),
 ])
 def test_a_saved_state_with_unexpected_content_is_refused(fitted_binary, tmp_path, change, match):
     auto, _ = fitted_binary
@@ -449,3 +454,12 @@ def test_saves_and_exports_follow_the_umask(fitted_binary, tmp_path):
     assert oct(run.stat().st_mode & 0o777) == oct(0o755) and oct(served.stat().st_mode & 0o777) == oct(0o755)
     for file in (run / "automater.json", run / "model.keras", model, served / "keras_defaults_signature.json"):
         assert oct(file.stat().st_mode & 0o777) == oct(0o644), file
+
+
+def test_classes_that_do_not_fit_the_saved_head_are_refused(fitted_multi, tmp_path):
+    auto, _ = fitted_multi
+    path = auto.save(tmp_path / "run")
+    edit_state(path, lambda s: s["targets"]["label"]["state"]["classes"].append("extra"))
+    with pytest.raises(UnsafeFileError, match=r"the head of target 'label' in model.keras has 3 unit\(s\), but "
+                                              r"automater.json gives it 4"):
+        Automater.load(path)
