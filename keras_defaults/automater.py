@@ -215,7 +215,7 @@ class Automater:
 
     def _row_weights(self, df, data, training, sample_weight, class_weight):
         """{target: weight per training row} from sample_weight=, class_weight= and training.class_weight, or None."""
-        if sources.is_file_source(df) or isinstance(data, sources.Files):
+        if isinstance(data, sources.Files):
             if sample_weight is not None or isinstance(class_weight, dict):
                 raise DataError("sample_weight= and a class_weight mapping weigh the rows of a DataFrame in memory; "
                                 "rows read from files are not weighted. Load the rows into a DataFrame to weigh them.")
@@ -251,11 +251,7 @@ class Automater:
         """The model's inputs for the rows of `df`: {column: tensor} of raw values, checked against the training
         profile as `predict` checks them. `auto.model(auto.inputs(df))` is what `predict` runs."""
         self._check_prepared()
-        frame = frames.as_frame(arrow.to_pandas(df, "the data"), "the data", strict=False)
-        if not hasattr(self, "_said"):
-            self._said = set()
-        profile_check.check(frame, self.inputs_, self.ignored_, self.targets, self._said)
-        return raw_tensors(frame, self.inputs_)
+        return self._checked_tensors(frames.as_frame(arrow.to_pandas(df, "the data"), "the data", strict=False))
 
     def dataset(self, df, batch_size=None, shuffle=False, sample_weight=None):
         """A `tf.data.Dataset` of (inputs, labels) batches from the rows of `df`, to train the model of
@@ -277,7 +273,7 @@ class Automater:
         kept = frames.rows_with_targets(frame, self.targets)
         frame = frames.drop_missing_targets(frame, self.targets)
         self._check_known_labels(frame, "the data")
-        parts = (self.inputs(frame), {name: target.served_labels(frame[name]) for name, target in
+        parts = (self._checked_tensors(frame), {name: target.served_labels(frame[name]) for name, target in
                                       self.targets_.items()})
         if sample_weight is not None:
             parts += (weights[kept],)
@@ -398,13 +394,19 @@ class Automater:
         for chunk in sources.frame_chunks(source, columns):
             yield frames.as_frame(chunk, what, strict=False)
 
-    def _outputs(self, frame):
-        """Check `frame` against the training profile, then run the model once: outputs by target (None when the
-        frame has no rows)."""
+    def _checked_tensors(self, frame):
+        """{column: tensor} of the raw values of `frame` (a copy of the user's), once it is checked against the
+        training profile."""
         if not hasattr(self, "_said"):  # a loaded Automater
             self._said = set()
         profile_check.check(frame, self.inputs_, self.ignored_, self.targets, self._said)
-        return _run_in_batches(self.model_, raw_tensors(frame, self.inputs_), len(frame)) if len(frame) else None
+        return raw_tensors(frame, self.inputs_)
+
+    def _outputs(self, frame):
+        """Check `frame` against the training profile, then run the model once: outputs by target (None when the
+        frame has no rows)."""
+        tensors = self._checked_tensors(frame)
+        return _run_in_batches(self.model_, tensors, len(frame)) if len(frame) else None
 
     def _prediction_frame(self, frame, outputs):
         """One column of predictions per target, in the user's labels and units, with the frame's index."""

@@ -11,6 +11,7 @@ Bad input (a data file, a config file, a saved run, an option) ends the command 
 """
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import sys
@@ -249,8 +250,6 @@ def main(argv=None):
 
 
 def _silence_stdout():
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (AttributeError, OSError, ValueError):  # a stdout without a file descriptor (in tests, say)
-        pass
+    # A stdout without a file descriptor (in tests, say) has nothing to silence.
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

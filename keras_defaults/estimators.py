@@ -137,6 +137,9 @@ class _AutomaterEstimator(BaseEstimator):
         self._fitted(values)
         return self
 
+    def _fitted(self, values):
+        """Learned state beyond `automater_`, from y's values: the classifier's classes."""
+
     def _target_values(self, y, rows):
         array = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
         if array.ndim == 2 and array.shape[1] == 1:
@@ -218,9 +221,6 @@ class AutomaterRegressor(RegressorMixin, _AutomaterEstimator):
                             f"{values[numbers.isna() & values.notna()].iloc[0]!r}). Use AutomaterClassifier for "
                             f"labels.")
         return "numerical"
-
-    def _fitted(self, values):
-        pass
 
     def predict(self, X):
         """Predictions in y's units, as a float array."""

@@ -1,5 +1,6 @@
 """Writing and reading models: a compiled `.keras` file, and a SavedModel that needs only TensorFlow."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -182,13 +183,11 @@ def follow_umask(path):
 
 def _umask():
     # Read, not set and restored: os.umask would change the process's mask for a moment, under other threads.
-    try:
+    with contextlib.suppress(OSError):  # no /proc (not Linux): set and restore it
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
                 if line.startswith("Umask:"):
                     return int(line.split()[1], 8)
-    except OSError:
-        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
