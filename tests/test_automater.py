@@ -1,5 +1,6 @@
 import gc
 import logging
+import warnings
 
 import keras
 import numpy as np
@@ -38,19 +39,30 @@ def test_binary_target_predicts_original_labels(fitted_binary):
     assert proba.index.equals(data.index)
 
 
-def test_fit_returns_self_and_sets_learned_state(fitted_binary):
-    auto, _ = fitted_binary
-    for attribute in ("config_", "profiles_", "input_states_", "targets_", "model_", "history_"):
-        assert hasattr(auto, attribute)
-    assert auto.model is auto.model_
+def test_fit_returns_self_and_sets_learned_state():
+    data = mixed_frame(80).drop(columns=["price", "label"])
+    auto = Automater(target="binary", overrides={**FAST, "training": {**FAST["training"], "epochs": 1}}, seed=0,
+                     verbose=0)
+    learned = ("config_", "inputs_", "ignored_", "targets_", "preprocessor_", "network_", "model_", "history_")
+    assert [name for name in learned if name in vars(auto)] == []
+    assert auto.fit(data) is auto
+    assert [name for name in learned if vars(auto).get(name) is None] == []
+    assert auto.model is auto.model_ and isinstance(auto.model, keras.Model)
+    assert list(auto.targets_) == ["binary"] and len(auto.history_["loss"]) == 1
+    assert set(auto.inputs_) | set(auto.ignored_) == set(data.columns) - {"binary"}
+    assert set(auto.profiles_) == set(data.columns) - {"binary"} and set(auto.input_states_) == set(auto.inputs_)
 
 
 def test_string_multiclass_and_regression_heads_together(fitted_multi):
     auto, data = fitted_multi
     assert auto.targets_["label"].kind == "categorical"
     assert auto.targets_["price"].kind == "numerical"
-    assert set(auto.model.output_names) == {"label", "price"} or len(auto.model.outputs) == 2
     predictions = auto.predict(data)
+    # The served model's outputs are keyed by target name: the label's class probabilities, the price in its units.
+    outputs = auto.model.predict(data.head(5), verbose=0)
+    assert sorted(outputs) == ["label", "price"] and sorted(auto.model.output) == ["label", "price"]
+    assert outputs["label"].shape == (5, 3)
+    np.testing.assert_allclose(outputs["price"].reshape(-1), predictions["price"].head(5), rtol=1e-5)
     assert list(predictions.columns) == ["label", "price"]
     assert set(predictions["label"]) <= {"high", "low", "mid"}
     assert predictions["price"].dtype == np.float64
@@ -68,24 +80,74 @@ def test_integer_zero_one_target_is_binary_not_regression(frame):
 
 def test_regression_predictions_are_in_user_units():
     rng = np.random.default_rng(1)
-    x = rng.uniform(-1, 1, 400)
-    data = pd.DataFrame({"x": x, "noise": rng.normal(size=400), "y": 5000 + 3000 * x})
-    auto = fit("y", data, overrides={"training": {"epochs": 60}})
-    predicted = auto.predict(data)
-    assert abs(predicted.mean() - 5000) < 300
-    assert auto.evaluate(data)["r2"] > 0.9
+    x = rng.uniform(-1, 1, 600)
+    data = pd.DataFrame({"x": x, "noise": rng.normal(size=600), "y": 5000 + 3000 * x})
+    train, held_out = data.iloc[:400], data.iloc[400:]
+    auto = fit("y", train, overrides={"training": {"epochs": 60}})
+    predicted = auto.predict(held_out)
+    assert abs(predicted.mean() - held_out["y"].mean()) < 300
+    assert auto.evaluate(held_out)["r2"] > 0.9
 
 
 def test_model_learns_a_clear_signal():
     rng = np.random.default_rng(2)
-    colour = rng.choice(["red", "blue", "green"], 600)
-    data = pd.DataFrame({"colour": colour, "size": rng.normal(size=600), "y": np.where(colour == "red", "yes", "no")})
-    auto = fit("y", data, overrides={"training": {"epochs": 40}})
-    assert auto.evaluate(data)["accuracy"] > 0.95
+    colour = rng.choice(["red", "blue", "green"], 900)
+    data = pd.DataFrame({"colour": colour, "size": rng.normal(size=900), "y": np.where(colour == "red", "yes", "no")})
+    auto = fit("y", data.iloc[:600], overrides={"training": {"epochs": 40}})
+    assert auto.evaluate(data.iloc[600:])["accuracy"] > 0.95
+
+
+def encoded(auto, rows):
+    """The preprocessor's outputs for `rows` (the features and category indices the network reads), as numpy."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # columns not used, values missing where training had none
+        return {key: keras.ops.convert_to_numpy(value) for key, value in auto.preprocessor_(auto.inputs(rows)).items()}
+
+
+def twin_rows(data, column, first, second):
+    """Two copies of the first row of `data`, `column` set to `first` in one and to `second` in the other."""
+    rows = data.iloc[[0, 0]].reset_index(drop=True).astype({"num_int": "float64"})
+    rows[column] = pd.array([first, second], dtype=rows[column].dtype)
+    return rows
 
 
 def test_missing_values_in_every_kind_at_fit_and_predict(fitted_binary):
     auto, data = fitted_binary
+    # At fit: the training rows had missing values in a column of each kind (yesno and num_int had none).
+    assert {"num", "cat", "code", "flag", "text"} <= set(data.columns[data.isna().any()])
+    kinds = {name: spec.kind for name, spec in auto.inputs_.items()}
+    assert kinds == {"num": "numerical", "num_int": "numerical", "cat": "categorical", "code": "categorical",
+                     "flag": "boolean", "yesno": "boolean", "text": "text"}
+    states = auto.input_states_
+
+    # At predict, a missing value reads as what the model was taught it means: the same prediction as ...
+    same = {"text": "",                           # ... empty text,
+            "cat": "",                            # ... the empty string, a string column's missing value,
+            "yesno": "perhaps",                   # ... a value that is neither of a two-valued column's values,
+            "num_int": states["num_int"]["median"]}  # ... the training median (no missing flag: none in training)
+    assert states["num_int"]["missing_indicator"] is False
+    for column, equivalent in same.items():
+        rows = twin_rows(data, column, None, equivalent)
+        features = encoded(auto, rows)
+        for key, values in features.items():
+            np.testing.assert_array_equal(values[0], values[1], err_msg=f"{column}: {key}")
+        probabilities = auto.predict_proba(rows).to_numpy()
+        np.testing.assert_array_equal(probabilities[0], probabilities[1], err_msg=column)
+
+    # ... the fill value (the training median; the first value of a 0/1 column) with the missing flag raised: the
+    # features differ in that one place.
+    for column, fill in {"num": states["num"]["median"], "flag": bool(states["flag"]["false_value"])}.items():
+        assert states[column]["missing_indicator"] is True
+        features = encoded(auto, twin_rows(data, column, None, fill))["features"]
+        differs = np.flatnonzero(features[0] != features[1])
+        assert len(differs) == 1, (column, differs)
+        assert features[:, differs[0]].tolist() == [1.0, 0.0], column
+
+    # ... the category of the rows that had no code in training, not the out-of-vocabulary bucket.
+    index = encoded(auto, twin_rows(data, "code", None, 1))["code__index"]
+    assert index[0] == states["code"]["vocabulary"].index(states["code"]["missing_code"]) + 1 != index[1]
+
+    # Every column missing at once still predicts.
     holes = data.head(10).copy()
     for column in ["num", "num_int", "cat", "code", "flag", "yesno", "text"]:
         holes[column] = None
@@ -96,11 +158,18 @@ def test_missing_values_in_every_kind_at_fit_and_predict(fitted_binary):
 
 def test_unseen_categories_go_to_the_out_of_vocabulary_bucket(fitted_binary):
     auto, data = fitted_binary
-    unseen = data.head(5).copy()
+    unseen = data.iloc[[0] * 5].reset_index(drop=True)
     unseen["cat"] = ["zebra", "yak", "a", "b", "c"]
     unseen["code"] = pd.array([9, 10, 1, 2, 3], dtype="Int64")
-    unseen["yesno"] = ["maybe", "yes", "no", "yes", "no"]
-    assert np.isfinite(auto.predict_proba(unseen).to_numpy()).all()
+    features = encoded(auto, unseen)
+    for column in ("cat", "code"):
+        index = features[f"{column}__index"].tolist()
+        # Index 0 is the out-of-vocabulary bucket; each label seen in training has an index of its own.
+        assert index[:2] == [0, 0] and 0 not in index[2:] and len(set(index[2:])) == 3, (column, index)
+    # Two unseen labels share the bucket, so the rows that differ only there predict alike.
+    probabilities = auto.predict_proba(unseen).to_numpy()
+    assert np.isfinite(probabilities).all()
+    np.testing.assert_array_equal(probabilities[0], probabilities[1])
 
 
 def test_rows_with_missing_target_are_dropped_with_a_count():
