@@ -237,8 +237,15 @@ def test_custom_body_between_inputs_and_heads(frame):
         return keras.layers.Dense(7, activation="tanh", name="my_body")(features)
 
     model = auto.build_model(body=body)
-    assert model.get_layer("network").get_layer("my_body").units == 7
-    assert model.optimizer is not None and model.compiled_loss is not None or model.loss is not None
+    network = model.get_layer("network")
+    assert network.get_layer("my_body").units == 7
+    # The head reads the body's 7 units: its kernel is 7 x 1 (one sigmoid output for a 0/1 target).
+    assert [layer.kernel.shape for layer in network.layers if layer.name != "my_body" and hasattr(layer, "kernel")
+            ] == [(7, 1)]
+    # Compiled, with the table's loss and optimizer.
+    assert model.compiled and model.loss == {"binary": "binary_crossentropy"}
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(auto.config_.get("optimizer", "learning_rate"))
     auto.fit(frame, body=body)
     assert auto.model.get_layer("network").get_layer("my_body").units == 7
 
