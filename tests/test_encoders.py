@@ -117,13 +117,21 @@ def test_text_cannot_be_a_target():
         ENCODERS["text"].fit_target(pd.Series(["a b c"]), None, {})
 
 
-def test_regression_target_is_standardised_and_invertible():
+@pytest.mark.parametrize("log_transform", [False, True])
+def test_regression_target_is_standardised_and_invertible(log_transform):
     encoder = ENCODERS["numerical"]
-    settings = CONFIG.get("targets", "numerical")
-    y = pd.Series([10.0, 20.0, 30.0, 40.0])
+    settings = {**CONFIG.get("targets", "numerical"), "log_transform": log_transform}
+    y = pd.Series([10.0, 20.0, 30.0, 4000.0])
     state = encoder.fit_target(y, None, settings)
+    assert state["log1p"] is log_transform
     learned = encoder.target_array(y, state, settings)
     assert learned.mean() == pytest.approx(0.0, abs=1e-6) and learned.std() == pytest.approx(1.0, abs=1e-5)
+    if log_transform:  # standardised log1p(y): the ranks kept, the spread of the orders of magnitude
+        logs = np.log1p(y.to_numpy())
+        np.testing.assert_allclose(learned.reshape(-1), (logs - logs.mean()) / logs.std(), rtol=1e-5)
+    # Inverted by the layer the served model ends with, then decoded: the user's numbers back.
+    served = encoder.serve(keras.ops.convert_to_tensor(learned), state, "y")
+    np.testing.assert_allclose(encoder.decode(served, state), y.to_numpy(), rtol=1e-5)
 
 
 def test_classification_targets_keep_the_users_labels():
