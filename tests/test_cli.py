@@ -208,14 +208,15 @@ def test_an_unknown_setting_suggests_the_close_one(run, capsys, tmp_path):
     (["predict", "{out}", "{new}", "--out", "{folder}/p.txt"], "must end in .csv or .parquet"),
     (["predict", "{folder}/nothing", "{new}", "--out", "{folder}/p.csv"], "is not a saved Automater"),
     (["predict", "{out}", "{new}", "--out", "{folder}/p.csv", "--keep", "ticket"], "--keep names column(s)"),
-    (["predict", "{out}", "{folder}/fake.parquet", "--out", "{folder}/p.csv"], "keras-defaults: error:"),
+    (["predict", "{out}", "{folder}/fake.parquet", "--out", "{folder}/p.csv"],
+     "Could not open Parquet input source '{folder}/fake.parquet': Parquet magic bytes not found"),
     (["explain", "{folder}"], "is not a saved Automater"),
     (["export", "{out}", "--out", "{folder}/m.h5", "--format", "keras"], "must end in .keras"),
 ])
 def test_bad_input_is_one_line_with_the_reason(run, capsys, argv, expected):
     (run["folder"] / "fake.parquet").write_text("passenger_id,age\n1,2\n")
     names = {key: run[key] for key in ("folder", "train", "new", "out")}
-    _fails(capsys, [a.format(**names) for a in argv], expected)
+    _fails(capsys, [a.format(**names) for a in argv], expected.format(**names))
     assert not (run["folder"] / "r2").exists()
 
 

@@ -409,12 +409,17 @@ def test_a_column_needed_twice_is_refused(saved):
         auto.predict(rows)
 
 
-def test_values_that_cannot_be_strings_or_numbers_get_a_clear_error(saved):
+def test_values_that_are_neither_strings_nor_numbers_are_read_as_missing_with_a_warning(saved):
     auto, data = fresh(saved)
     rows = data.head(3).assign(num=[{"a": 1}, {"b": 2}, {"c": 3}])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert_valid_predictions(auto, rows)  # read as missing, and said so
+    with pytest.warns(UserWarning, match=r"Column 'num' is read as numbers \(training dtype float64\), but 3 of 3 "
+                                         r"value\(s\) here \(dtype object\) do not read as numbers and are treated "
+                                         r"as missing\. Convert it with pd\.to_numeric"):
+        probabilities = auto.predict_proba(rows)
+    quiet(assert_valid_predictions, auto, rows)
+    # Treated as missing: the very predictions of the same rows with the values missing.
+    missing = quiet(auto.predict_proba, data.head(3).assign(num=np.nan))
+    pd.testing.assert_frame_equal(probabilities, missing)
 
 
 # ---------------------------------------------------------------------------------------------- never in place
