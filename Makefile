@@ -18,8 +18,9 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest
 
-# The quality benchmark: 35 offline datasets in a tune and a check half, 5 models (hours on 2 cores; resumable:
-# results are cached in benchmarks/.cache/). JOBS=1 for one process; ARGS for more options (--half tune, --quick, ...).
+# The quality benchmark: 35 offline datasets in a tune and a check half, 5 models (about an hour on 2 cores with
+# JOBS=2: its fits sum to about 2 h 10 min, benchmarks/results/quality.md; resumable: results are cached in
+# benchmarks/.cache/). JOBS=1 for one process (about twice as long); ARGS for more options (--half tune, --quick, ...).
 JOBS ?= 2
 ARGS ?=
 benchmark-quality: $(VENV)/.installed

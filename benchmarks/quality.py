@@ -3,8 +3,8 @@
 
 Run from the repository root:
 
-    python benchmarks/quality.py                         # full run: both halves, all models (hours on 2 cores)
-    python benchmarks/quality.py --jobs 2                # two datasets/models at a time, one thread each
+    python benchmarks/quality.py                         # full run: both halves, all models (about 2 h on 2 cores)
+    python benchmarks/quality.py --jobs 2                # two datasets/models at a time, one thread each (about 1 h)
     python benchmarks/quality.py --half tune             # only the tune half (where defaults are chosen)
     python benchmarks/quality.py --quick                 # smoke run: 3 small datasets, 2 folds
     python benchmarks/quality.py --models hgb,lightgbm --datasets auto,oj
