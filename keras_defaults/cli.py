@@ -164,7 +164,7 @@ def _fit(args):
     if auto.refit_epochs_:
         line += f"; then refitted on all the rows for {auto.refit_epochs_} epoch(s)"
     print(line + ".\n")
-    print(auto.explain())
+    print(auto.explain().to_text())
     print(f"\nSaved the run to {out}/ ({STATE_FILE}, {MODEL_FILE}; {CONFIG_FILE} is the merged configuration).")
 
 
@@ -207,7 +207,7 @@ def _predict(args):
 def _explain(args):
     from keras_defaults.automater import Automater
 
-    print(Automater.load(args.run_dir).explain())
+    print(Automater.load(args.run_dir).explain().to_text())
 
 
 def _export(args):

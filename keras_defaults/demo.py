@@ -34,7 +34,7 @@ def main(argv=None):
     fitted = time.perf_counter() - started
 
     print("\nWhat was chosen, and why:")
-    print(auto.explain())
+    print(auto.explain().to_text())
     refit = f", then on all the rows for {auto.refit_epochs_}" if auto.refit_epochs_ else ""
     print(f"\nTrained for {len(auto.history_['loss'])} epochs{refit}, in {fitted:.1f} s.")
     print("Held-out metrics:")
