@@ -86,7 +86,7 @@ def _short_samples(why):
 
 def _short_value(value):
     if isinstance(value, str):
-        return repr(value if len(value) <= _SAMPLE_CHARS else value[:_SAMPLE_CHARS - 3] + "...")
+        return repr(value if len(value) <= _SAMPLE_CHARS else value[:_SAMPLE_CHARS - 3].rstrip() + "...")
     if isinstance(value, float):
         return f"{value:.4g}"
     return repr(value)
