@@ -59,7 +59,7 @@ def _text_block(row, width):
     name = str(row.column)
     kind = f"{row.kind:<{_KIND_WIDTH}}  "
     lines = []
-    if len(name) > _NAME_WIDTH:  # a long name takes a line (or more) of its own; names are never cut
+    if len(name) > _NAME_WIDTH:  # a long name takes a line of its own: names are never cut
         lines.append(f"  {name}")
         head = " " * (2 + _NAME_WIDTH + 2) + kind
     else:
