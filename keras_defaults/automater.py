@@ -25,15 +25,12 @@ from keras_defaults.errors import expected_one_of, shown
 from keras_defaults.export import file_digest, follow_umask, replace_dir
 from keras_defaults.model import build_network, build_preprocessor, build_served_model, check_model_config
 from keras_defaults.model import compile_model, make_optimizer
+from keras_defaults.save_files import CONFIG_FILE, MODEL_FILE, STATE_FILE, is_save_folder
 from keras_defaults.schema import python_value, treats_as_numbers
 from keras_defaults.state_file import FORMAT_VERSION, read_state
 from keras_defaults.targets import TargetSpec, check_balance, check_class_weight, fit_target, row_weights
 from keras_defaults.targets import sample_weights, weight_profile
 
-STATE_FILE = "automater.json"
-MODEL_FILE = "model.keras"
-# The merged configuration as YAML, which the command line writes beside a save (load does not read it).
-CONFIG_FILE = "config.yaml"
 _PREDICT_BATCH = 8192
 
 
@@ -653,12 +650,6 @@ def _check_callbacks(callbacks):
         raise ConfigTypeError(f"callbacks must be a list of keras.callbacks.Callback instances (e.g. "
                               f"[keras.callbacks.CSVLogger('log.csv')]). Received: {callbacks!r}.")
     return list(given)
-
-
-def is_save_folder(path):
-    """A directory holding exactly what `save` writes, and the command line's configuration beside it (an empty
-    one counts too): a run saved again into its own folder replaces it."""
-    return path.is_dir() and {p.name for p in path.iterdir()} <= {STATE_FILE, MODEL_FILE, CONFIG_FILE}
 
 
 def _run_in_batches(model, raw, rows):

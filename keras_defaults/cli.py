@@ -8,6 +8,9 @@
 
 Bad input (a data file, a config file, a saved run, an option) ends the command with one line on stderr,
 `keras-defaults: error: ...`, and a non-zero exit status; a traceback means a bug in keras_defaults.
+
+TensorFlow (and pandas) load only in the verbs that need them, so `--help`, `defaults` and a wrong command line
+answer at once; TensorFlow's start-up notices are left out of stderr (see keras_defaults.startup).
 """
 
 import argparse
@@ -18,12 +21,10 @@ import sys
 import warnings
 from pathlib import Path
 
-import pandas as pd
-
-from keras_defaults import sources
-from keras_defaults.automater import CONFIG_FILE, MODEL_FILE, STATE_FILE, Automater, is_save_folder
 from keras_defaults.defaults import COLUMN_KINDS, builtin_text
 from keras_defaults.errors import DataError, KerasDefaultsError
+from keras_defaults.save_files import CONFIG_FILE, MODEL_FILE, STATE_FILE, is_save_folder
+from keras_defaults.startup import import_tensorflow_quietly
 
 PROG = "keras-defaults"
 EXIT_BAD_INPUT = 1  # the data, a config file, a saved run or an output path cannot be used
@@ -32,10 +33,14 @@ EXIT_BROKEN_PIPE = 141  # the reader of the output went away: the status of a pr
 _EPILOG = f"""Exit status: 0 on success, {EXIT_BAD_INPUT} when the data, a config file or a saved run cannot be used
 (every failure is one line on stderr; --debug shows the traceback), {EXIT_USAGE} when the command line is wrong,
 {EXIT_BROKEN_PIPE} when the reader of the output went away. Run '{PROG} VERB --help' for a verb's options."""
+# The verbs that answer without TensorFlow.
+_WITHOUT_TENSORFLOW = {"defaults"}
 
 
 # Errors the user can fix: reported on one line, without a traceback.
 def _user_errors():
+    import pandas as pd
+
     errors = [KerasDefaultsError, OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError]
     if importlib.util.find_spec("pyarrow") is not None:  # optional: only Parquet files need it
         import pyarrow
@@ -68,7 +73,8 @@ def build_parser():
         "out, every choice explained and overridable.", epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true",
-                        help="on an error, show the full traceback instead of one line")
+                        help="on an error, show the full traceback instead of one line; also show TensorFlow's "
+                        "start-up log")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     fit = verbs.add_parser("fit", help="train a model on a CSV or Parquet file and save the run to a directory",
@@ -135,6 +141,9 @@ def _check_run_dir(path):
 
 
 def _fit(args):
+    from keras_defaults import sources
+    from keras_defaults.automater import Automater
+
     _check_run_dir(args.out)
     data = sources.read_table(args.data)
     targets = args.target[0] if len(args.target) == 1 else args.target
@@ -155,11 +164,16 @@ def _fit(args):
     if auto.refit_epochs_:
         line += f"; then refitted on all the rows for {auto.refit_epochs_} epoch(s)"
     print(line + ".\n")
-    print(auto.explain())
+    print(auto.explain().to_text())
     print(f"\nSaved the run to {out}/ ({STATE_FILE}, {MODEL_FILE}; {CONFIG_FILE} is the merged configuration).")
 
 
 def _predict(args):
+    import pandas as pd
+
+    from keras_defaults import sources
+    from keras_defaults.automater import Automater
+
     writer = sources.PredictionWriter(args.out)  # before the model loads: a wrong name fails fast
     auto = Automater.load(args.run_dir)
     data = sources.read_table(args.data)
@@ -191,7 +205,9 @@ def _predict(args):
 
 
 def _explain(args):
-    print(Automater.load(args.run_dir).explain())
+    from keras_defaults.automater import Automater
+
+    print(Automater.load(args.run_dir).explain().to_text())
 
 
 def _export(args):
@@ -200,6 +216,8 @@ def _export(args):
     if kind == "keras" and out.suffix != ".keras":
         raise DataError(f"A Keras model file must end in .keras. Received: --out '{out}'. Did you mean "
                         f"'{out.with_suffix('.keras')}'?")
+    from keras_defaults.automater import Automater
+
     written = Automater.load(args.run_dir).export(out, format=kind)
     print(f"Exported the model ({kind}) to {written}.")
 
@@ -223,6 +241,8 @@ def main(argv=None):
     shown = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
+        if args.verb not in _WITHOUT_TENSORFLOW:
+            import_tensorflow_quietly(show_everything=args.debug)
         args.run(args)
         sys.stdout.flush()  # inside the try: a reader that has gone shows here, not at exit
     except BrokenPipeError:

@@ -1,14 +1,14 @@
 """The demo: fit, evaluate, explain and export a model on the shipped passenger table.
 
 Run: python -m keras_defaults.demo [--out DIR] [--verbose 0|1|2]
+(TensorFlow's start-up notices are left out; TF_CPP_MIN_LOG_LEVEL=0 shows them.)
 """
 
 import argparse
-import os
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from keras_defaults.startup import import_tensorflow_quietly
 
 
 def main(argv=None):
@@ -17,6 +17,7 @@ def main(argv=None):
     parser.add_argument("--verbose", type=int, default=2, help="Keras training output: 0, 1 or 2 (default: 2)")
     args = parser.parse_args(argv)
 
+    import_tensorflow_quietly()  # before the imports below load TensorFlow with its notices
     from sklearn.model_selection import train_test_split
 
     import keras
@@ -33,7 +34,7 @@ def main(argv=None):
     fitted = time.perf_counter() - started
 
     print("\nWhat was chosen, and why:")
-    print(auto.explain())
+    print(auto.explain().to_text())
     refit = f", then on all the rows for {auto.refit_epochs_}" if auto.refit_epochs_ else ""
     print(f"\nTrained for {len(auto.history_['loss'])} epochs{refit}, in {fitted:.1f} s.")
     print("Held-out metrics:")

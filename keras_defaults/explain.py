@@ -1,23 +1,95 @@
-"""The explanation table: every column's kind and why, every target's head, and where each setting came from."""
+"""The explanation table: every column's kind and why, every target's head, and where each setting came from.
+
+`explain()` returns it as a DataFrame, for code; printed, it is a text report that fits 100 columns (`to_text`).
+"""
+
+import ast
+import re
+import textwrap
 
 import pandas as pd
 
 from keras_defaults.defaults import BUILTIN_SOURCE, column_origins
 
 COLUMNS = ["role", "column", "kind", "why", "choice", "source"]
+TEXT_WIDTH = 100
+# The text report's layout: a column's name, then its kind, then its lines of detail, each in its own band.
+_NAME_WIDTH = 22
+_KIND_WIDTH = 11
+_DETAIL_INDENT = 2 + _NAME_WIDTH + 2 + _KIND_WIDTH + 2
+_SECTIONS = {"target": "Targets", "input": "Inputs", "model": "Model"}
+# A sample value in the report: strings cut to this many characters, numbers to four significant digits.
+_SAMPLE_CHARS = 20
+_SAMPLE_AT_END = re.compile(r"; e\.g\. (\[.*\])$")
 
 
 class Explanation(pd.DataFrame):
-    """A DataFrame that prints whole: no truncated reasons."""
+    """A DataFrame that prints as a readable report: whole reasons, wrapped to 100 columns."""
 
     @property
     def _constructor(self):
         return Explanation
 
+    def to_text(self, width=TEXT_WIDTH):
+        """The report: a block per target, input column and model setting, giving its kind, why, the choice made
+        and where each setting came from, wrapped to `width` columns (at least 59), samples shortened.
+
+        Words are never cut, so that names and paths can be copied: only one longer than a line overflows it."""
+        if width < _DETAIL_INDENT + 20:
+            raise ValueError(f"Expected a width of at least {_DETAIL_INDENT + 20} columns. Received: width={width}")
+        lines = []
+        for role, title in _SECTIONS.items():
+            rows = self[self["role"] == role]
+            if rows.empty:
+                continue
+            lines.append(title)
+            for row in rows.itertuples():
+                lines += _text_block(row, width)
+        return "\n".join(lines)
+
     def __repr__(self):
-        with pd.option_context("display.max_colwidth", 90, "display.width", 250, "display.max_columns", None,
-                               "display.max_rows", None):
-            return self.to_string(index=False)
+        if not set(COLUMNS) <= set(self.columns):  # a selection of columns prints as the DataFrame it is
+            with pd.option_context("display.max_colwidth", 90, "display.width", 250, "display.max_columns", None,
+                                   "display.max_rows", None):
+                return self.to_string(index=False)
+        return self.to_text()
+
+
+def _text_block(row, width):
+    name = str(row.column)
+    kind = f"{row.kind:<{_KIND_WIDTH}}  "
+    lines = []
+    if len(name) > _NAME_WIDTH:  # a long name takes a line of its own: names are never cut
+        lines.append(f"  {name}")
+        head = " " * (2 + _NAME_WIDTH + 2) + kind
+    else:
+        head = f"  {name:<{_NAME_WIDTH}}  {kind}"
+    details = [_short_samples(row.why), f"-> {row.choice}", f"source: {row.source}"]
+    for text in filter(None, details):
+        lines += textwrap.wrap(text, width, initial_indent=head, subsequent_indent=" " * _DETAIL_INDENT,
+                               break_long_words=False, break_on_hyphens=False)
+        head = " " * _DETAIL_INDENT
+    return lines
+
+
+def _short_samples(why):
+    """`why` with the sample of values at its end shortened: long strings cut, numbers to four digits."""
+    found = _SAMPLE_AT_END.search(why)
+    if not found:
+        return why
+    try:
+        values = ast.literal_eval(found.group(1))
+    except (ValueError, SyntaxError):  # not a list of plain values: shown as it is
+        return why
+    return f"{why[:found.start()]}; e.g. [{', '.join(_short_value(v) for v in values)}]"
+
+
+def _short_value(value):
+    if isinstance(value, str):
+        return repr(value if len(value) <= _SAMPLE_CHARS else value[:_SAMPLE_CHARS - 3].rstrip() + "...")
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return repr(value)
 
 
 def _named(spec):

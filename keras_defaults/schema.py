@@ -258,8 +258,8 @@ def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
     few_levels = (n_unique <= settings["categorical_max_unique"]
                   or ratio <= settings["categorical_max_unique_ratio"])
     if few_levels:
-        return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, {n_unique} distinct values "
-                             f"({ratio:.0%} of rows)", input_dtype="string", **profile)
+        return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, {_distinct(n_unique, len(non_null))}",
+                             input_dtype="string", **profile)
     # Counted only for the columns still in question, and on at most 10,000 values: splitting strings is the slowest
     # step of inference, and a mean of 10,000 values is precise enough for a threshold.
     some = non_null.sample(n=10_000, random_state=0) if len(non_null) > 10_000 else non_null
@@ -270,8 +270,18 @@ def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
     if rows >= settings["id_like_min_rows"] and n_unique == len(non_null):
         return ColumnProfile(kind=IGNORE, reason=f"dtype {dtype}, ID-like: a distinct short string per row",
                              **profile)
-    return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, {n_unique} distinct short values "
-                         f"({ratio:.0%} of rows): rare ones share one bucket", input_dtype="string", **profile)
+    distinct = _distinct(n_unique, len(non_null), "short ")
+    return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, {distinct}: rare ones share one bucket",
+                         input_dtype="string", **profile)
+
+
+def _distinct(n_unique, values, adjective=""):
+    """How many distinct values, and their share of the values: "3 distinct values in 12,000 rows" where the share
+    would round to 0% of rows."""
+    share = n_unique / max(values, 1)
+    if share < 0.01:
+        return f"{n_unique} distinct {adjective}values in {values:,} rows"
+    return f"{n_unique} distinct {adjective}values ({share:.0%} of rows)"
 
 
 def _dates_in(non_null, share=0.9):

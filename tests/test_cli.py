@@ -19,8 +19,9 @@ TINY = {"body": {"units": [8]}, "training": {"batch_size": 64}}
 
 
 def start(*args):
-    """Start `python -m keras_defaults ARGS` from the repository root, so that this checkout's package runs."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    """Start `python -m keras_defaults ARGS` from the repository root, so that this checkout's package runs, as a user
+    would: without TF_CPP_MIN_LOG_LEVEL (the tests' conftest sets it)."""
+    env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
     return subprocess.Popen([sys.executable, "-m", "keras_defaults", *map(str, args)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -28,6 +29,11 @@ def start(*args):
 def finish(process):
     stdout, stderr = process.communicate(timeout=600)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def unwrapped(text):
+    """The report's text with its wrapping undone: one space between words."""
+    return " ".join(text.split())
 
 
 def error_lines(stderr):
@@ -78,8 +84,9 @@ def test_fit_saves_the_run_and_prints_what_it_chose(run):
     assert fitted.returncode == 0, fitted.stderr
     assert "Traceback" not in fitted.stderr
     assert "Trained on 240 rows for 2 epoch(s)" in fitted.stdout
-    assert f"units: '{run['config']}'" in fitted.stdout  # the body row names the file its units came from
-    assert "kind: column entry in column_types= argument" in fitted.stdout  # --column-type
+    shown = unwrapped(fitted.stdout)
+    assert f"units: '{run['config']}'" in shown  # the body row names the file its units came from
+    assert "kind: column entry in column_types= argument" in shown  # --column-type
     assert "keras-defaults: warning: Left out 1 column(s): 'passenger_id'" in fitted.stderr
     assert sorted(p.name for p in run["out"].iterdir()) == ["automater.json", "config.yaml", "model.keras"]
 
@@ -118,9 +125,10 @@ def test_predict_writes_parquet(run):
 def test_explain_prints_every_choice_and_its_source(run):
     result = run["explain"]
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # none of TensorFlow's start-up notices
     for expected in ("survived", "binary_crossentropy", "optimizer", "adam(learning_rate=0.001)",
                      "epochs: fit() argument", f"'{run['config']}'", "kind: inference"):
-        assert expected in result.stdout
+        assert expected in unwrapped(result.stdout)
 
 
 def test_export_writes_a_model_keras_loads_in_safe_mode(run):
@@ -161,11 +169,107 @@ def test_help_lists_the_verbs(capsys):
     assert "--column-type COLUMN=KIND" in capsys.readouterr().out
 
 
+def run_python(code, **env):
+    """Start a fresh interpreter on `code` from the repository root, with `env` over the environment (None removes a
+    variable); returns the process (see `finish`)."""
+    env = {name: value for name, value in {**os.environ, **env}.items() if value is not None}
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_help_defaults_and_a_wrong_command_line_answer_without_tensorflow():
+    code = """if True:
+        import contextlib, io, sys
+        from keras_defaults.cli import main
+        for argv in (["--help"], ["fit", "--help"], ["defaults"], ["fit"], ["no-such-verb"]):
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                try:
+                    main(argv)
+                except SystemExit:
+                    pass
+        print(sorted(name for name in ("tensorflow", "keras", "pandas") if name in sys.modules))
+        """
+    result = finish(run_python(code))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_package_imports_its_names_when_first_used():
+    code = """if True:
+        import sys
+        import keras_defaults
+        print(sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
+        print(set(keras_defaults.__all__) <= set(dir(keras_defaults)))
+        print(keras_defaults.Automater.__name__, keras_defaults.inputs.__name__, "keras" in sys.modules)
+        try:
+            keras_defaults.Automator
+        except AttributeError as error:
+            print(error)
+        """
+    result = finish(run_python(code))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", "True", "Automater model_inputs True",
+                                          "module 'keras_defaults' has no attribute 'Automator'"]
+
+
+@pytest.mark.parametrize("imports", ["import keras_defaults; import keras",
+                                     "import keras; import keras_defaults",
+                                     "import keras_defaults; import tensorflow; import keras",
+                                     "from keras_defaults import cli; import keras"])
+def test_the_layers_are_registered_for_load_model_in_either_import_order(run, imports):
+    code = f"{imports}; model = keras.saving.load_model({str(run['exported'])!r}, safe_mode=True); print(model.name)"
+    result = finish(run_python(code))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+
+
+def test_without_keras_defaults_the_layers_are_unknown(run):
+    # What the registration is for: Keras alone cannot read the exported model.
+    code = f"import keras; keras.saving.load_model({str(run['exported'])!r}, safe_mode=True)"
+    result = finish(run_python(code))
+    assert result.returncode != 0 and "keras_defaults" in result.stderr
+
+
+def test_startup_notices_are_left_out_and_every_other_line_kept():
+    code = """if True:
+        import os, sys
+        from keras_defaults.startup import STARTUP_NOTICES, NO_GPU_NOTICES, notices_left_out
+        with notices_left_out(STARTUP_NOTICES + NO_GPU_NOTICES):
+            os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on. You may see...\\n")
+            os.write(2, b"E0000 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\\n")
+            os.write(2, b"E0000 some_kernel.cc:1] a real error\\n")
+            print("a Python warning", file=sys.stderr)
+        print("after", file=sys.stderr)
+        """
+    result = finish(run_python(code))
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == ["E0000 some_kernel.cc:1] a real error", "a Python warning", "after"]
+
+
+def test_the_user_s_log_level_and_debug_show_tensorflow_s_notices():
+    # TensorFlow's start-up log on this machine: whatever it holds passes untouched when the user asks for it.
+    code = "from keras_defaults.startup import import_tensorflow_quietly as load; load({})"
+    quiet = run_python(code.format(""), TF_CPP_MIN_LOG_LEVEL=None)
+    chosen = run_python(code.format(""), TF_CPP_MIN_LOG_LEVEL="0")
+    debug = run_python(code.format("show_everything=True"), TF_CPP_MIN_LOG_LEVEL=None)
+    plain = run_python("import tensorflow as tf; tf.config.list_physical_devices()", TF_CPP_MIN_LOG_LEVEL=None)
+    quiet, chosen, debug, plain = (finish(process) for process in (quiet, chosen, debug, plain))
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert _without_times(chosen.stderr) == _without_times(plain.stderr)
+    assert _without_times(debug.stderr) == _without_times(plain.stderr)
+
+
+def _without_times(log):
+    # absl's lines carry a timestamp and a thread id: compare the messages.
+    return [line.split("] ", 1)[-1] for line in log.splitlines()]
+
+
 # ---------------------------------------------------------------------------------------------------- bad input
 def test_a_user_error_is_one_line_and_no_traceback_in_a_subprocess(run):
     bad, result = run["bad"], run["bad_fit"]
     assert result.returncode == EXIT_BAD_INPUT
     assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == error_lines(result.stderr)  # the error, and no start-up notice
     assert error_lines(result.stderr) == [
         f"keras-defaults: error: Malformed YAML in '{bad}', line 3, column 1: expected ',' or '}}', but got "
         f"'<stream end>'."]
@@ -274,12 +378,12 @@ def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
 
 
 def test_an_unexpected_failure_is_one_line_and_debug_shows_the_traceback(run, monkeypatch, capsys):
-    from keras_defaults import cli
+    from keras_defaults import automater
 
     def deep(*args, **kwargs):
         raise RecursionError("maximum recursion depth exceeded while decoding a JSON array")
 
-    monkeypatch.setattr(cli.Automater, "load", deep)
+    monkeypatch.setattr(automater.Automater, "load", deep)
     assert main(["explain", str(run["out"])]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("keras-defaults: error: RecursionError: maximum recursion")

@@ -1,9 +1,12 @@
 """explain(): every row says where its choices came from: the table, which file, a column entry or an argument."""
 
+import numpy as np
+import pandas as pd
+import pytest
 import yaml
 
 from keras_defaults import Automater
-from keras_defaults.explain import sources
+from keras_defaults.explain import COLUMNS, _short_samples, sources
 
 
 def _explained(tmp_path, frame):
@@ -65,3 +68,61 @@ def test_sources_groups_by_origin():
     assert sources({"a": "'x.yaml'", "b": "defaults.yaml", "c": "'x.yaml'"}) == (
         "a, c: 'x.yaml'; other settings: defaults.yaml")
     assert sources({"a": "defaults.yaml"}, [("kind", "inference")]) == "kind: inference; settings: defaults.yaml"
+
+
+# ---------------------------------------------------------------------------------------------------- the text report
+LONG_NAME = "passenger_cabin_assignment_as_recorded_by_the_purser_at_departure"
+LONG_VALUE = "a remarkably long free-form remark about the passenger's cabin, luggage and travel companions"
+
+
+def _long_frame(rows=2000):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=rows)
+    return pd.DataFrame({
+        LONG_NAME: rng.choice([f"{LONG_VALUE} #{i}" for i in range(3)], rows),
+        "deck": rng.choice(["A", "B", "C"], rows),
+        "fare_paid_in_pounds_sterling": np.exp(x),
+        "price": x + rng.normal(scale=0.1, size=rows),
+    })
+
+
+def _prepared(frame):
+    auto = Automater(target="price", column_types={"deck": "categorical"})
+    auto.prepare(frame)
+    return auto.explain()
+
+
+def test_the_text_report_fits_100_columns_and_shortens_samples():
+    text = _prepared(_long_frame()).to_text()
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 100, "\n".join(line for line in lines if len(line) > 100)
+    assert [line for line in lines if not line.startswith(" ")] == ["Targets", "Inputs", "Model"]
+    assert f"  {LONG_NAME}" in lines  # a long name on a line of its own, whole
+    assert LONG_VALUE[:17] + "..." in text and LONG_VALUE[:30] not in text
+    assert "-> adam(learning_rate=0.001)" in text and "source: kind: column entry in column_types= argument" in text
+
+
+def test_a_share_below_1_percent_is_said_as_a_count():
+    table = _prepared(_long_frame())
+    why = table.set_index("column").loc[LONG_NAME, "why"]
+    assert why.startswith("dtype ") and "3 distinct values in 2,000 rows; 0 missing" in why
+    assert "% of rows" not in table.to_text()
+    few_rows = _prepared(_long_frame(rows=100)).set_index("column").loc[LONG_NAME, "why"]
+    assert "3 distinct values (3% of rows)" in few_rows
+
+
+def test_explain_stays_a_dataframe_that_prints_as_the_report():
+    table = _prepared(_long_frame())
+    assert isinstance(table, pd.DataFrame) and list(table.columns) == COLUMNS
+    assert table.set_index("column").loc[LONG_NAME, "kind"] == "categorical"
+    assert LONG_VALUE[:27] + "..." in table.set_index("column").loc[LONG_NAME, "why"]  # the frame keeps the sample
+    assert str(table) == repr(table) == table.to_text()
+    assert repr(table[["column", "kind"]]) == table[["column", "kind"]].to_string(index=False)
+    with pytest.raises(ValueError, match="width of at least 59"):
+        table.to_text(width=40)
+
+
+def test_numbers_in_samples_are_shown_to_four_digits():
+    assert _short_samples("dtype float64, 9 distinct values; 0 missing; e.g. [0.1257302210933933, -3, None]") == (
+        "dtype float64, 9 distinct values; 0 missing; e.g. [0.1257, -3, None]")
+    assert _short_samples("entirely missing") == "entirely missing"
