@@ -467,3 +467,26 @@ def test_obscure_inputs_get_an_error_naming_the_column(case):
 def test_a_target_that_is_not_column_names_is_refused(target):
     with pytest.raises(ConfigTypeError, match="target must be a column name or a list of column names"):
         Automater(target, overrides=FAST).fit(pd.DataFrame({"x": [1.0, 2.0] * 10, "y": [0, 1] * 10}))
+
+
+@pytest.mark.parametrize("kind", ["categorical", "text"])
+def test_one_long_string_costs_its_own_length_not_rows_times_it(kind):
+    # 400 rows beside one value of 250,000 characters: numpy's unicode dtype would widen every row to it, 400 MB a
+    # copy at 4 bytes a character. Python strings cost the value once.
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    words = np.array(["red", "green", "blue", "amber", "violet"])
+    notes = [" ".join(rng.choice(words, 4)) + f" w{i % 50}" for i in range(400)]
+    notes[3] = "x" * 250_000
+    data = pd.DataFrame({"note": notes, "x": rng.normal(size=400), "y": rng.normal(size=400)})
+    tracemalloc.start()
+    try:
+        auto = quiet(fit, "y", data, column_types={"note": kind})
+        predictions = auto.predict(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert auto.profiles_["note"].kind == kind
+    assert predictions.notna().all()
+    assert peak < 200e6, f"fit and predict traced {peak / 1e6:.0f} MB"
