@@ -4,6 +4,7 @@ It is the one orchestrator: it resolves the configuration, has the columns and t
 the model, and owns every `*_` attribute. The modules it calls take explicit arguments and return values.
 """
 
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -32,6 +33,9 @@ from keras_defaults.targets import TargetSpec, check_balance, check_class_weight
 from keras_defaults.targets import sample_weights, weight_profile
 
 _PREDICT_BATCH = 8192
+# What training learns beyond the columns and targets: a `prepare` that learns new columns drops it, as the model no
+# longer matches them.
+_TRAINED_STATE = ("network_", "model_", "history_", "refit_epochs_", "feeding_")
 
 
 class Automater:
@@ -133,11 +137,14 @@ class Automater:
     # ------------------------------------------------------------------ learning
     def prepare(self, df):
         """Learn column kinds and encoder statistics from `df` (or from files, as `fit` reads them) without
-        training; returns self."""
+        training; returns self. A model trained before is dropped: it does not match the columns learned now."""
         config = self._resolve_config()
         self._check_seed()  # before the data is read, as the settings are
         check_model_config(config)  # before the data is read: a typo fails fast
-        self._learn(arrow.to_pandas(df, "the training data"), config, _weight_column(config, None))
+        with all_or_nothing(self):
+            self._learn(arrow.to_pandas(df, "the training data"), config, _weight_column(config, None))
+            for name in _TRAINED_STATE:
+                vars(self).pop(name, None)
         return self
 
     def _learn(self, source, config, weight_column=None):
@@ -317,6 +324,16 @@ class Automater:
                 `fit` of the network: the first, and the refit when there is one. Their `model` is the network that
                 trains on encoded features; `auto.model` serves raw columns once `fit` returns.
         """
+        # All or nothing: the new columns, targets and model replace the old ones only once all of them are learned.
+        with all_or_nothing(self):
+            self._fit(df, epochs=epochs, batch_size=batch_size, body=body, distribution=distribution,
+                      validation_data=validation_data, sample_weight=sample_weight, class_weight=class_weight,
+                      callbacks=callbacks)
+        return self
+
+    def _fit(self, df, *, epochs, batch_size, body, distribution, validation_data, sample_weight, class_weight,
+             callbacks):
+        """`fit`'s steps, which set the learned state attribute by attribute (`fit` undoes them if one fails)."""
         if self.seed is not None:
             keras.utils.set_random_seed(self._seed)
         callbacks = _check_callbacks(callbacks)
@@ -369,7 +386,6 @@ class Automater:
                         verbose=self.verbose)
         self.network_ = network
         self.model_ = served
-        return self
 
     # ------------------------------------------------------------------ predicting
     @property
@@ -608,6 +624,21 @@ class Automater:
         return auto
 
 
+
+
+@contextlib.contextmanager
+def all_or_nothing(owner):
+    """Learn everything or nothing: if the block fails or is interrupted (any exception, Ctrl-C included), `owner`
+    is put back exactly as it was. Without this, a refit failing after its statistics pass would leave new columns
+    beside the old model: predict would fail, and a save would overwrite a good one with a folder that cannot be
+    loaded. A first fit that fails leaves an object that says it is not fitted."""
+    before = dict(vars(owner))
+    try:
+        yield
+    except BaseException:
+        # One assignment: every attribute learned so far goes at once, even if a second Ctrl-C comes.
+        owner.__dict__ = before
+        raise
 
 
 def _variables(network):

@@ -17,7 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from keras_defaults import arrow
-from keras_defaults.automater import Automater
+from keras_defaults.automater import Automater, all_or_nothing
 from keras_defaults.errors import DataError
 from keras_defaults.schema import python_value
 
@@ -116,6 +116,12 @@ class _AutomaterEstimator(BaseEstimator):
         """
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        # All or nothing, as the Automater's own fit: a failed or interrupted refit keeps the fitted estimator.
+        with all_or_nothing(self):
+            self._fit(X, y, sample_weight, fit_params)
+        return self
+
+    def _fit(self, X, y, sample_weight, fit_params):
         frame = self._frame(X, reset=True).copy()
         target = self._target_name(y, frame.columns)
         values = self._target_values(y, len(frame))
@@ -135,7 +141,6 @@ class _AutomaterEstimator(BaseEstimator):
         self.automater_.fit(frame, sample_weight=sample_weight, class_weight=class_weight,
                             validation_data=validation, **fit_params)
         self._fitted(values)
-        return self
 
     def _fitted(self, values):
         """Learned state beyond `automater_`, from y's values: the classifier's classes."""

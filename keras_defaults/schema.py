@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from keras_defaults.errors import DataError, integers_beyond_floats, warn
+from keras_defaults.errors import DataError, integers_beyond_floats, shown, warn
 
 IGNORE = "ignore"
 DATETIME = "datetime"
@@ -160,10 +160,55 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
         raise DataError(f"Column '{name}' holds complex numbers, which no kind reads (their imaginary part would be "
                         f"lost). Split them, e.g. df['{name}_real'] = df['{name}'].real and "
                         f"df['{name}_imag'] = df['{name}'].imag, then drop '{name}'.")
+    _check_flat(series, name)
     try:
         return _infer_column(series, name, settings, boolean_settings, forced_kind)
     except OverflowError:
         raise integers_beyond_floats(name) from None
+
+
+# Python containers a cell may hold, by what a message calls them. Tuples are not among them: they are hashable,
+# and read as labels by their string form.
+_CONTAINERS = ((list, "lists"), (set, "sets"), (frozenset, "sets"), (np.ndarray, "arrays"), (dict, "mappings"))
+
+
+def containers_held(series):
+    """What containers a column holds, e.g. "lists (list<item: string>)", or None for a column of plain values."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        nested = dtype.pyarrow_dtype
+        if pa.types.is_struct(nested) or pa.types.is_map(nested):
+            return f"records ({nested})"
+        if pa.types.is_nested(nested):  # list, large_list, fixed_size_list, list_view: values of one row each
+            return f"lists ({nested})"
+        return None
+    if dtype != object or pd.api.types.infer_dtype(series, skipna=True) not in ("mixed", "mixed-integer"):
+        return None  # only a column pandas calls mixed can hold containers: no loop over strings or numbers
+    values = series.dropna().to_numpy()
+    found = {type(value) for value in values}
+    held = next((what for kind, what in _CONTAINERS if any(issubclass(t, kind) for t in found)), None)
+    if held is None:
+        return None
+    example = next(value for value in values if isinstance(value, tuple(k for k, w in _CONTAINERS if w == held)))
+    return f"{held} (dtype object, e.g. {shown(example)})"
+
+
+def _check_flat(series, name):
+    """Refuse a column of lists, sets, arrays, mappings or records (Python objects, or nested Arrow types), which no
+    kind reads yet, with the fix: one string per row for a text column, or columns of their own for records."""
+    held = containers_held(series)
+    if held is None:
+        return
+    leave_out = f"or leave the column out (column_types={{'{name}': 'ignore'}}), or drop it"
+    if held.startswith(("records", "mappings")):
+        fix = f"Spread their fields into columns of their own (pd.json_normalize(df['{name}'].tolist())), {leave_out}."
+    else:
+        arrow = isinstance(series.dtype, pd.ArrowDtype)  # whose lists .str cannot join
+        joined = f"df['{name}'].astype(object).str.join(' ')" if arrow else f"df['{name}'].str.join(' ')"
+        fix = f"Join them into one string per row (e.g. {joined}) for a text column, {leave_out}."
+    raise DataError(f"Column '{name}' holds {held}, which no kind reads yet. {fix}")
 
 
 def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
@@ -189,7 +234,19 @@ def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
     # strings by their string forms (1 and "1" are one, 1 and "" two).
     mixed = not numeric and _mixed_types(non_null)
     if numeric_strings:
-        n_unique = profile["n_unique"] = int(pd.Series(numeric_values(non_null)).nunique())
+        exact_unique, n_unique = n_unique, int(pd.Series(numeric_values(non_null)).nunique())
+        if forced_kind is None and n_unique < exact_unique and _beyond_float_precision(non_null):
+            # Whole numbers past 2**53 (e.g. 2**70 + i): as floats, distinct values would read as one, and a column
+            # of them as constant. Most are identifiers: read them as labels, by their digits.
+            warn(f"Column '{name}' holds whole numbers too large for a float to tell apart (e.g. "
+                 f"{profile['sample'][0]}): as numbers, its {exact_unique} distinct values would read as {n_unique}. "
+                 f"It is read as labels, by their digits. If it is a quantity, scale it down (e.g. "
+                 f"df['{name}'].astype(float) / 1e18); if an identifier, leave it out (column_types="
+                 f"{{'{name}': 'ignore'}}).")
+            numeric_strings = numeric = False
+            input_dtype, n_unique = "string", exact_unique
+            dtype = f"{dtype} of whole numbers beyond float precision"
+        profile["n_unique"] = n_unique
     elif mixed:
         n_unique = profile["n_unique"] = len(pd.unique(string_values(non_null)))
 
@@ -268,8 +325,9 @@ def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
         return ColumnProfile(kind="text", reason=f"dtype {dtype}, {n_unique} distinct values averaging "
                              f"{words:.1f} words", input_dtype="string", **profile)
     if rows >= settings["id_like_min_rows"] and n_unique == len(non_null):
+        # Read as strings, which a target then says: labels all distinct, not a number to regress on.
         return ColumnProfile(kind=IGNORE, reason=f"dtype {dtype}, ID-like: a distinct short string per row",
-                             **profile)
+                             input_dtype="string", **profile)
     distinct = _distinct(n_unique, len(non_null), "short ")
     return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, {distinct}: rare ones share one bucket",
                          input_dtype="string", **profile)
@@ -299,6 +357,13 @@ def _dates_in(non_null, share=0.9):
         return None  # most columns give themselves away in their first values
     matched = share_of_dates(non_null.sample(n=10_000, random_state=0) if len(non_null) > 10_000 else non_null)
     return f"ISO-8601 date strings ({matched:.0%} of values)" if matched >= share else None
+
+
+def _beyond_float_precision(non_null):
+    """Whether some value of a column of numbers (or numeric strings) is a whole number beyond 2**53, where floats
+    no longer hold every whole number."""
+    magnitudes = np.abs(numeric_values(non_null))
+    return bool(np.any(magnitudes[np.isfinite(magnitudes)] >= 2.0 ** 53))
 
 
 def _mixed_types(non_null):

@@ -42,8 +42,10 @@ def _series(values):
         # As objects: numpy would write a list of strings and NaN as strings, the NaN as 'nan'.
         return pd.Series(values, dtype=object)
     array = values.numpy() if tf.is_tensor(values) else np.asarray(values)
-    if array.dtype.kind == "S":  # bytes, as TensorFlow gives strings back
-        array = np.char.decode(array, "utf-8")
+    if array.dtype.kind == "S":
+        # Bytes, as TensorFlow gives strings back: decoded one by one into Python strings, since numpy's unicode
+        # dtype would widen every value to the longest, at 4 bytes a character.
+        array = np.array([value.decode("utf-8") for value in array.flat], dtype=object).reshape(array.shape)
     return pd.Series(array.reshape(-1) if array.ndim > 1 and array.size == len(array) else array)
 
 

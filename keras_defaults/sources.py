@@ -6,6 +6,7 @@ at a time. The one table of file formats (`FORMATS`) serves reading, the command
 
 import dataclasses
 import glob
+import json
 import os
 from pathlib import Path
 
@@ -123,16 +124,44 @@ def _pyarrow_parquet():
 
 
 def _read_parquet(path):
-    _pyarrow_parquet()
-    return pd.read_parquet(path)
+    table = _pyarrow_parquet().read_table(path)
+    return _as_pandas(table, _readable_metadata(table.schema))
+
+
+def _as_pandas(arrow_data, metadata):
+    """A pyarrow Table or RecordBatch as a DataFrame, lists and records kept Arrow-backed."""
+    import pyarrow as pa
+
+    def nested_as_arrow(arrow_type):
+        return pd.ArrowDtype(arrow_type) if pa.types.is_nested(arrow_type) else None
+
+    return arrow_data.replace_schema_metadata(metadata).to_pandas(types_mapper=nested_as_arrow)
+
+
+def _readable_metadata(schema):
+    """The file's schema metadata, with its pandas dtypes of lists and records left out. Pandas writes a list
+    column's Arrow dtype as 'list<item: string>[pyarrow]', which it cannot parse back, and pyarrow parses the dtype
+    of every column in the metadata, read or not: such a file cannot be read otherwise. Those columns come back
+    Arrow-backed instead, so inference names them and the fix (or leaves them out when told to)."""
+    import pyarrow as pa
+
+    pandas = schema.pandas_metadata
+    nested = {field.name for field in schema if pa.types.is_nested(field.type)}
+    if not pandas or not nested:
+        return schema.metadata
+    for column in pandas.get("columns", []):
+        if column.get("field_name", column.get("name")) in nested:
+            column["numpy_type"] = "object"
+    return {**schema.metadata, b"pandas": json.dumps(pandas).encode()}
 
 
 def _file_chunks(path, fmt, columns, chunk_rows):
     if fmt == "parquet":
         file = _pyarrow_parquet().ParquetFile(path)
         check_columns(path, file.schema_arrow.names, columns)
+        metadata = _readable_metadata(file.schema_arrow)
         for batch in file.iter_batches(batch_size=chunk_rows, columns=columns):
-            yield batch.to_pandas()
+            yield _as_pandas(batch, metadata)
         return
     check_columns(path, pd.read_csv(path, nrows=0).columns, columns)
     with pd.read_csv(path, chunksize=chunk_rows, usecols=columns) as reader:

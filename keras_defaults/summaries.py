@@ -14,6 +14,7 @@ import pandas as pd
 
 from keras_defaults import frames, sources
 from keras_defaults.errors import DataError
+from keras_defaults.schema import containers_held
 
 # Rows of the uniform sample that kinds, quantiles and text vocabularies are learned from.
 SAMPLE_ROWS = 100_000
@@ -66,6 +67,12 @@ def summarise(source, targets, categorical, seed):
             series = chunk[name]
             missing[name] = missing.get(name, 0) + int(series.isna().sum())
             if name in continuous:
+                continue
+            if containers_held(series):
+                # Lists and records cannot be counted; the sample's inference names the column and the fix, unless
+                # the column is left out.
+                continuous.add(name)
+                counts.pop(name, None)
                 continue
             if name not in categorical and name not in targets and _fractional(series):
                 continuous.add(name)  # a column of non-whole numbers is never categorical

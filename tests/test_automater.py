@@ -518,3 +518,63 @@ def test_a_seed_that_is_not_a_whole_number_is_refused_before_the_data_is_read(fr
         Automater("label", seed=seed, overrides=FAST).prepare(frame)
     with pytest.raises(ConfigTypeError, match="seed must be a whole number"):
         Automater("label", seed=seed, overrides=FAST).fit(frame)
+
+
+# ---------------------------------------------------------------------------------------------------- all or nothing
+class InterruptAtEpoch(keras.callbacks.Callback):
+    """Ctrl-C in the middle of training, after the statistics pass has learned the new columns."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch >= 1:
+            raise KeyboardInterrupt
+
+
+def failing_refit(monkeypatch):
+    """The refit on all rows fails, after the first fit has set the history."""
+    from keras_defaults import automater
+
+    def fail(network, values):
+        raise MemoryError("no memory left for the refit")
+
+    monkeypatch.setattr(automater, "_assign_variable_values", fail)
+
+
+@pytest.mark.parametrize("failure", ["interrupted", "failing_refit"])
+def test_a_failed_refit_keeps_the_previous_model_predicting_and_saving(frame, tmp_path, monkeypatch, failure):
+    auto = fit("binary", frame)
+    before = auto.predict_proba(frame)
+    learned = {name: value for name, value in vars(auto).items() if name.endswith("_")}
+    # The refit sees other columns, so a half-updated Automater would not match its own model.
+    other = frame.drop(columns=["text", "cat"]).assign(extra=np.arange(len(frame)) % 7)
+    if failure == "interrupted":
+        with pytest.raises(KeyboardInterrupt):
+            auto.fit(other, callbacks=[InterruptAtEpoch()])
+    else:
+        failing_refit(monkeypatch)
+        with pytest.raises(MemoryError, match="refit"):
+            auto.fit(other)
+    assert {name: value for name, value in vars(auto).items() if name.endswith("_")} == learned
+    assert all(vars(auto)[name] is value for name, value in learned.items())
+    pd.testing.assert_frame_equal(auto.predict_proba(frame), before)
+    auto.save(tmp_path / "run")
+    pd.testing.assert_frame_equal(Automater.load(tmp_path / "run").predict_proba(frame), before)
+
+
+def test_a_failed_first_fit_leaves_an_unfitted_automater(frame):
+    auto = Automater(target="binary", overrides=FAST, seed=0, verbose=0)
+    given = dict(vars(auto))
+    with pytest.raises(KeyboardInterrupt):
+        auto.fit(frame, callbacks=[InterruptAtEpoch()])
+    assert vars(auto) == given
+    with pytest.raises(NotFittedError, match=r"fit\(df\)"):
+        auto.predict(frame)
+    with pytest.raises(NotFittedError, match=r"prepare\(df\)"):
+        auto.explain()
+
+
+def test_prepare_after_fit_drops_the_model_its_new_columns_do_not_match(frame):
+    auto = fit("binary", frame)
+    auto.prepare(frame.drop(columns=["text"]))
+    assert "text" not in auto.profiles_ and auto.explain() is not None
+    with pytest.raises(NotFittedError, match=r"fit\(df\)"):
+        auto.predict(frame)

@@ -149,3 +149,20 @@ def test_bad_inputs_are_refused_clearly():
         from scipy import sparse
 
         AutomaterRegressor(**FAST).fit(sparse.csr_matrix(np.eye(10)), np.arange(10.0))
+
+
+def test_an_interrupted_refit_keeps_the_fitted_estimator():
+    import keras
+
+    class InterruptAtEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch >= 1:
+                raise KeyboardInterrupt
+
+    X, y = frame_and_target()
+    estimator = AutomaterClassifier(**FAST).fit(X, y)
+    before, automater = estimator.predict_proba(X), estimator.automater_
+    with pytest.raises(KeyboardInterrupt):
+        estimator.fit(X.drop(columns=["text"]), y.iloc[::-1].to_numpy(), callbacks=[InterruptAtEpoch()])
+    assert estimator.automater_ is automater and estimator.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(estimator.predict_proba(X), before)

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from conftest import FAST, mixed_frame
@@ -458,6 +459,27 @@ def clear_error_frames():
         "complex numbers": (base.assign(x=base["x"] + 1j), DataError, r"Column 'x' holds complex numbers"),
         "integers beyond floats": (base.assign(z=pd.Series([10 ** 400 + i for i in range(40)], dtype=object)),
                                    DataError, r"Column 'z' holds integers beyond the range of a float"),
+        "an Arrow list column": (base.assign(tags=pd.Series([["a", "b"], ["c"], None, []] * 10,
+                                                            dtype=pd.ArrowDtype(pa.list_(pa.string())))),
+                                 DataError, r"Column 'tags' holds lists \(list<item: string>\), which no kind reads "
+                                            r"yet\. Join them into one string per row \(e\.g\. "
+                                            r"df\['tags'\]\.astype\(object\)\.str\.join\(' '\)\) for a text column"),
+        "Python lists": (base.assign(tags=pd.Series([["a", "b"], ["c"], None, "d"] * 10, dtype=object)), DataError,
+                         r"Column 'tags' holds lists \(dtype object, e\.g\. \['a', 'b'\]\).*"
+                         r"df\['tags'\]\.str\.join\(' '\).*column_types=\{'tags': 'ignore'\}"),
+        "sets": (base.assign(tags=pd.Series([{"a"}, {"b", "c"}] * 20, dtype=object)), DataError,
+                 r"Column 'tags' holds sets"),
+        "Python dicts": (base.assign(meta=pd.Series([{"a": 1}, {"a": 2, "b": 3}] * 20, dtype=object)), DataError,
+                         r"Column 'meta' holds mappings.*pd\.json_normalize\(df\['meta'\]\.tolist\(\)\)"),
+        "Arrow records": (base.assign(meta=pd.Series([{"a": 1}, {"a": 2}] * 20,
+                                                     dtype=pd.ArrowDtype(pa.struct([("a", pa.int64())])))),
+                          DataError, r"Column 'meta' holds records \(struct<a: int64>\)"),
+        "a target of lists": (base.assign(y=pd.Series([["a"], ["b"]] * 20, dtype=object)), DataError,
+                              r"Column 'y' holds lists"),
+        # Once read as a number, whose every value was missing: "has infinite values".
+        "a target of distinct labels": (pd.DataFrame({"x": np.arange(120.0), "y": [f"A{i}" for i in range(120)]}),
+                                        DataError,
+                                        r"Target 'y' has a different value in every row \(.*ID-like"),
     }
 
 
@@ -472,3 +494,59 @@ def test_obscure_inputs_get_an_error_naming_the_column(case):
 def test_a_target_that_is_not_column_names_is_refused(target):
     with pytest.raises(ConfigTypeError, match="target must be a column name or a list of column names"):
         Automater(target, overrides=FAST).fit(pd.DataFrame({"x": [1.0, 2.0] * 10, "y": [0, 1] * 10}))
+
+
+@pytest.mark.parametrize("kind", ["categorical", "text"])
+def test_one_long_string_costs_its_own_length_not_rows_times_it(kind):
+    # 400 rows beside one value of 250,000 characters: numpy's unicode dtype would widen every row to it, 400 MB a
+    # copy at 4 bytes a character. Python strings cost the value once.
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    words = np.array(["red", "green", "blue", "amber", "violet"])
+    notes = [" ".join(rng.choice(words, 4)) + f" w{i % 50}" for i in range(400)]
+    notes[3] = "x" * 250_000
+    data = pd.DataFrame({"note": notes, "x": rng.normal(size=400), "y": rng.normal(size=400)})
+    tracemalloc.start()
+    try:
+        auto = quiet(fit, "y", data, column_types={"note": kind})
+        predictions = auto.predict(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert auto.profiles_["note"].kind == kind
+    assert predictions.notna().all()
+    assert peak < 200e6, f"fit and predict traced {peak / 1e6:.0f} MB"
+
+
+def test_a_list_column_left_out_trains_and_predicts_from_a_frame_and_from_parquet(tmp_path):
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"x": rng.normal(size=120), "y": rng.normal(size=120),
+                         "tags": pd.Series([["a", "b"], ["c"], None] * 40, dtype=pd.ArrowDtype(pa.list_(pa.string()))),
+                         "more": pd.Series([["a", "b"], ["c"], None] * 40, dtype=object)})
+    left_out = {"tags": "ignore", "more": "ignore"}
+    auto = quiet(fit, "y", data, column_types=left_out)
+    assert list(auto.inputs_) == ["x"] and auto.predict(data).notna().all()
+    # Pandas writes the Arrow list dtype into the file's metadata as a name it cannot read back: read anyway.
+    path = tmp_path / "rows.parquet"
+    data.to_parquet(path)
+    with pytest.raises(DataError, match=r"Column 'tags' holds lists \(list<"):
+        quiet(fit, "y", str(path))
+    auto = quiet(fit, "y", str(path), column_types=left_out)
+    assert auto.predict(str(path)).notna().all()
+
+
+def test_distinct_whole_numbers_beyond_float_precision_are_labels_not_constant():
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"x": rng.normal(size=120), "y": rng.normal(size=120),
+                         "code": pd.Series([2 ** 70 + i % 3 for i in range(120)], dtype=object),
+                         "serial": pd.Series([2 ** 70 + i for i in range(120)], dtype=object)})
+    with pytest.warns(UserWarning, match=r"Column 'code' holds whole numbers too large for a float to tell apart "
+                                         r"\(e\.g\. 1180591620717411303424\): as numbers, its 3 distinct values "
+                                         r"would read as 1\. It is read as labels"):
+        auto = fit("y", data)
+    assert auto.profiles_["code"].kind == "categorical"
+    assert sorted(auto.input_states_["code"]["vocabulary"]) == [str(2 ** 70 + i) for i in range(3)]
+    assert auto.profiles_["serial"].kind == "ignore"
+    assert "ID-like" in auto.profiles_["serial"].reason and "constant" not in auto.profiles_["serial"].reason
+    assert auto.predict(data.head(5)).notna().all()

@@ -91,7 +91,9 @@ class CategoricalEncoder(Encoder):
         if state["missing_code"] is not None:
             return keras.layers.IntegerLookup(vocabulary=np.array(state["vocabulary"], dtype="int64"),
                                               num_oov_indices=1, output_mode=output_mode, name=name)
-        return keras.layers.StringLookup(vocabulary=state["vocabulary"], num_oov_indices=1,
+        # An array of Python strings: Keras makes a list into numpy's unicode dtype, which widens every label to the
+        # longest one (1,000 labels beside one of 1 MB: 4 GB).
+        return keras.layers.StringLookup(vocabulary=np.array(state["vocabulary"], dtype=object), num_oov_indices=1,
                                          output_mode=output_mode, name=name)
 
     def encode_input(self, raw, state, settings, name):

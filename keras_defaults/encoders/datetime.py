@@ -9,9 +9,8 @@ parsing of the training column. Dates cannot be predicted.
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
-from keras_defaults.encoders.base import EncodedColumn, Encoder
+from keras_defaults.encoders.base import EncodedColumn, Encoder, string_tensor
 from keras_defaults.errors import DataError
 from keras_defaults.layers import DateTimeFeatures, parse_datetimes
 from keras_defaults.schema import ISO_DATETIME, is_numeric, numeric_values, string_values
@@ -85,8 +84,7 @@ def _format(series):
 
 def read_parts(strings):
     """`layers.parse_datetimes` on a numpy array of strings: {field: numpy array}."""
-    fields = parse_datetimes(tf.constant(np.asarray(strings, dtype=object).astype(str) if len(strings)
-                                         else np.array([], dtype=str), dtype=tf.string))
+    fields = parse_datetimes(string_tensor(strings))
     return {name: value.numpy() for name, value in fields.items()}
 
 

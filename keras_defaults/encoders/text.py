@@ -1,6 +1,7 @@
 """Free text: a bag of words (TF-IDF by default) over the most frequent tokens. Text cannot be a target."""
 
 import keras
+import numpy as np
 
 from keras_defaults.compat import adapt, idf_weights
 from keras_defaults.encoders.base import EncodedColumn, Encoder
@@ -16,7 +17,8 @@ class TextEncoder(Encoder):
         # The vocabulary and IDF weights live in the TextVectorization layer, fitted by its own `adapt`, so the
         # tokenisation that trains the model is the one the exported model runs.
         layer = self._layer(settings, name="probe")
-        adapt(layer, string_values(series).astype(str))
+        # Python strings, as they are: numpy's unicode dtype would widen every value to the longest one.
+        adapt(layer, string_values(series))
         idf = idf_weights(layer) if settings["output_mode"] == "tf_idf" else None
         return {"vocabulary": [str(token) for token in layer.get_vocabulary()], "idf_weights": idf}
 
@@ -24,7 +26,9 @@ class TextEncoder(Encoder):
         kwargs = dict(max_tokens=settings["max_tokens"], output_mode=output_mode or settings["output_mode"],
                       ngrams=settings["ngrams"] if settings["ngrams"] > 1 else None, name=name)
         if state is not None:
-            kwargs["vocabulary"] = state["vocabulary"][1:]  # index 0 is the OOV token, added back by the layer
+            # Index 0 is the OOV token, added back by the layer. An array of Python strings, as Keras would widen a
+            # list's tokens to the longest one in numpy's unicode dtype.
+            kwargs["vocabulary"] = np.array(state["vocabulary"][1:], dtype=object)
             if kwargs["output_mode"] == "tf_idf":
                 kwargs["idf_weights"] = state["idf_weights"][1:]
         return keras.layers.TextVectorization(**kwargs)
