@@ -17,6 +17,11 @@ from keras import ops
 
 from keras_defaults.schema import numeric_values, string_values
 
+# The longest label or token kept in a vocabulary, in characters. Keras rebuilds a saved lookup layer from a list,
+# which it widens to the longest entry in numpy's unicode dtype: one 1 MB label among 800 costs 3 GB on load. Longer
+# entries (a pasted document in a label column, a run of characters without a space in text) are read as unseen.
+LONGEST_VOCABULARY_ENTRY = 1_000
+
 
 @dataclasses.dataclass
 class EncodedColumn:

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_defaults.encoders.base import EncodedColumn, Encoder
+from keras_defaults.encoders.base import LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder
 from keras_defaults.layers import CategoryCodes, FillMissing
 from keras_defaults.schema import numeric_values, python_value, string_values
 
@@ -75,7 +75,8 @@ class CategoricalEncoder(Encoder):
             if has_missing:
                 vocabulary.append(missing_code)
         else:
-            vocabulary = [str(v) for v in _vocabulary(counts, settings)]
+            short = counts[[len(str(label)) <= LONGEST_VOCABULARY_ENTRY for label in counts.index]]
+            vocabulary = [str(v) for v in _vocabulary(short, settings)]
             missing_code = None
         levels = len(vocabulary) + 1  # plus the out-of-vocabulary bucket
         one_hot = levels <= settings["one_hot_max_levels"]

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 
 from keras_defaults.compat import adapt, idf_weights
-from keras_defaults.encoders.base import EncodedColumn, Encoder
+from keras_defaults.encoders.base import LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder
 from keras_defaults.layers import TermWeights
 from keras_defaults.schema import string_values
 
@@ -20,7 +20,11 @@ class TextEncoder(Encoder):
         # Python strings, as they are: numpy's unicode dtype would widen every value to the longest one.
         adapt(layer, string_values(series))
         idf = idf_weights(layer) if settings["output_mode"] == "tf_idf" else None
-        return {"vocabulary": [str(token) for token in layer.get_vocabulary()], "idf_weights": idf}
+        vocabulary = [str(token) for token in layer.get_vocabulary()]
+        # Index 0, the out-of-vocabulary token, stays; an over-long token is read as out of vocabulary.
+        kept = [0] + [i for i in range(1, len(vocabulary)) if len(vocabulary[i]) <= LONGEST_VOCABULARY_ENTRY]
+        return {"vocabulary": [vocabulary[i] for i in kept],
+                "idf_weights": None if idf is None else [idf[i] for i in kept]}
 
     def _layer(self, settings, name, state=None, output_mode=None):
         kwargs = dict(max_tokens=settings["max_tokens"], output_mode=output_mode or settings["output_mode"],
