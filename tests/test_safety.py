@@ -463,3 +463,74 @@ def test_classes_that_do_not_fit_the_saved_head_are_refused(fitted_multi, tmp_pa
     with pytest.raises(UnsafeFileError, match=r"the head of target 'label' in model.keras has 3 unit\(s\), but "
                                               r"automater.json gives it 4"):
         Automater.load(path)
+
+
+def _state(s, column):
+    return s["inputs"][column]["state"]
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda s: _state(s, "num").update(foo=1),
+     r"inputs\['num'\]\['state'\] has an unexpected key 'foo'. Expected keys: \['bin_edges', 'center'"),
+    (lambda s: _state(s, "cat").pop("one_hot"), r"inputs\['cat'\]\['state'\] lacks the key 'one_hot'"),
+    (lambda s: _state(s, "num").update(median="0.5"),
+     r"inputs\['num'\]\['state'\]\['median'\] must be a finite number. Received: str '0.5'"),
+    (lambda s: _state(s, "num").update(scale=-1.0), r"\['scale'\] must be a finite number, above 0"),
+    (lambda s: _state(s, "num").update(bin_edges=[3.0, 1.0, 2.0]), r"\['bin_edges'\] must be null, or be strictly increasing"),
+    (lambda s: _state(s, "num").update(quantile_levels={"quantiles": [0.0, 1.0], "levels": [0.5]}),
+     r"\[.quantile_levels.\]\[.levels.\] must be a list of at least 2"),
+    (lambda s: _state(s, "cat")["vocabulary"].append("b"), r"\['vocabulary'\] must hold distinct values"),
+    (lambda s: _state(s, "code").update(missing_code=None),
+     r"inputs\['code'\]\['state'\] is inconsistent: a vocabulary of integers goes with an integer missing_code"),
+    (lambda s: _state(s, "cat").update(embedding_dim=4), r"an embedding_dim is given exactly when not one_hot"),
+    (lambda s: _state(s, "yesno").update(true_value="no"),
+     r"inputs\['yesno'\]\['state'\] is inconsistent: false_value and true_value are two different strings"),
+    (lambda s: _state(s, "text")["idf_weights"].pop(), r"is inconsistent: one IDF weight per vocabulary entry"),
+    (lambda s: _state(s, "text")["vocabulary"].__setitem__(3, 7),
+     r"inputs\['text'\]\['state'\]\['vocabulary'\]\[3\] must be a string. Received: int 7"),
+    (lambda s: s["inputs"]["num"]["settings"].update(foo=1),
+     r"inputs\['num'\]\['settings'\] in '.*automater.json' has an unexpected key 'foo'. Expected keys: "
+     r"\['clip_scale'"),
+    (lambda s: s["inputs"]["num"]["settings"].pop("scaling"), r"inputs\['num'\]\['settings'\] .* lacks the key"),
+    (lambda s: s["inputs"]["num"]["settings"].update(scaling="fancy"),
+     r"Setting 'columns.num.scaling' .* Expected one of \{'quantile', 'robust', 'standard'\}"),
+    (lambda s: s["inputs"]["num"]["settings"].update(clip_scale=[1]), r"'columns.num.clip_scale' .* must be a float"),
+    (lambda s: s["targets"]["price"]["settings"].update(standardize="yes"),
+     r"targets\['price'\]\['settings'\]\).* must be a bool"),
+    (lambda s: s["targets"]["price"]["state"].update(scale=0), r"targets\['price'\]\['state'\]\['scale'\] must be"),
+    (lambda s: s["targets"]["label"]["state"].update(order=[1]),
+     r"targets\['label'\]\['state'\] has an unexpected key 'order'"),
+    (lambda s: s["targets"]["label"].update(name="price"), r"targets\['label'\]\['name'\] must be 'label'"),
+    (lambda s: s["inputs"]["num"]["profile"].update(input_dtype="int8"),
+     r"inputs\['num'\]\['profile'\]\['input_dtype'\] must be one of \['float32', 'string'\]"),
+    (lambda s: s["inputs"]["num"]["profile"].update(rows=-1), r"\['profile'\]\['rows'\] must be an integer of at "
+                                                              r"least 0"),
+    (lambda s: s["inputs"]["num"]["profile"].update(name="cat"), r"inputs\['num'\]\['profile'\]\['name'\] must be "
+                                                                 r"'num'"),
+    (lambda s: s["inputs"]["num"]["profile"].update(kind="ignore"),
+     r"input 'num' is of kind 'ignore', which the model never reads, yet it has a fitted state"),
+    (lambda s: s["params"].update(seed="zero"), r"params\['seed'\] must be null, or be an integer of at least 0"),
+    (lambda s: s["params"].update(column_types={"num": "fancy"}), r"params\['column_types'\]\['num'\] must be one of"),
+])
+def test_saved_column_state_settings_and_profiles_of_the_wrong_shape_are_refused(fitted_multi, tmp_path, change,
+                                                                                 match):
+    auto, _ = fitted_multi
+    path = auto.save(tmp_path / "run")
+    edit_state(path, change)
+    with pytest.raises(UnsafeFileError, match=match):
+        Automater.load(path)
+
+
+def test_every_kind_of_saved_state_loads(tmp_path):
+    """The declared shapes accept what fitting writes, for every input kind and encoder option that changes its
+    state (quantile scaling and bins, codes read as numbers, embeddings, dates, TF-IDF text)."""
+    data = mixed_frame(120)
+    data["when"] = pd.date_range("2020-01-01", periods=len(data), freq="37h").to_series().to_numpy()
+    data.loc[data.index[::9], "when"] = pd.NaT
+    options = {**FAST, "inputs": {"numerical": {"scaling": "quantile", "piecewise_linear_bins": 4},
+                                  "categorical": {"with_number": True, "one_hot_max_levels": 2}}}
+    auto = Automater(["label", "binary"], overrides=options, seed=0, verbose=0).fit(data.drop(columns=["price"]))
+    assert {spec.kind for spec in auto.inputs_.values()} == {"numerical", "categorical", "boolean", "text",
+                                                             "datetime"}
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    assert loaded.predict(data).equals(auto.predict(data))
