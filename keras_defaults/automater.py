@@ -9,7 +9,6 @@ import inspect
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import keras
@@ -22,7 +21,7 @@ from keras_defaults import arrow, distribute, feeding, frames, profile_check, sc
 from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of, shown
-from keras_defaults.export import file_digest, follow_umask, replace_dir
+from keras_defaults.export import file_digest, recover_set_aside, replace_dir, staging_dir
 from keras_defaults.model import build_network, build_preprocessor, build_served_model, check_model_config
 from keras_defaults.model import compile_model, make_optimizer
 from keras_defaults.schema import python_value, treats_as_numbers
@@ -550,13 +549,12 @@ class Automater:
             "inputs": {name: spec.to_dict() for name, spec in {**self.inputs_, **self.ignored_}.items()},
             "targets": {name: t.to_dict() for name, t in self.targets_.items()},
         }
+        recover_set_aside(path)  # a save killed while replacing this one left the previous one aside
         if path.exists() and not is_save_folder(path):
             # Saving replaces the directory whole: never do that to one holding anything but a previous save.
             raise DataError(f"'{path}' exists and is not a saved Automater; saving there would delete what it holds. "
                             f"Choose a new directory, or remove this one first.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        follow_umask(staging)
+        staging = staging_dir(path)
         try:
             self.model_.save(staging / MODEL_FILE)
             # The state names the model file it was saved with: a model.keras from another save is refused on load.
@@ -572,6 +570,7 @@ class Automater:
     def load(cls, path):
         """Load an Automater saved with `save`; it predicts exactly as the saved one did."""
         path = Path(path)
+        recover_set_aside(path)  # a save killed while replacing this one left the previous one aside
         state_file, model_file = path / STATE_FILE, path / MODEL_FILE
         if not state_file.is_file() or not model_file.is_file():
             raise UnsafeFileError(f"'{path}' is not a saved Automater: it needs both {STATE_FILE} and {MODEL_FILE}.")

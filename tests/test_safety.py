@@ -6,7 +6,9 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -534,3 +536,98 @@ def test_every_kind_of_saved_state_loads(tmp_path):
                                                              "datetime"}
     loaded = Automater.load(auto.save(tmp_path / "run"))
     assert loaded.predict(data).equals(auto.predict(data))
+
+
+# ---------------------------------------------------------------------------------------------- killed saves
+def finished_pid():
+    """The id of a process that has ended, as a save killed with kill -9 leaves in its folders' names."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def leftover(folder, name, role, pid, host=None, files=("model.keras",), suffix="", token="abcd1234"):
+    """A folder (or a file, with `suffix`) as a save or export to `folder / name` leaves when killed."""
+    entry = folder / f".{name}.{role}.{host or export._host()}.{pid}.{token}{suffix}"
+    if suffix:
+        entry.write_bytes(b"PK\x03\x04 half an archive")
+        return entry
+    entry.mkdir()
+    for file in files:
+        (entry / file).write_bytes(b"half")
+    return entry
+
+
+def days_ago(entry, days):
+    stamp = time.time() - days * 86400
+    os.utime(entry, (stamp, stamp))
+    return entry
+
+
+def test_stale_staging_folders_of_killed_saves_are_removed_by_the_next_save(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    dead = finished_pid()
+    (tmp_path / ".run.x1y2z3w4").mkdir()
+    stale = [leftover(tmp_path, "run", "staging", dead),
+             leftover(tmp_path, "run", "old", dead, files=()),
+             days_ago(leftover(tmp_path, "run", "staging", 4242, host="other-machine"), 2),
+             days_ago(leftover(tmp_path, "run", "staging", os.getpid()), 2),  # a reused process id
+             days_ago(tmp_path / ".run.x1y2z3w4", 2)]  # the earlier naming, which recorded no process
+    live = [leftover(tmp_path, "run", "staging", os.getpid(), token="live5678"),  # a save of a running process
+            leftover(tmp_path, "run", "staging", 4242, host="other-machine", token="live5678"),  # another's, recent
+            leftover(tmp_path, "other", "staging", dead)]  # a save to another folder
+    (tmp_path / ".run.notes").write_text("the user's")
+    auto.save(tmp_path / "run")
+    assert not any(entry.exists() for entry in stale)
+    assert sorted(leftovers(tmp_path, "run")) == sorted([".run.notes"] + [entry.name for entry in live])
+    Automater.load(tmp_path / "run")
+
+
+def test_stale_staging_files_of_killed_keras_exports_are_removed_by_the_next_export(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    stale = leftover(tmp_path, "model.keras", "staging", finished_pid(), suffix=".keras")
+    live = leftover(tmp_path, "model.keras", "staging", os.getpid(), suffix=".keras")
+    auto.export(tmp_path / "model.keras")
+    assert leftovers(tmp_path, "model.keras") == [live.name] and not stale.exists()
+
+
+def set_aside(path, pid, host=None):
+    """The state a save killed between the two renames of replace_dir leaves: `path` moved into `.<name>.old.*`."""
+    aside = leftover(path.parent, path.name, "old", pid, host=host, files=())
+    os.replace(path, aside / path.name)
+    return aside
+
+
+def test_a_save_killed_between_the_two_renames_is_restored_by_the_next_load(fitted_binary, tmp_path):
+    auto, data = fitted_binary
+    path = auto.save(tmp_path / "run")
+    before = (path / "automater.json").read_bytes()
+    set_aside(path, finished_pid())
+    with pytest.warns(UserWarning, match=r"'.*run' was missing: a save to it was interrupted while replacing it. "
+                                         r"The previous save was restored"):
+        loaded = Automater.load(path)
+    assert (path / "automater.json").read_bytes() == before
+    assert leftovers(tmp_path, "run") == []
+    assert loaded.predict(data).equals(auto.predict(data))
+
+
+def test_a_save_killed_between_the_two_renames_is_restored_by_the_next_save(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    aside = tmp_path / ".run.old.q9w8e7r6"  # the earlier naming, which recorded no process: restored too
+    aside.mkdir()
+    os.replace(path, aside / "run")
+    (tmp_path / "run.txt").write_text("the user's")
+    with pytest.warns(UserWarning, match=r"The previous save was restored from '\.run\.old\.q9w8e7r6'"):
+        auto.save(path)
+    assert leftovers(tmp_path, "run", "run.txt") == []
+    Automater.load(path)
+
+
+def test_a_save_of_a_running_process_between_its_two_renames_is_left_alone(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    aside = set_aside(path, os.getpid())
+    with pytest.raises(UnsafeFileError, match="is not a saved Automater"):
+        Automater.load(path)
+    assert (aside / "run" / "automater.json").is_file() and not path.exists()
