@@ -19,6 +19,7 @@ import tensorflow as tf
 from keras_defaults import defaults as table
 from keras_defaults import arrow, distribute, feeding, frames, profile_check, scoring, sources, summaries
 from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
+from keras_defaults.encoders import as_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of, shown
 from keras_defaults.export import file_digest, recover_set_aside, replace_dir, staging_dir
@@ -606,10 +607,31 @@ class Automater:
                 raise UnsafeFileError(f"'{path}': the head of target '{name}' in {MODEL_FILE} has {width} unit(s), "
                                       f"but {STATE_FILE} gives it {target.units} (its classes: "
                                       f"{shown(target.classes)}); the two files do not agree.")
+        _check_model_runs(model, auto.inputs_, auto.targets_, path)
         auto.model_ = model
         return auto
 
 
+
+
+def _check_model_runs(model, inputs, targets, path):
+    """Run a loaded model once, on a row where every column is missing, so that a model whose config was changed in
+    a way Keras only notices when it runs (an input width, a layer's inputs) is refused at load rather than failing
+    at the first predict. Each head must give one row of its width."""
+    missing = {"float32": np.array([np.nan], dtype="float32"), "string": np.array([""])}
+    row = {name: as_tensor(missing[spec.input_dtype], spec.input_dtype) for name, spec in inputs.items()}
+    try:
+        outputs = _run_in_batches(model, row, 1)
+    except Exception as error:  # noqa: BLE001 - whatever the model raises, it is the file's doing
+        said = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise UnsafeFileError(f"'{path}': the model in {MODEL_FILE} does not run on the columns {STATE_FILE} "
+                              f"describes ({type(error).__name__}: {said}); the files were changed since they were "
+                              f"saved, or do not come from the same save.") from None
+    for name, target in targets.items():
+        if outputs.get(name) is None or outputs[name].shape != (1, target.units):
+            raise UnsafeFileError(f"'{path}': the model in {MODEL_FILE} outputs "
+                                  f"{shown(getattr(outputs.get(name), 'shape', None))} for target '{name}', not one "
+                                  f"row of {target.units}; the files were changed since they were saved.")
 
 
 def _variables(network):

@@ -2,6 +2,7 @@
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from keras_defaults.errors import UnsafeFileError, warn
+from keras_defaults.errors import UnsafeFileError, shown, warn
 from keras_defaults.model import signature_name
 
 SIGNATURE_FILE = "keras_defaults_signature.json"
@@ -56,8 +57,11 @@ def load_keras(path):
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             warnings.filterwarnings("ignore", message="When providing `inputs` as a dict")  # see model.functional
             return keras.saving.load_model(path, safe_mode=True)
-    except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile, RecursionError) as error:
-        # BadZipFile: a member whose checksum fails (damaged weights).
+    except Exception as error:  # noqa: BLE001
+        # The archive names only Keras's objects and this package's layers (vet_archive): whatever fails while Keras
+        # builds and fills them is the file's doing, and of any type (IndexError for a layer's inputs edited,
+        # RuntimeError from a layer's own checks, BadZipFile for a member whose checksum fails, TensorFlow's
+        # ResourceExhaustedError for a size that slipped past _check_sizes).
         said = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise UnsafeFileError(f"Refusing to load '{path}': it is not a model this package wrote, or it asks to run "
                               f"arbitrary code, which safe mode forbids. Keras said: {said}") from None
@@ -81,6 +85,7 @@ def vet_archive(path):
                 raise UnsafeFileError(f"Refusing to load '{path}': its config.json declares {declared.file_size:,} "
                                       f"bytes, over the {CONFIG_MAX_BYTES:,} a model's config can need.")
             config = json.loads(archive.read("config.json"))
+            weights = _weights_elements(path, archive)
     except UnsafeFileError:
         raise
     except FileNotFoundError:
@@ -90,6 +95,7 @@ def vet_archive(path):
         said = str(error)[:200]
         raise UnsafeFileError(f"Refusing to load '{path}': it is not a .keras archive with a readable config.json "
                               f"({type(error).__name__}: {said}).") from None
+    _check_sizes(path, config, weights)
     for found in _named_objects(config):
         module, name, registered = found.get("module"), found.get("class_name"), found.get("registered_name")
         if module is not None and not isinstance(module, str):
@@ -102,9 +108,71 @@ def vet_archive(path):
         allowed = module is None or module == "keras" or module.startswith("keras.") or (
             module in _SAFE_MODULES and keras.saving.get_registered_object(str(registered)) is not None)
         if not allowed:
-            shown = f"{module}.{found.get('config') if name == 'function' else name}"
-            raise UnsafeFileError(f"Refusing to load '{path}': its config names '{shown}', which is neither a Keras "
+            named = f"{module}.{found.get('config') if name == 'function' else name}"
+            raise UnsafeFileError(f"Refusing to load '{path}': its config names '{named}', which is neither a Keras "
                                   f"object nor a layer of this package; loading it could run arbitrary code.")
+
+
+# Config keys that size what a layer allocates when it is built (its weights, or a tensor broadcast to its input).
+_SIZE_KEYS = {"units", "input_dim", "output_dim", "members", "levels", "num_tokens", "batch_shape", "shape",
+              "input_shape", "output_shape"}
+# Of those, the ones that, times the width of the layer's input, give the size of its kernel.
+_KERNEL_KEYS = ("units", "input_dim", "output_dim", "levels")
+# However small the weights, sizes up to this are allowed (a layer without weights, a one-hot of a few levels).
+_SIZE_FLOOR = 2 ** 16
+
+
+def _weights_elements(path, archive):
+    """How many numbers the archive's weights file holds: every variable Keras builds is filled from it, so no
+    layer of a model this package wrote is larger. A dataset declared larger than the bytes stored for it (an HDF5
+    file made to allocate what it does not carry) is refused."""
+    import h5py
+
+    content = archive.read("model.weights.h5")
+    try:
+        with h5py.File(io.BytesIO(content), "r") as weights:
+            datasets = []
+            weights.visititems(lambda _, item: datasets.append(item) if isinstance(item, h5py.Dataset) else None)
+            sparse = [d for d in datasets if d.id.get_storage_size() < d.nbytes]
+            elements = sum(dataset.size for dataset in datasets)
+            if sparse:
+                raise UnsafeFileError(f"Refusing to load '{path}': its weights declare {sparse[0].name} of shape "
+                                      f"{sparse[0].shape} but store fewer bytes than that holds; Keras never writes "
+                                      f"such a file.")
+    except UnsafeFileError:
+        raise
+    except Exception as error:  # h5py raises what the HDF5 library reports, of several types
+        raise UnsafeFileError(f"Refusing to load '{path}': its model.weights.h5 is not a readable HDF5 file "
+                              f"({type(error).__name__}: {str(error)[:200]}).") from None
+    return elements
+
+
+def _check_sizes(path, config, weights):
+    """Refuse a config whose layers would be built far larger than the weights they are filled from: a size edited
+    to billions makes Keras allocate gigabytes while building, before it finds that the weights do not fit."""
+    budget = max(weights, _SIZE_FLOOR)
+    for found in _named_objects(config):
+        layer = found.get("config") if isinstance(found.get("config"), dict) else {}
+        built = found.get("build_config") if isinstance(found.get("build_config"), dict) else {}
+        sizes = {key: value for part in (layer, built) for key, value in part.items() if key in _SIZE_KEYS}
+        for key, value in sizes.items():
+            for size in (value if isinstance(value, list) else [value]):
+                if isinstance(size, (int, float)) and not isinstance(size, bool) and size > budget:
+                    raise UnsafeFileError(f"Refusing to load '{path}': layer {shown(layer.get('name'))} has {key} "
+                                          f"{shown(value)}, more than the {weights:,} numbers its weights hold in "
+                                          f"all; building it could exhaust memory. The file was not written as "
+                                          f"saved, or was changed since.")
+        width = built.get("input_shape")
+        width = width[-1] if isinstance(width, list) and width and isinstance(width[-1], int) else 1
+        kernel = width
+        for key in _KERNEL_KEYS:
+            if isinstance(layer.get(key), int):
+                kernel *= layer[key]
+        if kernel > budget:
+            raise UnsafeFileError(f"Refusing to load '{path}': layer {shown(layer.get('name'))} would be built with "
+                                  f"{kernel:,} weights, more than the {weights:,} its weights file holds in all; "
+                                  f"building it could exhaust memory. The file was not written as saved, or was "
+                                  f"changed since.")
 
 
 def _named_objects(node):

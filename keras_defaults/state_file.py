@@ -66,8 +66,10 @@ def read_state(state_file, param_names):
                               f"{error}") from None
     origins = state["origins"]
     if not isinstance(origins, list) or not all(
-            isinstance(o, list) and len(o) == 2 and isinstance(o[0], list) and isinstance(o[1], str) for o in origins):
-        raise UnsafeFileError(f"Refusing to load '{state_file}': 'origins' must be a list of [setting path, source].")
+            isinstance(o, list) and len(o) == 2 and isinstance(o[0], list) and o[0] and isinstance(o[1], str)
+            and all(isinstance(key, str) for key in o[0]) for o in origins):
+        raise UnsafeFileError(f"Refusing to load '{state_file}': 'origins' must be a list of [setting path, source], "
+                              f"a setting path being a list of keys (strings).")
     refuse.unless_mapping(state["inputs"], "'inputs'")
     for name, entry in state["inputs"].items():
         refuse.unless_keys(entry, INPUT_KEYS, INPUT_KEYS, f"input '{name}'")

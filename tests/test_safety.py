@@ -196,6 +196,8 @@ def first_input(state):
     (lambda s: s["config"]["training"].update(epoch=3), r"its 'config' is not a valid settings table. Unknown "
                                                         r"setting 'training.epoch'"),
     (lambda s: s.update(origins="everywhere"), r"'origins' must be a list"),
+    (lambda s: s["origins"][0].__setitem__(0, [[]]), r"'origins' must be a list of \[setting path, source\], a "
+                                                     r"setting path being a list of keys"),
     (lambda s: s.update(format_version=99), r"saved in format 99; this version reads format 1"),
     (lambda s: s.update(inputs=[]), r"'inputs' must be a mapping"),
     (lambda s: s["targets"]["binary"]["state"].update(classes="ny"),
@@ -631,3 +633,70 @@ def test_a_save_of_a_running_process_between_its_two_renames_is_left_alone(fitte
     with pytest.raises(UnsafeFileError, match="is not a saved Automater"):
         Automater.load(path)
     assert (aside / "run" / "automater.json").is_file() and not path.exists()
+
+
+# ---------------------------------------------------------------------------------------------- damaged models
+def nested_layer(config, model, name):
+    """The config entry of layer `name` inside the nested model `model` ('preprocessor' or 'network')."""
+    inner = next(layer for layer in config["config"]["layers"] if layer["config"].get("name") == model)
+    return next(layer for layer in inner["config"]["layers"] if layer["config"].get("name") == name)
+
+
+def tampered_model(auto, tmp_path, change):
+    """A save whose model.keras config went through `change`, with no digest in automater.json (as a save made
+    before digests were recorded), so that the model reaches Keras."""
+    path = auto.save(tmp_path / "run")
+    rewrite_config(path / "model.keras", path / "model.keras", change)
+    edit_state(path, lambda s: s.pop("model_sha256"))
+    return path
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: nested_layer(c, "network", "body_dense_0")["config"].update(units=2 ** 31),
+    # Each size allowed alone, but their product (the kernel) far beyond the weights.
+    lambda c: nested_layer(c, "network", "body_dense_0")["config"].update(units=60_000),
+    lambda c: nested_layer(c, "network", "ensemble_inputs")["build_config"].update(input_shape=[None, 2 ** 31]),
+])
+def test_a_layer_size_that_would_exhaust_memory_is_refused_before_it_is_built(fitted_binary, tmp_path, change):
+    auto, _ = fitted_binary
+    path = tampered_model(auto, tmp_path, change)
+    with pytest.raises(UnsafeFileError, match=r"more than the [\d,]+ (numbers its weights hold|its weights file "
+                                              r"holds) in all; building it could exhaust memory"):
+        Automater.load(path)
+
+
+def test_a_model_keras_fails_to_build_with_any_error_is_refused(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    # Keras raises IndexError for an input that names a node the model does not have.
+    path = tampered_model(auto, tmp_path, lambda c: c["config"]["input_layers"].update(num=["num", 7, 0]))
+    with pytest.raises(UnsafeFileError, match=r"it is not a model this package wrote.* Keras said"):
+        Automater.load(path)
+
+
+def test_a_model_that_fails_when_it_runs_is_refused_at_load(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    path = tampered_model(auto, tmp_path, lambda c: nested_layer(c, "preprocessor", "num__scale")[
+        "build_config"].update(input_shape=[None, 3]))
+    with pytest.raises(UnsafeFileError, match=r"the model in model.keras does not run on the columns automater.json "
+                                              r"describes"):
+        Automater.load(path)
+
+
+def test_a_weights_file_that_declares_more_than_it_stores_is_refused(fitted_binary, tmp_path):
+    import h5py
+
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    members = keras_members(path / "model.keras")
+    weights = tmp_path / "weights.h5"
+    weights.write_bytes(members["model.weights.h5"])
+    with h5py.File(weights, "a") as store:
+        store.create_dataset("layers/huge", shape=(2 ** 40,), dtype="float32")  # declared, never written
+    members["model.weights.h5"] = weights.read_bytes()
+    with zipfile.ZipFile(path / "model.keras", "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    edit_state(path, lambda s: s.pop("model_sha256"))
+    with pytest.raises(UnsafeFileError, match=r"its weights declare /layers/huge of shape \(1099511627776,\) but store "
+                                              r"fewer bytes"):
+        Automater.load(path)
