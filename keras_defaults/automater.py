@@ -585,7 +585,10 @@ class Automater:
 
         model = load_keras(model_file)
         auto = cls(**state["params"])
-        auto.config_ = table.Config(state["config"], {tuple(k): v for k, v in state["origins"]})
+        # Over the built-in table, as at fit: a save from before a setting existed gets its default (with its origin).
+        builtin = table.Config.builtin()
+        auto.config_ = table.Config(builtin.merged(state["config"], f"'{state_file}'").data,
+                                    {**builtin.origins, **{tuple(k): v for k, v in state["origins"]}})
         columns = {name: ColumnSpec.from_dict(name, entry) for name, entry in state["inputs"].items()}
         # A column with fitted statistics is one the model uses; the model's inputs must be exactly those.
         auto.inputs_ = {name: spec for name, spec in columns.items() if spec.state is not None}

@@ -287,7 +287,6 @@ def file_digest(path):
 # Ctrl+C there): such folders, and those of the earlier naming (`.<name>.<random>`, `.<name>.old.<random>`, with no
 # owner recorded), are stale once untouched for a day, which no save or export takes.
 STALE_AFTER_S = 24 * 3600
-_ROLES = ("staging", "old")
 _RANDOM = r"[a-z0-9_]{8}"  # tempfile's names
 
 
@@ -304,7 +303,9 @@ def _leftovers(path):
     the earlier naming, which recorded no owner."""
     name = re.escape(path.name)
     tagged = re.compile(rf"\.{name}\.(staging|old)\.([A-Za-z0-9-]+)\.(\d+)\.{_RANDOM}(\.keras)?")
-    untagged = re.compile(rf"\.{name}\.(old\.)?{_RANDOM}(\.keras)?")
+    untagged = re.compile(rf"\.{name}\.(old\.)?{_RANDOM}")
+    # The earlier export of a .keras file named its staging file after the stem: .model.<random>.keras
+    untagged_export = re.compile(rf"\.{re.escape(path.stem)}\.{_RANDOM}\.keras") if path.suffix == ".keras" else None
     found = []
     with contextlib.suppress(OSError):  # no parent folder: nothing left behind
         for entry in path.parent.iterdir():
@@ -312,6 +313,8 @@ def _leftovers(path):
                 found.append((entry, match[1], match[2], int(match[3])))
             elif match := untagged.fullmatch(entry.name):
                 found.append((entry, "old" if match[1] else "staging", None, None))
+            elif untagged_export is not None and untagged_export.fullmatch(entry.name):
+                found.append((entry, "staging", None, None))
     return found
 
 

@@ -12,8 +12,7 @@ from keras_defaults import defaults as table
 from keras_defaults.encoders import ENCODERS
 from keras_defaults.errors import ConfigError, ConfigTypeError, UnsafeFileError, shown
 from keras_defaults.schema import PROFILE_SHAPE, ColumnProfile
-from keras_defaults.state_schema import Boolean, Either, Integer, MappingOf, Nullable, Record, ShapeMismatch, Text, \
-    check
+from keras_defaults.state_schema import Boolean, Either, Integer, MappingOf, Nullable, ShapeMismatch, Text, check
 
 FORMAT_VERSION = 1
 # The largest automater.json a save can need: vocabularies of thousands of columns take tens of megabytes.
@@ -109,6 +108,10 @@ def read_state(state_file, param_names):
     return state
 
 
+_NEVER_WRITTEN = ("Automater.save never writes this: the file was changed since it was saved, or is damaged. Save the "
+                  "Automater again.")
+
+
 class _Refuser:
     def __init__(self, state_file):
         self.state_file = state_file
@@ -137,8 +140,7 @@ class _Refuser:
         try:
             check(value, shape, where)
         except ShapeMismatch as mismatch:
-            raise UnsafeFileError(f"Refusing to load '{self.state_file}': {mismatch} Automater.save never writes "
-                                  f"this: the file was changed since, or is damaged. Save the Automater again.") from None
+            raise UnsafeFileError(f"Refusing to load '{self.state_file}': {mismatch} {_NEVER_WRITTEN}") from None
 
     def unless_profile(self, profile, name, where, described):
         self.unless_keys(profile, _PROFILE_FIELDS, _PROFILE_REQUIRED, f"the profile of {described}")
@@ -150,10 +152,9 @@ class _Refuser:
     def unless_settings(self, builtin, settings, name, kind, role, where):
         """A column's saved settings: exactly its kind's settings in the defaults table, each a value it takes."""
         try:
-            table.check_saved_settings(builtin, settings, name, kind, role, where, f"'{self.state_file}'")
+            table.check_saved_settings(builtin, settings, name, kind, role, where, f"'{self.state_file.name}'")
         except (ConfigError, ConfigTypeError) as error:
-            raise UnsafeFileError(f"Refusing to load '{self.state_file}': {error} Automater.save never writes this: "
-                                  f"the file was changed since, or is damaged. Save the Automater again.") from None
+            raise UnsafeFileError(f"Refusing to load '{self.state_file}': {error} {_NEVER_WRITTEN}") from None
 
     def unless_keys(self, value, allowed, required, where):
         """`value` is a mapping whose keys are all `allowed` and include every `required` one."""

@@ -160,6 +160,7 @@ def test_a_corrupted_save_loads_and_predicts_or_is_refused_as_unsafe(saved, tmp_
             return
         predictions = loaded.predict(rows)
         probabilities = loaded.predict_proba(rows)
+        assert len(loaded.explain()) > 0
     event(f"loaded: {done}"[:60])
     assert list(predictions) == ["label", "price"] and len(predictions) == len(rows)
     assert np.isfinite(probabilities["label"].to_numpy()).all()

@@ -480,7 +480,8 @@ def _state(s, column):
     (lambda s: _state(s, "num").update(median="0.5"),
      r"inputs\['num'\]\['state'\]\['median'\] must be a finite number. Received: str '0.5'"),
     (lambda s: _state(s, "num").update(scale=-1.0), r"\['scale'\] must be a finite number, above 0"),
-    (lambda s: _state(s, "num").update(bin_edges=[3.0, 1.0, 2.0]), r"\['bin_edges'\] must be null, or be strictly increasing"),
+    (lambda s: _state(s, "num").update(bin_edges=[3.0, 1.0, 2.0]),
+     r"\['bin_edges'\] must be null, or be strictly increasing"),
     (lambda s: _state(s, "num").update(quantile_levels={"quantiles": [0.0, 1.0], "levels": [0.5]}),
      r"\[.quantile_levels.\]\[.levels.\] must be a list of at least 2"),
     (lambda s: _state(s, "cat")["vocabulary"].append("b"), r"\['vocabulary'\] must hold distinct values"),
@@ -587,10 +588,14 @@ def test_stale_staging_folders_of_killed_saves_are_removed_by_the_next_save(fitt
 
 def test_stale_staging_files_of_killed_keras_exports_are_removed_by_the_next_export(fitted_binary, tmp_path):
     auto, _ = fitted_binary
-    stale = leftover(tmp_path, "model.keras", "staging", finished_pid(), suffix=".keras")
+    stale = [leftover(tmp_path, "model.keras", "staging", finished_pid(), suffix=".keras"),
+             days_ago(leftover(tmp_path, "model.keras", "staging", 4242, host="other-machine", suffix=".keras"), 2)]
+    earlier = tmp_path / ".model.k3j4h5g6.keras"  # the earlier naming, after the stem
+    earlier.write_bytes(b"PK")
+    stale.append(days_ago(earlier, 2))
     live = leftover(tmp_path, "model.keras", "staging", os.getpid(), suffix=".keras")
     auto.export(tmp_path / "model.keras")
-    assert leftovers(tmp_path, "model.keras") == [live.name] and not stale.exists()
+    assert leftovers(tmp_path, "model.keras") == [live.name] and not any(entry.exists() for entry in stale)
 
 
 def set_aside(path, pid, host=None):
