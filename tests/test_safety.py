@@ -705,3 +705,43 @@ def test_a_weights_file_that_declares_more_than_it_stores_is_refused(fitted_bina
     with pytest.raises(UnsafeFileError, match=r"its weights declare /layers/huge of shape \(1099511627776,\) but store "
                                               r"fewer bytes"):
         Automater.load(path)
+
+
+# Loads a save and saves it again, stopping between the two renames that replace the previous save.
+_SAVE_STOPPING_BETWEEN_RENAMES = """
+import os, sys, time
+from keras_defaults import Automater
+auto, real_replace, calls = Automater.load(sys.argv[1]), os.replace, []
+def replace(source, target):
+    calls.append(target)
+    if len(calls) == 2:  # the previous save is set aside; the new one is not yet in place
+        print("between", flush=True)
+        time.sleep(600)
+    return real_replace(source, target)
+os.replace = replace
+auto.save(sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="kill -9 and process ids as on POSIX")
+def test_a_save_killed_with_sigkill_between_its_renames_is_restored_and_its_leftovers_cleaned(fitted_binary,
+                                                                                               tmp_path):
+    auto, data = fitted_binary
+    path = auto.save(tmp_path / "run")
+    before = (path / "automater.json").read_bytes()
+    process = subprocess.Popen([sys.executable, "-c", _SAVE_STOPPING_BETWEEN_RENAMES, str(path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert process.stdout.readline().strip() == b"between"
+    finally:
+        process.kill()  # SIGKILL: nothing tidies up
+        process.wait()
+        process.stdout.close()
+    assert not path.exists() and [role for _, role, _, _ in export._leftovers(path)].count("old") == 1
+    with pytest.warns(UserWarning, match="The previous save was restored"):
+        loaded = Automater.load(path)
+    assert (path / "automater.json").read_bytes() == before
+    assert loaded.predict(data).equals(auto.predict(data))
+    assert [role for _, role, _, _ in export._leftovers(path)] == ["staging"]
+    auto.save(path)  # removes the killed save's staging folder
+    assert leftovers(tmp_path, "run") == []
