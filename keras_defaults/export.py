@@ -93,8 +93,8 @@ def vet_archive(path):
     except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, ValueError, RecursionError, OSError) as error:
         # ValueError: not JSON, or an integer of thousands of digits; RecursionError: nesting thousands deep.
         said = str(error)[:200]
-        raise UnsafeFileError(f"Refusing to load '{path}': it is not a .keras archive with a readable config.json "
-                              f"({type(error).__name__}: {said}).") from None
+        raise UnsafeFileError(f"Refusing to load '{path}': it is not a .keras archive with a readable config.json and "
+                              f"model.weights.h5 ({type(error).__name__}: {said}).") from None
     _check_sizes(path, config, weights)
     for found in _named_objects(config):
         module, name, registered = found.get("module"), found.get("class_name"), found.get("registered_name")
