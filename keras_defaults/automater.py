@@ -10,7 +10,6 @@ import inspect
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import keras
@@ -21,12 +20,13 @@ import tensorflow as tf
 from keras_defaults import defaults as table
 from keras_defaults import arrow, distribute, feeding, frames, profile_check, scoring, sources, summaries
 from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
+from keras_defaults.encoders import as_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of, shown
-from keras_defaults.export import file_digest, follow_umask, replace_dir
+from keras_defaults.export import file_digest, recover_set_aside, replace_dir, staging_dir
 from keras_defaults.model import build_network, build_preprocessor, build_served_model, check_model_config
 from keras_defaults.model import compile_model, make_optimizer
-from keras_defaults.save_files import CONFIG_FILE, MODEL_FILE, STATE_FILE, is_save_folder
+from keras_defaults.save_files import MODEL_FILE, STATE_FILE, is_save_folder
 from keras_defaults.schema import python_value, treats_as_numbers
 from keras_defaults.state_file import FORMAT_VERSION, read_state
 from keras_defaults.targets import TargetSpec, check_balance, check_class_weight, fit_target, row_weights
@@ -563,13 +563,12 @@ class Automater:
             "inputs": {name: spec.to_dict() for name, spec in {**self.inputs_, **self.ignored_}.items()},
             "targets": {name: t.to_dict() for name, t in self.targets_.items()},
         }
+        recover_set_aside(path)  # a save killed while replacing this one left the previous one aside
         if path.exists() and not is_save_folder(path):
             # Saving replaces the directory whole: never do that to one holding anything but a previous save.
             raise DataError(f"'{path}' exists and is not a saved Automater; saving there would delete what it holds. "
                             f"Choose a new directory, or remove this one first.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        follow_umask(staging)
+        staging = staging_dir(path)
         try:
             self.model_.save(staging / MODEL_FILE)
             # The state names the model file it was saved with: a model.keras from another save is refused on load.
@@ -585,6 +584,7 @@ class Automater:
     def load(cls, path):
         """Load an Automater saved with `save`; it predicts exactly as the saved one did."""
         path = Path(path)
+        recover_set_aside(path)  # a save killed while replacing this one left the previous one aside
         state_file, model_file = path / STATE_FILE, path / MODEL_FILE
         if not state_file.is_file() or not model_file.is_file():
             raise UnsafeFileError(f"'{path}' is not a saved Automater: it needs both {STATE_FILE} and {MODEL_FILE}.")
@@ -598,7 +598,10 @@ class Automater:
 
         model = load_keras(model_file)
         auto = cls(**state["params"])
-        auto.config_ = table.Config(state["config"], {tuple(k): v for k, v in state["origins"]})
+        # Over the built-in table, as at fit: a save from before a setting existed gets its default (with its origin).
+        builtin = table.Config.builtin()
+        auto.config_ = table.Config(builtin.merged(state["config"], f"'{state_file}'").data,
+                                    {**builtin.origins, **{tuple(k): v for k, v in state["origins"]}})
         columns = {name: ColumnSpec.from_dict(name, entry) for name, entry in state["inputs"].items()}
         # A column with fitted statistics is one the model uses; the model's inputs must be exactly those.
         auto.inputs_ = {name: spec for name, spec in columns.items() if spec.state is not None}
@@ -620,6 +623,7 @@ class Automater:
                 raise UnsafeFileError(f"'{path}': the head of target '{name}' in {MODEL_FILE} has {width} unit(s), "
                                       f"but {STATE_FILE} gives it {target.units} (its classes: "
                                       f"{shown(target.classes)}); the two files do not agree.")
+        _check_model_runs(model, auto.inputs_, auto.targets_, path)
         auto.model_ = model
         return auto
 
@@ -639,6 +643,26 @@ def all_or_nothing(owner):
         # One assignment: every attribute learned so far goes at once, even if a second Ctrl-C comes.
         owner.__dict__ = before
         raise
+
+
+def _check_model_runs(model, inputs, targets, path):
+    """Run a loaded model once, on a row where every column is missing, so that a model whose config was changed in
+    a way Keras only notices when it runs (an input width, a layer's inputs) is refused at load rather than failing
+    at the first predict. Each head must give one row of its width."""
+    missing = {"float32": np.array([np.nan], dtype="float32"), "string": np.array([""])}
+    row = {name: as_tensor(missing[spec.input_dtype], spec.input_dtype) for name, spec in inputs.items()}
+    try:
+        outputs = _run_in_batches(model, row, 1)
+    except Exception as error:  # noqa: BLE001 - whatever the model raises, it is the file's doing
+        said = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise UnsafeFileError(f"'{path}': the model in {MODEL_FILE} does not run on the columns {STATE_FILE} "
+                              f"describes ({type(error).__name__}: {said}); the files were changed since they were "
+                              f"saved, or do not come from the same save.") from None
+    for name, target in targets.items():
+        if outputs.get(name) is None or outputs[name].shape != (1, target.units):
+            raise UnsafeFileError(f"'{path}': the model in {MODEL_FILE} outputs "
+                                  f"{shown(getattr(outputs.get(name), 'shape', None))} for target '{name}', not one "
+                                  f"row of {target.units}; the files were changed since they were saved.")
 
 
 def _variables(network):

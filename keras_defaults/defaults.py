@@ -450,6 +450,27 @@ def validate_column_entry(config, column, kind, role):
             check_value(key, defaults[key], value, f"columns.{column}.{key}", origin)
 
 
+def check_saved_settings(builtin, settings, column, kind, role, where, source):
+    """Check a saved column's settings (what `column_settings` returned at fit): exactly the settings of its kind's
+    section in `builtin` (the built-in table), each value one that setting takes. `where` names the settings in the
+    message (a key path). Raises ConfigError or ConfigTypeError."""
+    section = _section(role)
+    defaults = builtin.get(section, kind) if kind in builtin.get(section) else {}
+    allowed = sorted(set(defaults) - _DOC_KEYS)
+    if not isinstance(settings, dict):
+        raise ConfigTypeError(f"{where} in {source} must be a mapping of the settings {allowed}. Received: "
+                              f"{_type_name(settings)} {shown(settings)}.")
+    unexpected = sorted(set(settings) - set(allowed), key=str)
+    if unexpected:
+        raise ConfigError(f"{where} in {source} has an unexpected key {unexpected[0]!r}. Expected keys: {allowed}.")
+    absent = sorted(set(allowed) - set(settings))
+    if absent:
+        raise ConfigError(f"{where} in {source} lacks the key {absent[0]!r}. Expected keys: {allowed}.")
+    for key in allowed:
+        # Named by the column entry that would set it, as check_value reads loss and metrics specs for columns.
+        check_value(key, defaults[key], settings[key], f"columns.{column}.{key}", f"{source} ({where})")
+
+
 def column_settings(config, column, kind, role):
     """The settings of one column: its kind's section, overridden by the column's own entry.
 

@@ -2,10 +2,14 @@
 
 import contextlib
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -13,7 +17,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from keras_defaults.errors import UnsafeFileError
+from keras_defaults.errors import UnsafeFileError, shown, warn
 from keras_defaults.model import signature_name
 
 SIGNATURE_FILE = "keras_defaults_signature.json"
@@ -25,8 +29,10 @@ def export_keras(model, path):
         raise ValueError(f"A Keras model file must end in '.keras'. Received: path='{path}'. "
                          f"Did you mean '{path.with_suffix('.keras')}'?")
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_leftovers(path)
     # Written beside the target and renamed into place, so an interrupted export never leaves a truncated file there.
-    handle, staging = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
+    # (Keras saves only to a name ending in .keras.)
+    handle, staging = tempfile.mkstemp(prefix=_leftover_prefix(path, "staging"), suffix=".keras", dir=path.parent)
     os.close(handle)
     try:
         model.save(staging)
@@ -51,8 +57,11 @@ def load_keras(path):
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             warnings.filterwarnings("ignore", message="When providing `inputs` as a dict")  # see model.functional
             return keras.saving.load_model(path, safe_mode=True)
-    except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile, RecursionError) as error:
-        # BadZipFile: a member whose checksum fails (damaged weights).
+    except Exception as error:  # noqa: BLE001
+        # The archive names only Keras's objects and this package's layers (vet_archive): whatever fails while Keras
+        # builds and fills them is the file's doing, and of any type (IndexError for a layer's inputs edited,
+        # RuntimeError from a layer's own checks, BadZipFile for a member whose checksum fails, TensorFlow's
+        # ResourceExhaustedError for a size that slipped past _check_sizes).
         said = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
         raise UnsafeFileError(f"Refusing to load '{path}': it is not a model this package wrote, or it asks to run "
                               f"arbitrary code, which safe mode forbids. Keras said: {said}") from None
@@ -76,6 +85,7 @@ def vet_archive(path):
                 raise UnsafeFileError(f"Refusing to load '{path}': its config.json declares {declared.file_size:,} "
                                       f"bytes, over the {CONFIG_MAX_BYTES:,} a model's config can need.")
             config = json.loads(archive.read("config.json"))
+            weights = _weights_elements(path, archive)
     except UnsafeFileError:
         raise
     except FileNotFoundError:
@@ -83,8 +93,9 @@ def vet_archive(path):
     except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, ValueError, RecursionError, OSError) as error:
         # ValueError: not JSON, or an integer of thousands of digits; RecursionError: nesting thousands deep.
         said = str(error)[:200]
-        raise UnsafeFileError(f"Refusing to load '{path}': it is not a .keras archive with a readable config.json "
-                              f"({type(error).__name__}: {said}).") from None
+        raise UnsafeFileError(f"Refusing to load '{path}': it is not a .keras archive with a readable config.json and "
+                              f"model.weights.h5 ({type(error).__name__}: {said}).") from None
+    _check_sizes(path, config, weights)
     for found in _named_objects(config):
         module, name, registered = found.get("module"), found.get("class_name"), found.get("registered_name")
         if module is not None and not isinstance(module, str):
@@ -97,9 +108,71 @@ def vet_archive(path):
         allowed = module is None or module == "keras" or module.startswith("keras.") or (
             module in _SAFE_MODULES and keras.saving.get_registered_object(str(registered)) is not None)
         if not allowed:
-            shown = f"{module}.{found.get('config') if name == 'function' else name}"
-            raise UnsafeFileError(f"Refusing to load '{path}': its config names '{shown}', which is neither a Keras "
+            named = f"{module}.{found.get('config') if name == 'function' else name}"
+            raise UnsafeFileError(f"Refusing to load '{path}': its config names '{named}', which is neither a Keras "
                                   f"object nor a layer of this package; loading it could run arbitrary code.")
+
+
+# Config keys that size what a layer allocates when it is built (its weights, or a tensor broadcast to its input).
+_SIZE_KEYS = {"units", "input_dim", "output_dim", "members", "levels", "num_tokens", "batch_shape", "shape",
+              "input_shape", "output_shape"}
+# Of those, the ones that, times the width of the layer's input, give the size of its kernel.
+_KERNEL_KEYS = ("units", "input_dim", "output_dim", "levels")
+# However small the weights, sizes up to this are allowed (a layer without weights, a one-hot of a few levels).
+_SIZE_FLOOR = 2 ** 16
+
+
+def _weights_elements(path, archive):
+    """How many numbers the archive's weights file holds: every variable Keras builds is filled from it, so no
+    layer of a model this package wrote is larger. A dataset declared larger than the bytes stored for it (an HDF5
+    file made to allocate what it does not carry) is refused."""
+    import h5py
+
+    content = archive.read("model.weights.h5")
+    try:
+        with h5py.File(io.BytesIO(content), "r") as weights:
+            datasets = []
+            weights.visititems(lambda _, item: datasets.append(item) if isinstance(item, h5py.Dataset) else None)
+            sparse = [d for d in datasets if d.id.get_storage_size() < d.nbytes]
+            elements = sum(dataset.size for dataset in datasets)
+            if sparse:
+                raise UnsafeFileError(f"Refusing to load '{path}': its weights declare {sparse[0].name} of shape "
+                                      f"{sparse[0].shape} but store fewer bytes than that holds; Keras never writes "
+                                      f"such a file.")
+    except UnsafeFileError:
+        raise
+    except Exception as error:  # h5py raises what the HDF5 library reports, of several types
+        raise UnsafeFileError(f"Refusing to load '{path}': its model.weights.h5 is not a readable HDF5 file "
+                              f"({type(error).__name__}: {str(error)[:200]}).") from None
+    return elements
+
+
+def _check_sizes(path, config, weights):
+    """Refuse a config whose layers would be built far larger than the weights they are filled from: a size edited
+    to billions makes Keras allocate gigabytes while building, before it finds that the weights do not fit."""
+    budget = max(weights, _SIZE_FLOOR)
+    for found in _named_objects(config):
+        layer = found.get("config") if isinstance(found.get("config"), dict) else {}
+        built = found.get("build_config") if isinstance(found.get("build_config"), dict) else {}
+        sizes = {key: value for part in (layer, built) for key, value in part.items() if key in _SIZE_KEYS}
+        for key, value in sizes.items():
+            for size in (value if isinstance(value, list) else [value]):
+                if isinstance(size, (int, float)) and not isinstance(size, bool) and size > budget:
+                    raise UnsafeFileError(f"Refusing to load '{path}': layer {shown(layer.get('name'))} has {key} "
+                                          f"{shown(value)}, more than the {weights:,} numbers its weights hold in "
+                                          f"all; building it could exhaust memory. The file was not written as "
+                                          f"saved, or was changed since.")
+        width = built.get("input_shape")
+        width = width[-1] if isinstance(width, list) and width and isinstance(width[-1], int) else 1
+        kernel = width
+        for key in _KERNEL_KEYS:
+            if isinstance(layer.get(key), int):
+                kernel *= layer[key]
+        if kernel > budget:
+            raise UnsafeFileError(f"Refusing to load '{path}': layer {shown(layer.get('name'))} would be built with "
+                                  f"{kernel:,} weights, more than the {weights:,} its weights file holds in all; "
+                                  f"building it could exhaust memory. The file was not written as saved, or was "
+                                  f"changed since.")
 
 
 def _named_objects(node):
@@ -160,9 +233,7 @@ def export_saved_model(model, inputs, targets, path):
     archive.track(model)
     archive.add_endpoint(name="serving_default", fn=serve, input_signature=[specs])
     # Written to a staging directory beside the target and moved into place once complete.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    follow_umask(staging)
+    staging = staging_dir(path)
     try:
         archive.write_out(str(staging), verbose=False)
         (staging / SIGNATURE_FILE).write_text(json.dumps(signature, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -202,13 +273,128 @@ def file_digest(path):
     return digest.hexdigest()
 
 
+# ------------------------------------------------------------------------------------ staging and replacing
+# A save or an export is written beside its target, in `.<name>.staging.<host>.<pid>.<random>`, and moved into place;
+# a previous one is moved aside into `.<name>.old.<host>.<pid>.<random>` for the moment of the swap. A process killed
+# (kill -9, a power cut) before it tidies up leaves these behind, and one killed between the two renames of
+# `replace_dir` leaves the previous save only under `.<name>.old.*`: the next save cleans the first, and the next
+# save or load restores the second.
+#
+# Which leftovers are stale: another process may be saving to the same place right now, and its folders must not be
+# touched. The name records the host and the process that made it; on this host a folder whose process is gone is
+# stale at once (kill -9 then save again cleans up). A process id says nothing about a process on another machine
+# sharing the folder (NFS), may have been reused since, and cannot be probed on Windows (os.kill(pid, 0) would send
+# Ctrl+C there): such folders, and those of the earlier naming (`.<name>.<random>`, `.<name>.old.<random>`, with no
+# owner recorded), are stale once untouched for a day, which no save or export takes.
+STALE_AFTER_S = 24 * 3600
+_RANDOM = r"[a-z0-9_]{8}"  # tempfile's names
+
+
+def _host():
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:60] or "host"
+
+
+def _leftover_prefix(path, role):
+    return f".{path.name}.{role}.{_host()}.{os.getpid()}."
+
+
+def _leftovers(path):
+    """(entry, role, host, pid) for every staging or set-aside leftover beside `path`; host and pid are None for
+    the earlier naming, which recorded no owner."""
+    name = re.escape(path.name)
+    tagged = re.compile(rf"\.{name}\.(staging|old)\.([A-Za-z0-9-]+)\.(\d+)\.{_RANDOM}(\.keras)?")
+    untagged = re.compile(rf"\.{name}\.(old\.)?{_RANDOM}")
+    # The earlier export of a .keras file named its staging file after the stem: .model.<random>.keras
+    untagged_export = re.compile(rf"\.{re.escape(path.stem)}\.{_RANDOM}\.keras") if path.suffix == ".keras" else None
+    found = []
+    with contextlib.suppress(OSError):  # no parent folder: nothing left behind
+        for entry in path.parent.iterdir():
+            if match := tagged.fullmatch(entry.name):
+                found.append((entry, match[1], match[2], int(match[3])))
+            elif match := untagged.fullmatch(entry.name):
+                found.append((entry, "old" if match[1] else "staging", None, None))
+            elif untagged_export is not None and untagged_export.fullmatch(entry.name):
+                found.append((entry, "staging", None, None))
+    return found
+
+
+def _owner(host, pid):
+    """Whether the process that made a leftover is "running" or "gone", as far as this host can tell; "unknown" for
+    another host's, an earlier naming's, or on Windows."""
+    if host != _host() or pid is None or os.name == "nt":
+        return "unknown"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "gone"
+    except OSError:  # PermissionError: it runs, as another user
+        return "running"
+    return "running"
+
+
+def _stale(entry, host, pid):
+    try:
+        untouched = time.time() - entry.lstat().st_mtime
+    except OSError:
+        return False  # already gone
+    return _owner(host, pid) == "gone" or untouched > STALE_AFTER_S
+
+
+def remove_stale_leftovers(path):
+    """Delete the staging and set-aside folders (or files) of saves and exports to `path` whose process was killed
+    before it tidied up; those of a save that may still be running are kept."""
+    for entry, _, host, pid in _leftovers(path):
+        if _stale(entry, host, pid):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+
+
+def recover_set_aside(path):
+    """When `path` is missing but a save to it was killed between the two renames of `replace_dir`, move the
+    previous save back from where it was set aside (the newest, if several), with a warning. Returns whether it did."""
+    if path.exists() or path.is_symlink():
+        return False
+    # A save of this host still running is between its two renames (a matter of microseconds): leave it alone. One of
+    # another host would, in that same instant, fail loudly (its save finds `path` taken) and keep this one: safe.
+    aside = [entry for entry, role, host, pid in _leftovers(path)
+             if role == "old" and (entry / path.name).is_dir() and _owner(host, pid) != "running"]
+    if not aside:
+        return False
+    entry = max(aside, key=lambda found: found.stat().st_mtime)
+    try:
+        os.replace(entry / path.name, path)
+    except OSError as error:  # a read-only folder, or another process restored it first
+        warn(f"'{path}' is missing: a save to it was interrupted, and the previous one is in '{entry / path.name}', "
+             f"which could not be moved back ({error}). Move it back by hand: mv '{entry / path.name}' '{path}'.")
+        return False
+    shutil.rmtree(entry, ignore_errors=True)
+    warn(f"'{path}' was missing: a save to it was interrupted while replacing it. The previous save was restored "
+         f"from '{entry.name}'.")
+    return True
+
+
+def staging_dir(path):
+    """A new, empty folder beside `path` to write a save or an export into, for `replace_dir` to move into place.
+    First restores a previous save an interrupted one left aside, and removes the leftovers of killed ones."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    recover_set_aside(path)
+    remove_stale_leftovers(path)
+    staging = Path(tempfile.mkdtemp(prefix=_leftover_prefix(path, "staging"), dir=path.parent))
+    follow_umask(staging)
+    return staging
+
+
 def replace_dir(staging, path):
     """Move a finished directory into place; a reader never sees a half-written directory under `path`, and an
-    existing one is kept if the move fails."""
+    existing one is kept if the move fails (or restored by the next save or load, if the process is killed between
+    the two renames: see `recover_set_aside`)."""
     if not path.exists():
         os.replace(staging, path)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+    old = Path(tempfile.mkdtemp(prefix=_leftover_prefix(path, "old"), dir=path.parent))
     os.replace(path, old / path.name)
     try:
         os.replace(staging, path)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from keras_defaults.errors import DataError, integers_beyond_floats, shown, warn
+from keras_defaults.state_schema import Anything, Boolean, Integer, ListOf, Record, Text
 
 IGNORE = "ignore"
 DATETIME = "datetime"
@@ -42,6 +43,15 @@ class ColumnProfile:
     @classmethod
     def from_dict(cls, data):
         return cls(**data)
+
+
+# The shape of a saved `ColumnProfile.to_dict()` (its kind is checked against the kinds by the state reader).
+# `input_dtype` and `forced` may be absent: saves made before they existed still load, with their defaults.
+PROFILE_SHAPE = Record({
+    "name": Text(), "kind": Text(), "reason": Text(), "dtype": Text(), "n_unique": Integer(at_least=0),
+    "missing": Integer(at_least=0), "rows": Integer(at_least=0), "sample": ListOf(Anything()),
+    "input_dtype": Text(("float32", "string")), "forced": Boolean(),
+}, optional=("input_dtype", "forced"))
 
 
 def _sample(values, n=3):

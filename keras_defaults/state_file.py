@@ -9,8 +9,10 @@ import dataclasses
 import json
 
 from keras_defaults import defaults as table
+from keras_defaults.encoders import ENCODERS
 from keras_defaults.errors import ConfigError, ConfigTypeError, UnsafeFileError, shown
-from keras_defaults.schema import ColumnProfile
+from keras_defaults.schema import PROFILE_SHAPE, ColumnProfile
+from keras_defaults.state_schema import Boolean, Either, Integer, MappingOf, Nullable, ShapeMismatch, Text, check
 
 FORMAT_VERSION = 1
 # The largest automater.json a save can need: vocabularies of thousands of columns take tens of megabytes.
@@ -24,6 +26,12 @@ TARGET_KEYS = {"name", "kind", "profile", "state", "settings"}
 _PROFILE_FIELDS = {f.name for f in dataclasses.fields(ColumnProfile)}
 _PROFILE_REQUIRED = {f.name for f in dataclasses.fields(ColumnProfile)
                      if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+# The Automater arguments `save` writes (the target is checked against the saved targets on its own).
+_PARAM_SHAPES = {
+    "seed": Nullable(Integer(at_least=0)),
+    "verbose": Either(Text(["auto"]), Boolean(), Integer(at_least=0)),
+    "column_types": Nullable(MappingOf(Text(), Text(table.COLUMN_KINDS))),
+}
 
 
 def read_state(state_file, param_names):
@@ -46,40 +54,62 @@ def read_state(state_file, param_names):
         raise UnsafeFileError(f"'{state_file}' was saved in format {state['format_version']!r}; this version reads "
                               f"format {FORMAT_VERSION}.")
     refuse.unless_keys(state["params"], set(param_names), {"target"}, "'params'")
+    for key, shape in _PARAM_SHAPES.items():
+        if key in state["params"]:
+            refuse.unless_shape(state["params"][key], shape, f"params[{key!r}]")
+    builtin = table.Config.builtin()
     try:
-        table.Config.builtin().merged(state["config"], f"'{state_file}'")
+        builtin.merged(state["config"], f"'{state_file}'")
     except (ConfigError, ConfigTypeError) as error:
         raise UnsafeFileError(f"Refusing to load '{state_file}': its 'config' is not a valid settings table. "
                               f"{error}") from None
     origins = state["origins"]
     if not isinstance(origins, list) or not all(
-            isinstance(o, list) and len(o) == 2 and isinstance(o[0], list) and isinstance(o[1], str) for o in origins):
-        raise UnsafeFileError(f"Refusing to load '{state_file}': 'origins' must be a list of [setting path, source].")
+            isinstance(o, list) and len(o) == 2 and isinstance(o[0], list) and o[0] and isinstance(o[1], str)
+            and all(isinstance(key, str) for key in o[0]) for o in origins):
+        raise UnsafeFileError(f"Refusing to load '{state_file}': 'origins' must be a list of [setting path, source], "
+                              f"a setting path being a list of keys (strings).")
     refuse.unless_mapping(state["inputs"], "'inputs'")
     for name, entry in state["inputs"].items():
         refuse.unless_keys(entry, INPUT_KEYS, INPUT_KEYS, f"input '{name}'")
-        refuse.unless_keys(entry["profile"], _PROFILE_FIELDS, _PROFILE_REQUIRED, f"the profile of input '{name}'")
-        refuse.unless_one_of(entry["profile"]["kind"], table.COLUMN_KINDS, f"the kind of input '{name}'")
-        for part in ("state", "settings"):
-            if entry[part] is not None:
-                refuse.unless_mapping(entry[part], f"the {part} of input '{name}'")
+        refuse.unless_profile(entry["profile"], name, f"inputs[{name!r}]", f"input '{name}'")
+        kind = entry["profile"]["kind"]
+        refuse.unless_one_of(kind, table.COLUMN_KINDS, f"the kind of input '{name}'")
+        if entry["state"] is None and entry["settings"] is None:
+            continue  # a column set aside: the model does not read it
+        if kind not in ENCODERS:
+            raise UnsafeFileError(f"Refusing to load '{state_file}': input '{name}' is of kind '{kind}', which the "
+                                  f"model never reads, yet it has a fitted state and settings. Expected both to be "
+                                  f"null, as save writes them for a column set aside.")
+        refuse.unless_shape(entry["state"], ENCODERS[kind].input_state_shape, f"inputs[{name!r}]['state']")
+        refuse.unless_settings(builtin, entry["settings"], name, kind, "input", f"inputs[{name!r}]['settings']")
     refuse.unless_mapping(state["targets"], "'targets'")
     if not state["targets"]:
         raise UnsafeFileError(f"Refusing to load '{state_file}': it names no target.")
     for name, entry in state["targets"].items():
         refuse.unless_keys(entry, TARGET_KEYS, TARGET_KEYS, f"target '{name}'")
-        refuse.unless_keys(entry["profile"], _PROFILE_FIELDS, _PROFILE_REQUIRED, f"the profile of target '{name}'")
+        refuse.unless_profile(entry["profile"], name, f"targets[{name!r}]", f"target '{name}'")
+        if entry["name"] != name:
+            raise UnsafeFileError(f"Refusing to load '{state_file}': targets[{name!r}]['name'] must be {name!r}, the "
+                                  f"key it is saved under. Received: {shown(entry['name'])}.")
         refuse.unless_one_of(entry["kind"], table.TARGET_KINDS, f"the kind of target '{name}'")
         refuse.unless_mapping(entry["state"], f"the state of target '{name}'")
         refuse.unless_mapping(entry["settings"], f"the settings of target '{name}'")
         if entry["kind"] in ("categorical", "boolean"):
             refuse.unless_classes(entry["state"].get("classes"), entry["kind"], name)
+        kind = entry["kind"]
+        refuse.unless_shape(entry["state"], ENCODERS[kind].target_state_shape, f"targets[{name!r}]['state']")
+        refuse.unless_settings(builtin, entry["settings"], name, kind, "target", f"targets[{name!r}]['settings']")
     target = state["params"]["target"]
     if not (isinstance(target, str) or isinstance(target, list) and target and all(isinstance(t, str) for t in target)
             ) or set([target] if isinstance(target, str) else target) != set(state["targets"]):
         raise UnsafeFileError(f"Refusing to load '{state_file}': 'params.target' must name the saved targets "
                               f"{sorted(state['targets'])}, as a column name or a list of them. Found {shown(target)}.")
     return state
+
+
+_NEVER_WRITTEN = ("Automater.save never writes this: the file was changed since it was saved, or is damaged. Save the "
+                  "Automater again.")
 
 
 class _Refuser:
@@ -104,6 +134,27 @@ class _Refuser:
                 count is not None and len(classes) != count):
             raise UnsafeFileError(f"Refusing to load '{self.state_file}': the classes of target '{name}' must be a "
                                   f"list of {count or 'at least 2'} distinct labels, found {shown(classes)}.")
+
+    def unless_shape(self, value, shape, where):
+        """`value` has `shape` (see state_schema); `where` is its key path in the file."""
+        try:
+            check(value, shape, where)
+        except ShapeMismatch as mismatch:
+            raise UnsafeFileError(f"Refusing to load '{self.state_file}': {mismatch} {_NEVER_WRITTEN}") from None
+
+    def unless_profile(self, profile, name, where, described):
+        self.unless_keys(profile, _PROFILE_FIELDS, _PROFILE_REQUIRED, f"the profile of {described}")
+        self.unless_shape(profile, PROFILE_SHAPE, f"{where}['profile']")
+        if profile["name"] != name:
+            raise UnsafeFileError(f"Refusing to load '{self.state_file}': {where}['profile']['name'] must be "
+                                  f"{name!r}, the key it is saved under. Received: {shown(profile['name'])}.")
+
+    def unless_settings(self, builtin, settings, name, kind, role, where):
+        """A column's saved settings: exactly its kind's settings in the defaults table, each a value it takes."""
+        try:
+            table.check_saved_settings(builtin, settings, name, kind, role, where, f"'{self.state_file.name}'")
+        except (ConfigError, ConfigTypeError) as error:
+            raise UnsafeFileError(f"Refusing to load '{self.state_file}': {error} {_NEVER_WRITTEN}") from None
 
     def unless_keys(self, value, allowed, required, where):
         """`value` is a mapping whose keys are all `allowed` and include every `required` one."""

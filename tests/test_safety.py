@@ -6,7 +6,9 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -194,6 +196,8 @@ def first_input(state):
     (lambda s: s["config"]["training"].update(epoch=3), r"its 'config' is not a valid settings table. Unknown "
                                                         r"setting 'training.epoch'"),
     (lambda s: s.update(origins="everywhere"), r"'origins' must be a list"),
+    (lambda s: s["origins"][0].__setitem__(0, [[]]), r"'origins' must be a list of \[setting path, source\], a "
+                                                     r"setting path being a list of keys"),
     (lambda s: s.update(format_version=99), r"saved in format 99; this version reads format 1"),
     (lambda s: s.update(inputs=[]), r"'inputs' must be a mapping"),
     (lambda s: s["targets"]["binary"]["state"].update(classes="ny"),
@@ -463,3 +467,281 @@ def test_classes_that_do_not_fit_the_saved_head_are_refused(fitted_multi, tmp_pa
     with pytest.raises(UnsafeFileError, match=r"the head of target 'label' in model.keras has 3 unit\(s\), but "
                                               r"automater.json gives it 4"):
         Automater.load(path)
+
+
+def _state(s, column):
+    return s["inputs"][column]["state"]
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda s: _state(s, "num").update(foo=1),
+     r"inputs\['num'\]\['state'\] has an unexpected key 'foo'. Expected keys: \['bin_edges', 'center'"),
+    (lambda s: _state(s, "cat").pop("one_hot"), r"inputs\['cat'\]\['state'\] lacks the key 'one_hot'"),
+    (lambda s: _state(s, "num").update(median="0.5"),
+     r"inputs\['num'\]\['state'\]\['median'\] must be a finite number. Received: str '0.5'"),
+    (lambda s: _state(s, "num").update(scale=-1.0), r"\['scale'\] must be a finite number, above 0"),
+    (lambda s: _state(s, "num").update(bin_edges=[3.0, 1.0, 2.0]),
+     r"\['bin_edges'\] must be null, or be strictly increasing"),
+    (lambda s: _state(s, "num").update(quantile_levels={"quantiles": [0.0, 1.0], "levels": [0.5]}),
+     r"\[.quantile_levels.\]\[.levels.\] must be a list of at least 2"),
+    (lambda s: _state(s, "cat")["vocabulary"].append("b"), r"\['vocabulary'\] must hold distinct values"),
+    (lambda s: _state(s, "code").update(missing_code=None),
+     r"inputs\['code'\]\['state'\] is inconsistent: a vocabulary of integers goes with an integer missing_code"),
+    (lambda s: _state(s, "cat").update(embedding_dim=4), r"an embedding_dim is given exactly when not one_hot"),
+    (lambda s: _state(s, "yesno").update(true_value="no"),
+     r"inputs\['yesno'\]\['state'\] is inconsistent: false_value and true_value are two different strings"),
+    (lambda s: _state(s, "text")["idf_weights"].pop(), r"is inconsistent: one IDF weight per vocabulary entry"),
+    (lambda s: _state(s, "text")["vocabulary"].__setitem__(3, 7),
+     r"inputs\['text'\]\['state'\]\['vocabulary'\]\[3\] must be a string. Received: int 7"),
+    (lambda s: s["inputs"]["num"]["settings"].update(foo=1),
+     r"inputs\['num'\]\['settings'\] in '.*automater.json' has an unexpected key 'foo'. Expected keys: "
+     r"\['clip_scale'"),
+    (lambda s: s["inputs"]["num"]["settings"].pop("scaling"), r"inputs\['num'\]\['settings'\] .* lacks the key"),
+    (lambda s: s["inputs"]["num"]["settings"].update(scaling="fancy"),
+     r"Setting 'columns.num.scaling' .* Expected one of \{'quantile', 'robust', 'standard'\}"),
+    (lambda s: s["inputs"]["num"]["settings"].update(clip_scale=[1]), r"'columns.num.clip_scale' .* must be a float"),
+    (lambda s: s["targets"]["price"]["settings"].update(standardize="yes"),
+     r"targets\['price'\]\['settings'\]\).* must be a bool"),
+    (lambda s: s["targets"]["price"]["state"].update(scale=0), r"targets\['price'\]\['state'\]\['scale'\] must be"),
+    (lambda s: s["targets"]["label"]["state"].update(order=[1]),
+     r"targets\['label'\]\['state'\] has an unexpected key 'order'"),
+    (lambda s: s["targets"]["label"].update(name="price"), r"targets\['label'\]\['name'\] must be 'label'"),
+    (lambda s: s["inputs"]["num"]["profile"].update(input_dtype="int8"),
+     r"inputs\['num'\]\['profile'\]\['input_dtype'\] must be one of \['float32', 'string'\]"),
+    (lambda s: s["inputs"]["num"]["profile"].update(rows=-1), r"\['profile'\]\['rows'\] must be an integer of at "
+                                                              r"least 0"),
+    (lambda s: s["inputs"]["num"]["profile"].update(name="cat"), r"inputs\['num'\]\['profile'\]\['name'\] must be "
+                                                                 r"'num'"),
+    (lambda s: s["inputs"]["num"]["profile"].update(kind="ignore"),
+     r"input 'num' is of kind 'ignore', which the model never reads, yet it has a fitted state"),
+    (lambda s: s["params"].update(seed="zero"), r"params\['seed'\] must be null, or be an integer of at least 0"),
+    (lambda s: s["params"].update(column_types={"num": "fancy"}), r"params\['column_types'\]\['num'\] must be one of"),
+])
+def test_saved_column_state_settings_and_profiles_of_the_wrong_shape_are_refused(fitted_multi, tmp_path, change,
+                                                                                 match):
+    auto, _ = fitted_multi
+    path = auto.save(tmp_path / "run")
+    edit_state(path, change)
+    with pytest.raises(UnsafeFileError, match=match):
+        Automater.load(path)
+
+
+def test_every_kind_of_saved_state_loads(tmp_path):
+    """The declared shapes accept what fitting writes, for every input kind and encoder option that changes its
+    state (quantile scaling and bins, codes read as numbers, embeddings, dates, TF-IDF text)."""
+    data = mixed_frame(120)
+    data["when"] = pd.date_range("2020-01-01", periods=len(data), freq="37h").to_series().to_numpy()
+    data.loc[data.index[::9], "when"] = pd.NaT
+    options = {**FAST, "inputs": {"numerical": {"scaling": "quantile", "piecewise_linear_bins": 4},
+                                  "categorical": {"with_number": True, "one_hot_max_levels": 2}}}
+    auto = Automater(["label", "binary"], overrides=options, seed=0, verbose=0).fit(data.drop(columns=["price"]))
+    assert {spec.kind for spec in auto.inputs_.values()} == {"numerical", "categorical", "boolean", "text",
+                                                             "datetime"}
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    assert loaded.predict(data).equals(auto.predict(data))
+
+
+# ---------------------------------------------------------------------------------------------- killed saves
+def finished_pid():
+    """The id of a process that has ended, as a save killed with kill -9 leaves in its folders' names."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def leftover(folder, name, role, pid, host=None, files=("model.keras",), suffix="", token="abcd1234"):
+    """A folder (or a file, with `suffix`) as a save or export to `folder / name` leaves when killed."""
+    entry = folder / f".{name}.{role}.{host or export._host()}.{pid}.{token}{suffix}"
+    if suffix:
+        entry.write_bytes(b"PK\x03\x04 half an archive")
+        return entry
+    entry.mkdir()
+    for file in files:
+        (entry / file).write_bytes(b"half")
+    return entry
+
+
+def days_ago(entry, days):
+    stamp = time.time() - days * 86400
+    os.utime(entry, (stamp, stamp))
+    return entry
+
+
+def test_stale_staging_folders_of_killed_saves_are_removed_by_the_next_save(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    dead = finished_pid()
+    (tmp_path / ".run.x1y2z3w4").mkdir()
+    stale = [leftover(tmp_path, "run", "staging", dead),
+             leftover(tmp_path, "run", "old", dead, files=()),
+             days_ago(leftover(tmp_path, "run", "staging", 4242, host="other-machine"), 2),
+             days_ago(leftover(tmp_path, "run", "staging", os.getpid()), 2),  # a reused process id
+             days_ago(tmp_path / ".run.x1y2z3w4", 2)]  # the earlier naming, which recorded no process
+    live = [leftover(tmp_path, "run", "staging", os.getpid(), token="live5678"),  # a save of a running process
+            leftover(tmp_path, "run", "staging", 4242, host="other-machine", token="live5678"),  # another's, recent
+            leftover(tmp_path, "other", "staging", dead)]  # a save to another folder
+    (tmp_path / ".run.notes").write_text("the user's")
+    auto.save(tmp_path / "run")
+    assert not any(entry.exists() for entry in stale)
+    assert sorted(leftovers(tmp_path, "run")) == sorted([".run.notes"] + [entry.name for entry in live])
+    Automater.load(tmp_path / "run")
+
+
+def test_stale_staging_files_of_killed_keras_exports_are_removed_by_the_next_export(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    stale = [leftover(tmp_path, "model.keras", "staging", finished_pid(), suffix=".keras"),
+             days_ago(leftover(tmp_path, "model.keras", "staging", 4242, host="other-machine", suffix=".keras"), 2)]
+    earlier = tmp_path / ".model.k3j4h5g6.keras"  # the earlier naming, after the stem
+    earlier.write_bytes(b"PK")
+    stale.append(days_ago(earlier, 2))
+    live = leftover(tmp_path, "model.keras", "staging", os.getpid(), suffix=".keras")
+    auto.export(tmp_path / "model.keras")
+    assert leftovers(tmp_path, "model.keras") == [live.name] and not any(entry.exists() for entry in stale)
+
+
+def set_aside(path, pid, host=None):
+    """The state a save killed between the two renames of replace_dir leaves: `path` moved into `.<name>.old.*`."""
+    aside = leftover(path.parent, path.name, "old", pid, host=host, files=())
+    os.replace(path, aside / path.name)
+    return aside
+
+
+def test_a_save_killed_between_the_two_renames_is_restored_by_the_next_load(fitted_binary, tmp_path):
+    auto, data = fitted_binary
+    path = auto.save(tmp_path / "run")
+    before = (path / "automater.json").read_bytes()
+    set_aside(path, finished_pid())
+    with pytest.warns(UserWarning, match=r"'.*run' was missing: a save to it was interrupted while replacing it. "
+                                         r"The previous save was restored"):
+        loaded = Automater.load(path)
+    assert (path / "automater.json").read_bytes() == before
+    assert leftovers(tmp_path, "run") == []
+    assert loaded.predict(data).equals(auto.predict(data))
+
+
+def test_a_save_killed_between_the_two_renames_is_restored_by_the_next_save(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    aside = tmp_path / ".run.old.q9w8e7r6"  # the earlier naming, which recorded no process: restored too
+    aside.mkdir()
+    os.replace(path, aside / "run")
+    (tmp_path / "run.txt").write_text("the user's")
+    with pytest.warns(UserWarning, match=r"The previous save was restored from '\.run\.old\.q9w8e7r6'"):
+        auto.save(path)
+    assert leftovers(tmp_path, "run", "run.txt") == []
+    Automater.load(path)
+
+
+def test_a_save_of_a_running_process_between_its_two_renames_is_left_alone(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    aside = set_aside(path, os.getpid())
+    with pytest.raises(UnsafeFileError, match="is not a saved Automater"):
+        Automater.load(path)
+    assert (aside / "run" / "automater.json").is_file() and not path.exists()
+
+
+# ---------------------------------------------------------------------------------------------- damaged models
+def nested_layer(config, model, name):
+    """The config entry of layer `name` inside the nested model `model` ('preprocessor' or 'network')."""
+    inner = next(layer for layer in config["config"]["layers"] if layer["config"].get("name") == model)
+    return next(layer for layer in inner["config"]["layers"] if layer["config"].get("name") == name)
+
+
+def tampered_model(auto, tmp_path, change):
+    """A save whose model.keras config went through `change`, with no digest in automater.json (as a save made
+    before digests were recorded), so that the model reaches Keras."""
+    path = auto.save(tmp_path / "run")
+    rewrite_config(path / "model.keras", path / "model.keras", change)
+    edit_state(path, lambda s: s.pop("model_sha256"))
+    return path
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: nested_layer(c, "network", "body_dense_0")["config"].update(units=2 ** 31),
+    # Each size allowed alone, but their product (the kernel) far beyond the weights.
+    lambda c: nested_layer(c, "network", "body_dense_0")["config"].update(units=60_000),
+    lambda c: nested_layer(c, "network", "ensemble_inputs")["build_config"].update(input_shape=[None, 2 ** 31]),
+])
+def test_a_layer_size_that_would_exhaust_memory_is_refused_before_it_is_built(fitted_binary, tmp_path, change):
+    auto, _ = fitted_binary
+    path = tampered_model(auto, tmp_path, change)
+    with pytest.raises(UnsafeFileError, match=r"more than the [\d,]+ (numbers its weights hold|its weights file "
+                                              r"holds) in all; building it could exhaust memory"):
+        Automater.load(path)
+
+
+def test_a_model_keras_fails_to_build_with_any_error_is_refused(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    # Keras raises IndexError for an input that names a node the model does not have.
+    path = tampered_model(auto, tmp_path, lambda c: c["config"]["input_layers"].update(num=["num", 7, 0]))
+    with pytest.raises(UnsafeFileError, match=r"it is not a model this package wrote.* Keras said"):
+        Automater.load(path)
+
+
+def test_a_model_that_fails_when_it_runs_is_refused_at_load(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    path = tampered_model(auto, tmp_path, lambda c: nested_layer(c, "preprocessor", "num__scale")[
+        "build_config"].update(input_shape=[None, 3]))
+    with pytest.raises(UnsafeFileError, match=r"the model in model.keras does not run on the columns automater.json "
+                                              r"describes"):
+        Automater.load(path)
+
+
+def test_a_weights_file_that_declares_more_than_it_stores_is_refused(fitted_binary, tmp_path):
+    import h5py
+
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    members = keras_members(path / "model.keras")
+    weights = tmp_path / "weights.h5"
+    weights.write_bytes(members["model.weights.h5"])
+    with h5py.File(weights, "a") as store:
+        store.create_dataset("layers/huge", shape=(2 ** 40,), dtype="float32")  # declared, never written
+    members["model.weights.h5"] = weights.read_bytes()
+    with zipfile.ZipFile(path / "model.keras", "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    edit_state(path, lambda s: s.pop("model_sha256"))
+    with pytest.raises(UnsafeFileError, match=r"its weights declare /layers/huge of shape \(1099511627776,\) but store "
+                                              r"fewer bytes"):
+        Automater.load(path)
+
+
+# Loads a save and saves it again, stopping between the two renames that replace the previous save.
+_SAVE_STOPPING_BETWEEN_RENAMES = """
+import os, sys, time
+from keras_defaults import Automater
+auto, real_replace, calls = Automater.load(sys.argv[1]), os.replace, []
+def replace(source, target):
+    calls.append(target)
+    if len(calls) == 2:  # the previous save is set aside; the new one is not yet in place
+        print("between", flush=True)
+        time.sleep(600)
+    return real_replace(source, target)
+os.replace = replace
+auto.save(sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="kill -9 and process ids as on POSIX")
+def test_a_save_killed_with_sigkill_between_its_renames_is_restored_and_its_leftovers_cleaned(fitted_binary,
+                                                                                               tmp_path):
+    auto, data = fitted_binary
+    path = auto.save(tmp_path / "run")
+    before = (path / "automater.json").read_bytes()
+    process = subprocess.Popen([sys.executable, "-c", _SAVE_STOPPING_BETWEEN_RENAMES, str(path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert process.stdout.readline().strip() == b"between"
+    finally:
+        process.kill()  # SIGKILL: nothing tidies up
+        process.wait()
+        process.stdout.close()
+    assert not path.exists() and [role for _, role, _, _ in export._leftovers(path)].count("old") == 1
+    with pytest.warns(UserWarning, match="The previous save was restored"):
+        loaded = Automater.load(path)
+    assert (path / "automater.json").read_bytes() == before
+    assert loaded.predict(data).equals(auto.predict(data))
+    assert [role for _, role, _, _ in export._leftovers(path)] == ["staging"]
+    auto.save(path)  # removes the killed save's staging folder
+    assert leftovers(tmp_path, "run") == []

@@ -54,6 +54,9 @@ class Encoder(abc.ABC):
     served_format = None
     # What a value must read as, for warnings about values that do not.
     reads_as = "numbers"
+    # The shapes (`state_schema`) of the state `fit_input` and `fit_target` return: loading refuses any other.
+    input_state_shape = None
+    target_state_shape = None
 
     # -- inputs
     def raw_values(self, series, profile, state):

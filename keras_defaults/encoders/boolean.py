@@ -8,6 +8,7 @@ from keras_defaults.encoders.base import EncodedColumn, Encoder
 from keras_defaults.errors import DataError
 from keras_defaults.layers import FillMissing, MissingIndicator
 from keras_defaults.schema import boolean_sides, numeric_values, python_value, string_values
+from keras_defaults.state_schema import FINITE, FLAG, LABEL, Either, ListOf, Record, Text
 
 # A boolean target's settings have no true/false value lists, so the target side reads them from here.
 _TARGET_SIDES = {"true_values": ["1", "true", "t", "yes", "y", "on", "positive", "pos"],
@@ -18,6 +19,12 @@ class BooleanEncoder(Encoder):
     kind = "boolean"
     can_be_target = True
     predicts_classes = True
+
+    input_state_shape = Record({"false_value": Either(Text(), FINITE), "true_value": Either(Text(), FINITE),
+                                "missing_indicator": FLAG}, [
+        (lambda s: isinstance(s["false_value"], str) == isinstance(s["true_value"], str) and s["false_value"] !=
+         s["true_value"], "false_value and true_value are two different strings, or two different numbers")])
+    target_state_shape = Record({"classes": ListOf(LABEL, min_length=2, max_length=2, distinct=True)})
 
     def fit_input(self, series, profile, settings):
         if profile.input_dtype == "float32":

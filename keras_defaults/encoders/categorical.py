@@ -8,6 +8,7 @@ import pandas as pd
 from keras_defaults.encoders.base import LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder
 from keras_defaults.layers import CategoryCodes, FillMissing
 from keras_defaults.schema import numeric_values, python_value, string_values
+from keras_defaults.state_schema import CLASSES, FINITE, FLAG, SCALE, Either, Integer, ListOf, Nullable, Record, Text
 
 # Losses that want one-hot labels instead of integer class indices.
 ONE_HOT_LOSSES = {"categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge"}
@@ -53,6 +54,19 @@ class CategoricalEncoder(Encoder):
     predicts_classes = True
     # Labels are encoded as class indices or one-hot rows, for the losses listed in the table only.
     listed_losses_only = True
+    input_state_shape = Record({
+        "vocabulary": ListOf(Either(Text(), Integer()), distinct=True),
+        "missing_code": Nullable(Integer()),
+        "one_hot": FLAG,
+        "embedding_dim": Nullable(Integer(at_least=1)),
+        "number": Nullable(Record({"median": FINITE, "center": FINITE, "scale": SCALE})),
+    }, [
+        # Integer codes (a missing code) have a vocabulary of integers; strings, of strings.
+        (lambda s: all(isinstance(v, int) == (s["missing_code"] is not None) for v in s["vocabulary"]),
+         "a vocabulary of integers goes with an integer missing_code, one of strings with a null one"),
+        (lambda s: (s["embedding_dim"] is None) == s["one_hot"], "an embedding_dim is given exactly when not one_hot"),
+    ])
+    target_state_shape = Record({"classes": CLASSES})
 
     def fit_input(self, series, profile, settings):
         if profile.input_dtype == "float32":

@@ -10,10 +10,12 @@ parsing of the training column. Dates cannot be predicted.
 import numpy as np
 import pandas as pd
 
+from keras_defaults.defaults import CALENDAR_PARTS
 from keras_defaults.encoders.base import EncodedColumn, Encoder, string_tensor
 from keras_defaults.errors import DataError
 from keras_defaults.layers import DateTimeFeatures, parse_datetimes
 from keras_defaults.schema import ISO_DATETIME, is_numeric, numeric_values, string_values
+from keras_defaults.state_schema import FINITE, FLAG, SCALE, ListOf, Nullable, Record, Text
 
 _SECONDS_PER_DAY = 86400.0
 # Numbers forced to datetime: the unit of time since 1970 when epoch_unit is auto, by the size of their median.
@@ -93,6 +95,13 @@ class DateTimeEncoder(Encoder):
     can_be_target = False
     reads_as = "dates"
     served_format = "ISO-8601 date-time string, e.g. 2017-03-01 or 2017-03-01T08:15:00+01:00 ('' is missing)"
+    input_state_shape = Record({
+        "time_center": FINITE, "time_scale": SCALE,
+        "parts": ListOf(Text(CALENDAR_PARTS), distinct=True),
+        "constant_parts": ListOf(Text(CALENDAR_PARTS), distinct=True),
+        "year_center": FINITE, "year_scale": SCALE, "missing_indicator": FLAG,
+        "epoch_unit": Nullable(Text([unit for _, unit in _EPOCH_UNITS] + ["ns"])), "first": Text(), "last": Text(),
+    })
 
     def raw_values(self, series, profile, state):
         return iso_strings(series, state.get("epoch_unit") if state else None)

@@ -11,6 +11,7 @@ from keras_defaults.frames import check_target_range
 from keras_defaults.layers import (FillMissing, MissingIndicator, PiecewiseLinear, QuantileNormal, SmoothClip,
                                    TargetDecoder)
 from keras_defaults.schema import is_duration, numeric_values
+from keras_defaults.state_schema import FINITE, FLAG, SCALE, ListOf, Nullable, Number, Record
 
 # Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
 UNSCALED_LOSSES = {"mean_squared_logarithmic_error", "poisson", "mean_absolute_percentage_error"}
@@ -61,6 +62,15 @@ def _bin_edges(values, bins):
 class NumericalEncoder(Encoder):
     kind = "numerical"
     can_be_target = True
+    input_state_shape = Record({
+        "median": FINITE, "center": FINITE, "scale": SCALE, "missing_indicator": FLAG,
+        "bin_edges": Nullable(ListOf(FINITE, min_length=3, increasing=True)),
+        "quantile_levels": Nullable(Record(
+            {"quantiles": ListOf(FINITE, min_length=2, increasing=True),
+             "levels": ListOf(Number(at_least=0, at_most=1), min_length=2)},
+            [(lambda q: len(q["quantiles"]) == len(q["levels"]), "one level per quantile")])),
+    })
+    target_state_shape = Record({"center": FINITE, "scale": SCALE, "log1p": FLAG, "duration": FLAG})
 
     def fit_input(self, series, profile, settings):
         values = numeric_values(series)

@@ -7,11 +7,18 @@ from keras_defaults.compat import adapt, idf_weights
 from keras_defaults.encoders.base import LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder
 from keras_defaults.layers import TermWeights
 from keras_defaults.schema import string_values
+from keras_defaults.state_schema import ListOf, Nullable, Number, Record, Text
 
 
 class TextEncoder(Encoder):
     kind = "text"
     can_be_target = False
+    # The vocabulary of the TextVectorization layer (its out-of-vocabulary token first), and its IDF weights.
+    input_state_shape = Record({
+        "vocabulary": ListOf(Text(), min_length=1, distinct=True),
+        "idf_weights": Nullable(ListOf(Number(at_least=0))),
+    }, [(lambda s: s["idf_weights"] is None or len(s["idf_weights"]) == len(s["vocabulary"]),
+         "one IDF weight per vocabulary entry")])
 
     def fit_input(self, series, profile, settings):
         # The vocabulary and IDF weights live in the TextVectorization layer, fitted by its own `adapt`, so the
