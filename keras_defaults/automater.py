@@ -617,6 +617,8 @@ class Automater:
             "origins": [[list(k), v] for k, v in self.config_.origins.items()],
             "inputs": {name: spec.to_dict() for name, spec in {**self.inputs_, **self.ignored_}.items()},
             "targets": {name: t.to_dict() for name, t in self.targets_.items()},
+            # The curves of the fit, so that a loaded Automater can still show how it trained.
+            "history": self.history_,
         }
         if path.exists() and not is_save_folder(path):
             # Saving replaces the directory whole: never do that to one holding anything but a previous save.
@@ -659,6 +661,7 @@ class Automater:
         auto.inputs_ = {name: spec for name, spec in columns.items() if spec.state is not None}
         auto.ignored_ = {name: spec for name, spec in columns.items() if spec.state is None}
         auto.targets_ = {n: TargetSpec.from_dict(t) for n, t in state["targets"].items()}
+        auto.history_ = state.get("history", {})  # saves made before the curves were kept have none
         try:
             auto.preprocessor_ = model.get_layer("preprocessor")
             auto.network_ = model.get_layer("network")
