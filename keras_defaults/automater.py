@@ -565,7 +565,7 @@ class Automater:
                             f"trained on.")
         if dropped:
             frames.warn_dropped(dropped, rows, self.targets)
-        self._check_known_labels(sample, what)
+        # Labels no training row has are scored as evaluate scores them (wrong; left out of log-loss and AUC).
         raw = self._checked_tensors(sample)  # checked once: the shuffled copies hold the same values
 
         def score(outputs):
