@@ -18,9 +18,14 @@ FORMAT_VERSION = 1
 # The largest automater.json a save can need: vocabularies of thousands of columns take tens of megabytes.
 STATE_MAX_BYTES = 256 * 2 ** 20
 STATE_KEYS = {"format_version", "keras_defaults_version", "params", "config", "origins", "inputs", "targets",
-              "model_sha256"}
-# Saves made before the model's digest was recorded still load (without that check).
-_STATE_REQUIRED = STATE_KEYS - {"model_sha256"}
+              "model_sha256", "history"}
+# Saves made before the model's digest or the training curves were recorded still load (without them).
+_STATE_REQUIRED = STATE_KEYS - {"model_sha256", "history"}
+# The training curves, {metric: [value per epoch]}: bounds far beyond any fit's, so that a file cannot make loading
+# build millions of lists (the file's size bounds the total).
+HISTORY_MAX_METRICS = 1_000
+HISTORY_MAX_NAME = 1_000
+HISTORY_MAX_EPOCHS = 1_000_000
 INPUT_KEYS = {"profile", "state", "settings"}
 TARGET_KEYS = {"name", "kind", "profile", "state", "settings"}
 _PROFILE_FIELDS = {f.name for f in dataclasses.fields(ColumnProfile)}
@@ -69,6 +74,8 @@ def read_state(state_file, param_names):
             and all(isinstance(key, str) for key in o[0]) for o in origins):
         raise UnsafeFileError(f"Refusing to load '{state_file}': 'origins' must be a list of [setting path, source], "
                               f"a setting path being a list of keys (strings).")
+    if "history" in state:
+        refuse.unless_history(state["history"])
     refuse.unless_mapping(state["inputs"], "'inputs'")
     for name, entry in state["inputs"].items():
         refuse.unless_keys(entry, INPUT_KEYS, INPUT_KEYS, f"input '{name}'")
@@ -155,6 +162,21 @@ class _Refuser:
             table.check_saved_settings(builtin, settings, name, kind, role, where, f"'{self.state_file.name}'")
         except (ConfigError, ConfigTypeError) as error:
             raise UnsafeFileError(f"Refusing to load '{self.state_file}': {error} {_NEVER_WRITTEN}") from None
+
+    def unless_history(self, history):
+        """Training curves as `Automater.save` writes them: {metric name: [float per epoch]}, every list as long.
+        NaN and infinities are allowed: Keras records them when training diverges, and a save must load."""
+        self.unless_mapping(history, "'history'")
+        lengths = {len(values) for values in history.values() if isinstance(values, list)}
+        named = all(isinstance(name, str) and 0 < len(name) <= HISTORY_MAX_NAME for name in history)
+        floats = all(isinstance(values, list) and all(type(v) is float for v in values) for values in history.values())
+        if not (named and floats and len(history) <= HISTORY_MAX_METRICS and len(lengths) <= 1
+                and max(lengths, default=0) <= HISTORY_MAX_EPOCHS):
+            raise UnsafeFileError(f"Refusing to load '{self.state_file}': 'history' must map at most "
+                                  f"{HISTORY_MAX_METRICS:,} metric names to lists of floats of one length (one per "
+                                  f"epoch, at most {HISTORY_MAX_EPOCHS:,}), as Keras's History records them. Found "
+                                  f"{shown(history)}. The file was not written by Automater.save, or was changed "
+                                  f"since.")
 
     def unless_keys(self, value, allowed, required, where):
         """`value` is a mapping whose keys are all `allowed` and include every `required` one."""
