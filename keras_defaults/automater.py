@@ -393,8 +393,8 @@ class Automater:
             # The features encoded for the first fit, when cached, serve again.
             arguments = feeder.arguments(dataclasses.replace(training, validation_split=0.0), self._seed)
             if mode == progress.EPOCHS:
-                progress.say(f"Refitting on all {rows:,} rows for {progress.count(self.refit_epochs_, 'epoch')} (the best "
-                             f"epoch above).")
+                epochs = progress.count(self.refit_epochs_, "epoch")
+                progress.say(f"Refitting on all {rows:,} rows for {epochs} (the best epoch above).")
             shown = _progress_line(mode, f"refit on all {rows:,} rows")
             _fit_network(network, arguments, self.refit_epochs_, callbacks, shown, mode)
         self.network_ = network
