@@ -10,6 +10,7 @@ import inspect
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import keras
@@ -18,7 +19,8 @@ import pandas as pd
 import tensorflow as tf
 
 from keras_defaults import defaults as table
-from keras_defaults import arrow, distribute, feeding, frames, importance, profile_check, scoring, sources, summaries
+from keras_defaults import arrow, distribute, feeding, frames, importance, profile_check, progress, scoring, sources
+from keras_defaults import summaries
 from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
 from keras_defaults.encoders import as_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
@@ -49,7 +51,9 @@ class Automater:
             ignore.
         overrides: a mapping of settings with the shape of `defaults.yaml`; it takes precedence over files.
         seed: makes a fit repeatable on CPU.
-        verbose: Keras's training output: "auto", 0 (silent), 1 (progress bar) or 2 (a line per epoch).
+        verbose: what `fit` prints. "auto" or 1: a line per phase (statistics, encoding, training), the training
+            line a single progress line over the epochs (plain lines, no "\\r", when stdout is not a terminal); 2 or
+            "epoch": the phase lines, then Keras's own line per epoch; 0: nothing.
 
     After `fit`, learned state lives in attributes ending in `_`: `config_` (the merged settings), `inputs_` and
     `ignored_` (the columns used and set aside, `ColumnSpec`s), `targets_` (`TargetSpec`s), `preprocessor_`,
@@ -334,6 +338,7 @@ class Automater:
     def _fit(self, df, *, epochs, batch_size, body, distribution, validation_data, sample_weight, class_weight,
              callbacks):
         """`fit`'s steps, which set the learned state attribute by attribute (`fit` undoes them if one fails)."""
+        mode = progress.output_mode(self.verbose)  # a wrong value fails before anything runs
         if self.seed is not None:
             keras.utils.set_random_seed(self._seed)
         callbacks = _check_callbacks(callbacks)
@@ -351,14 +356,23 @@ class Automater:
             optimizer = check_model_config(config)  # the network's optimizer, checked before the data is read
         weight_column = _weight_column(config, sample_weight)
         df = arrow.to_pandas(df, "the training data")
+        started = time.monotonic()
         data = self._learn(df, config, weight_column)
+        rows = data.rows if isinstance(data, sources.Files) else len(data)
+        if mode != progress.SILENT:
+            progress.say(progress.statistics_line(self.inputs_, self.ignored_, self.targets_, rows,
+                                                  time.monotonic() - started))
         validation = None if validation_data is None else self._validation_frame(validation_data)
         network, served = self._trainable(body, strategy, optimizer)
         initial_state = _variable_values(network)
         weights = self._row_weights(df, data, training, weight_column or sample_weight, class_weight)
         feeder = feeding.Feeder(data, self.inputs_, self.targets_, self.preprocessor_, training, weights, validation)
         self.feeding_ = feeder.feeding
-        arguments = feeder.arguments(training, self._seed)
+        started = time.monotonic()
+        arguments = feeder.arguments(training, self._seed)  # encodes the rows, when they are cached
+        if mode != progress.SILENT:
+            progress.say(progress.encoding_line(feeder.feeding, rows, feeding.encoded_width(self.preprocessor_),
+                                                time.monotonic() - started))
         stopping = []
         if arguments["validation_data"] is not None:
             stopping.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=training.patience,
@@ -366,10 +380,9 @@ class Automater:
             if training.reduce_lr_patience:
                 stopping.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=training.reduce_lr_factor,
                                                                   patience=training.reduce_lr_patience, verbose=0))
-        callbacks = stopping + callbacks
-        history = network.fit(**arguments, epochs=training.epochs, callbacks=callbacks, verbose=self.verbose)
+        shown = _progress_line(mode, "training", stopping[0] if stopping else None)
+        history = _fit_network(network, arguments, training.epochs, stopping + callbacks, shown, mode)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-        rows = data.rows if isinstance(data, sources.Files) else len(data)
         self.refit_epochs_ = feeding.refit_epochs(training, self.history_, rows)
         if self.refit_epochs_:
             # The validation rows chose the epochs; now a fresh network learns from every row for that many. The
@@ -380,10 +393,11 @@ class Automater:
             _assign_variable_values(network, initial_state)
             # The features encoded for the first fit, when cached, serve again.
             arguments = feeder.arguments(dataclasses.replace(training, validation_split=0.0), self._seed)
-            if self.verbose:
-                print(f"Refitting on all {rows} rows for {self.refit_epochs_} epochs (the best epoch above).")
-            network.fit(**arguments, epochs=self.refit_epochs_, callbacks=callbacks[len(stopping):],
-                        verbose=self.verbose)
+            if mode == progress.EPOCHS:
+                epochs = progress.count(self.refit_epochs_, "epoch")
+                progress.say(f"Refitting on all {rows:,} rows for {epochs} (the best epoch above).")
+            shown = _progress_line(mode, f"refit on all {rows:,} rows")
+            _fit_network(network, arguments, self.refit_epochs_, callbacks, shown, mode)
         self.network_ = network
         self.model_ = served
 
@@ -763,6 +777,26 @@ def _check_callbacks(callbacks):
         raise ConfigTypeError(f"callbacks must be a list of keras.callbacks.Callback instances (e.g. "
                               f"[keras.callbacks.CSVLogger('log.csv')]). Received: {callbacks!r}.")
     return list(given)
+
+
+def _progress_line(mode, label, stopping=None):
+    """The progress line of one `network.fit`, counting down to `stopping` when early stopping watches it; None
+    unless `mode` shows it."""
+    if mode != progress.PROGRESS:
+        return None
+    if stopping is None:
+        return progress.EpochProgress(label)
+    return progress.EpochProgress.from_early_stopping(stopping, label=label)
+
+
+def _fit_network(network, arguments, epochs, callbacks, shown, mode):
+    """`network.fit` with `callbacks`, and the progress line `shown` (or Keras's lines per epoch in mode EPOCHS)."""
+    try:
+        return network.fit(**arguments, epochs=epochs, callbacks=callbacks + ([shown] if shown else []),
+                           verbose=2 if mode == progress.EPOCHS else 0)
+    finally:
+        if shown is not None:
+            shown.close()  # an interrupted fit leaves no half-drawn line before the traceback
 
 
 def _run_in_batches(model, raw, rows):

@@ -93,7 +93,11 @@ def build_parser():
                      "end sooner)")
     fit.add_argument("--batch-size", type=_positive_int, metavar="N", help="rows per training step")
     fit.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a run (default: 0)")
-    fit.add_argument("--verbose", "-v", action="store_true", help="print a line per training epoch")
+    shown = fit.add_mutually_exclusive_group()
+    shown.add_argument("--verbose", "-v", action="store_true",
+                       help="print Keras's line per training epoch in place of the progress line")
+    shown.add_argument("--quiet", "-q", action="store_true",
+                       help="print no progress while training (the summary and the explanation still print)")
     fit.set_defaults(run=_fit)
 
     predict = verbs.add_parser("predict", help="predict a CSV or Parquet file with a saved run",
@@ -149,7 +153,7 @@ def _fit(args):
     targets = args.target[0] if len(args.target) == 1 else args.target
     column_types = dict(args.column_type) if args.column_type else None
     auto = Automater(target=targets, config=args.config, column_types=column_types, seed=args.seed,
-                     verbose=2 if args.verbose else 0)
+                     verbose="epoch" if args.verbose else 0 if args.quiet else "auto")
     auto.fit(data, epochs=args.epochs, batch_size=args.batch_size)
     out = auto.save(args.out)
     target_options = " ".join(f"--target {t}" for t in args.target)

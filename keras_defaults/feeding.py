@@ -115,13 +115,21 @@ def split_rows(first_target, values, fraction, seed):
     return train_test_split(np.arange(len(values)), test_size=fraction, stratify=stratify, random_state=seed)
 
 
+def _encoded_widths(preprocessor):
+    """(values, bytes per value) of each encoded feature tensor of one row."""
+    for tensor in preprocessor.output.values():
+        yield (int(np.prod([d for d in tensor.shape[1:]])) if len(tensor.shape) > 1 else 1,
+               np.dtype(tensor.dtype).itemsize)
+
+
 def encoded_row_bytes(preprocessor):
     """Bytes of one row of encoded features: what caching them costs per row."""
-    total = 0
-    for tensor in preprocessor.output.values():
-        width = int(np.prod([d for d in tensor.shape[1:]])) if len(tensor.shape) > 1 else 1
-        total += width * np.dtype(tensor.dtype).itemsize
-    return total
+    return sum(width * itemsize for width, itemsize in _encoded_widths(preprocessor))
+
+
+def encoded_width(preprocessor):
+    """How many values encode one row: the width of the features the network reads."""
+    return sum(width for width, _ in _encoded_widths(preprocessor))
 
 
 def _encode_rows(data, inputs, targets, preprocessor, weights=None):

@@ -91,6 +91,30 @@ def test_fit_saves_the_run_and_prints_what_it_chose(run):
     assert sorted(p.name for p in run["out"].iterdir()) == ["automater.json", "config.yaml", "model.keras"]
 
 
+def test_fit_shows_progress_as_plain_lines_when_not_on_a_terminal(run):
+    out = run["fit"].stdout  # a pipe, as a log file or CI would read it
+    lines = out.splitlines()
+    assert lines[0].startswith("statistics: 10 columns of 240 rows read in ")
+    assert lines[1].startswith("encoding: 240 rows into ")
+    assert lines[2].startswith("training: 1/2 epochs | best val_loss ")
+    assert any(line.startswith("training: 2 epochs in ") for line in lines)
+    assert "Epoch 1/" not in out and "\r" not in out and "\x1b" not in out
+
+
+@pytest.mark.parametrize("option, shown, hidden", [
+    ("--quiet", [], ["statistics: ", "training: ", "Epoch 1/"]),
+    ("--verbose", ["statistics: ", "Epoch 1/2"], ["training: "]),
+])
+def test_fit_quiet_silences_progress_and_verbose_shows_keras_epochs(run, capsys, option, shown, hidden):
+    capsys.readouterr()
+    argv = ["fit", run["train"], "--target", "survived", "--config", run["config"], "--epochs", 2, option,
+            "--out", run["folder"] / f"run{option}"]
+    assert main([str(a) for a in argv]) == 0
+    out = capsys.readouterr().out
+    assert "Trained on 240 rows for 2 epoch(s)" in out  # the summary prints either way
+    assert [text for text in shown if text not in out] == [] and [text for text in hidden if text in out] == [], out
+
+
 def test_the_saved_config_is_the_merged_one_and_repeats_the_run(run):
     merged = yaml.safe_load((run["out"] / "config.yaml").read_text())
     assert merged["body"]["units"] == [8] and merged["training"]["epochs"] == 2
@@ -337,6 +361,7 @@ def test_predict_data_lacking_a_column_names_it(run, capsys):
     (["fit", "data.csv", "--target", "y", "--out", "r", "--epochs", "0"], "expected a positive whole number"),
     (["export", "run", "--out", "m.keras", "--format", "onnx"], "invalid choice: 'onnx'"),
     (["fitt"], "invalid choice: 'fitt'"),
+    (["fit", "d.csv", "--target", "y", "--out", "r", "--quiet", "--verbose"], "not allowed with argument --quiet"),
 ])
 def test_a_wrong_command_line_exits_with_usage(capsys, argv, expected):
     with pytest.raises(SystemExit) as exited:
