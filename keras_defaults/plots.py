@@ -190,10 +190,13 @@ def training_curves(auto, target=None):
         if len(auto.targets_) > 1:
             names = [k for k in names if k.startswith(f"{target}_")]
     best = best_epoch(auto)
+    figure = _figure(1, 1)  # first: without matplotlib, the error names the extra
+    from matplotlib.ticker import MaxNLocator
+
     epochs = np.arange(1, len(history["loss"]) + 1)
     columns = min(3, len(names))
     rows = math.ceil(len(names) / columns)
-    figure = _figure(4.2 * columns, 3.2 * rows + 0.4)
+    figure.set_size_inches(4.2 * columns, 3.2 * rows + 0.4)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, name in zip(axes, names):
         ax.plot(epochs, history[name], marker="o", markersize=3, label="training")
@@ -201,6 +204,7 @@ def training_curves(auto, target=None):
             ax.plot(epochs, history[f"val_{name}"], marker="o", markersize=3, label="validation")
         if best is not None:
             ax.axvline(best, color="0.4", linestyle="--", linewidth=1, label=f"best epoch ({best})")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
@@ -256,6 +260,9 @@ def calibration_from(scored, bins=10):
         CalibrationDisplay.from_predictions(scored.truth == code, scored.probabilities[:, code], n_bins=bins,
                                             pos_label=True, name=f"{scored.target} = {_label(scored.classes[code])}",
                                             ax=ax, ref_line=i == 0)
+    # scikit-learn's labels name the one-vs-rest pos_label (True): say what the axes hold instead.
+    ax.set_xlabel("Mean predicted probability of the class")
+    ax.set_ylabel("Fraction of rows in the class")
     ax.set_title(f"Calibration: {scored.target} ({len(scored.truth)} rows, {bins} bins)")
     ax.legend(fontsize="small", loc="upper left")
     return figure
@@ -364,7 +371,14 @@ def feature_importance(table, top=MOST_BARS):
     ax.barh(names, values, xerr=errors, color="tab:blue", ecolor="0.3", capsize=2)
     ax.axvline(0, color="0.3", linewidth=0.8)
     metric = table.attrs.get("metric")
-    ax.set_xlabel(f"drop in {metric} when the column is shuffled" if metric else "importance")
+    if metric:
+        from keras_defaults.importance import LOWER_IS_BETTER
+
+        # An error measure (RMSE) rises when a useful column is shuffled; a score (ROC-AUC, accuracy) drops.
+        change = "rise" if metric in LOWER_IS_BETTER else "drop"
+        ax.set_xlabel(f"{change} in {metric} when the column is shuffled")
+    else:
+        ax.set_xlabel("importance")
     more = f" (top {top} of {len(table)})" if len(table) > top else ""
     ax.set_title(f"Permutation feature importance{more}")
     return figure

@@ -101,6 +101,7 @@ def _section(key, body):
 # ---------------------------------------------------------------------------------------------------- sections
 def _summary(auto, frame, rows, metrics):
     from keras_defaults import __version__
+    from keras_defaults.importance import primary_metric
     from keras_defaults.plots import best_epoch
 
     targets = []
@@ -109,11 +110,11 @@ def _summary(auto, frame, rows, metrics):
         targets.append(f"{name} ({spec.kind}, {detail})")
     cards = []
     for name in auto.targets_:
-        # A target's first metric is the one evaluate lists first: accuracy for classes, RMSE for numbers.
+        # The primary metric is the one feature importance is measured in: ROC-AUC, accuracy or RMSE.
         prefix = "" if len(auto.targets_) == 1 else f"{name}/"
-        first = next((k for k in metrics if k.startswith(prefix)), None)
-        if first is not None:
-            cards.append((first, _number(metrics[first])))
+        scores = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)}
+        primary = primary_metric(scores, name)
+        cards.append((prefix + primary, _number(scores[primary])))
     cards.append(("rows evaluated", f"{rows:,}"))
     cards.append(("input columns", f"{len(auto.inputs_)}"))
     history = getattr(auto, "history_", None) or {}

@@ -189,6 +189,8 @@ def test_feature_importance_bars_largest_on_top():
     many = pd.DataFrame({"importance": np.arange(30.0), "std": 0.0}, index=[f"c{i}" for i in range(30)])
     ax = plots.feature_importance(many).axes[0]
     assert len(ax.patches) == plots.MOST_BARS and "top 20 of 30" in ax.get_title()
+    table.attrs["metric"] = "rmse"  # an error: shuffling a useful column raises it
+    assert plots.feature_importance(table).axes[0].get_xlabel() == "rise in rmse when the column is shuffled"
     with pytest.raises(DataError, match="pass one of them"):
         plots.feature_importance({"a": table, "b": table})
 
