@@ -601,6 +601,19 @@ class Automater:
 
         return explanation(self.config_, self.inputs_, self.ignored_, self.targets_)
 
+    def report(self, path, data, *, importance=True, n_repeats=5, seed=None):
+        """Write one self-contained HTML file (images embedded, no network requests) of what the model learned and
+        how it does on `data`: a summary, the metrics, the plots (with matplotlib: `keras_defaults[plots]`), the
+        permutation feature importance, the explain() table and the merged configuration. Returns its Path.
+
+        `data` is labelled rows the model did not train on: a DataFrame, or data files as `evaluate` takes them.
+        `importance=False` leaves out the feature importance, the slow part (`n_repeats` predictions per column).
+        """
+        self._check_fitted()
+        from keras_defaults import report
+
+        return report.write(self, path, data, importance=importance, n_repeats=n_repeats, seed=seed)
+
     # ------------------------------------------------------------------ saving
     def export(self, path, format="keras"):
         """Write the trained model for serving.

@@ -3,6 +3,8 @@
     keras-defaults fit passengers.csv --target survived --out run/
     keras-defaults predict run/ new_passengers.csv --out predictions.csv --proba
     keras-defaults explain run/
+    keras-defaults evaluate run/ held_out.csv
+    keras-defaults report run/ held_out.csv --out report.html
     keras-defaults export run/ --out passengers.keras
     keras-defaults defaults > my_defaults.yaml
 
@@ -118,6 +120,29 @@ def build_parser():
     explain.add_argument("run_dir", metavar="DIR", help="a directory written by 'fit'")
     explain.set_defaults(run=_explain)
 
+    evaluate = verbs.add_parser("evaluate", help="print a saved run's metrics on a labelled CSV or Parquet file",
+                                description="One line per metric, in the target's units (with several targets: "
+                                "<target>/<metric>). DATA must hold the target column(s).", epilog=_EPILOG)
+    evaluate.add_argument("run_dir", metavar="DIR", help="a directory written by 'fit'")
+    evaluate.add_argument("data", metavar="DATA", help="labelled rows: a .csv or .parquet file, a directory or a glob "
+                          "of them")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    evaluate.set_defaults(run=_evaluate)
+
+    report = verbs.add_parser("report", help="write an HTML report of a saved run on a labelled file",
+                              description="One self-contained HTML file (images embedded, no network requests): a "
+                              "summary, the metrics on DATA, the plots (they need matplotlib: pip install "
+                              "'keras_defaults[plots]'), the permutation feature importance, the columns and the "
+                              "merged configuration.", epilog=_EPILOG)
+    report.add_argument("run_dir", metavar="DIR", help="a directory written by 'fit'")
+    report.add_argument("data", metavar="DATA", help="labelled rows the model did not train on: a .csv or .parquet "
+                        "file, a directory or a glob of them")
+    report.add_argument("--out", "-o", required=True, metavar="FILE", help="the report to write: an .html file")
+    report.add_argument("--no-importance", action="store_true",
+                        help="leave out the feature importance (the slow part: several predictions per column)")
+    report.add_argument("--seed", type=int, default=0, help="random seed of the importance's shuffles (default: 0)")
+    report.set_defaults(run=_report)
+
     export = verbs.add_parser("export", help="write a saved run's model for serving",
                               description="format keras: a compiled .keras file (keras.saving.load_model after "
                               "'import keras_defaults'). format tf_saved_model: a TensorFlow SavedModel directory "
@@ -212,6 +237,34 @@ def _explain(args):
     from keras_defaults.automater import Automater
 
     print(Automater.load(args.run_dir).explain().to_text())
+
+
+def _evaluate(args):
+    import json
+    import math
+
+    from keras_defaults.automater import Automater
+
+    metrics = Automater.load(args.run_dir).evaluate(args.data)
+    if args.json:
+        # NaN (R² of one row, say) is not JSON: null is.
+        print(json.dumps({k: None if math.isnan(v) else v for k, v in metrics.items()}))
+        return
+    width = max(len(name) for name in metrics)
+    for name, value in metrics.items():
+        print(f"{name:<{width}}  {value:.6g}")
+
+
+def _report(args):
+    out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm"):  # before the model loads: a wrong name fails fast
+        raise DataError(f"The report is an HTML file: --out must end in .html. Received: '{out}'. Did you mean "
+                        f"'{out.with_suffix('.html')}'?")
+    from keras_defaults.automater import Automater
+
+    written = Automater.load(args.run_dir).report(out, args.data, importance=not args.no_importance,
+                                                   seed=args.seed)
+    print(f"Wrote the report to {written}.")
 
 
 def _export(args):

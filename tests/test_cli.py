@@ -415,3 +415,51 @@ def test_an_unexpected_failure_is_one_line_and_debug_shows_the_traceback(run, mo
     assert "--debug" in err and "Traceback" not in err
     with pytest.raises(RecursionError):
         main(["--debug", "explain", str(run["out"])])
+
+
+def test_evaluate_prints_a_line_per_metric(run, capsys):
+    from keras_defaults import Automater
+
+    held_out = run["folder"] / "held_out.csv"
+    load_passengers().iloc[240:300].to_csv(held_out, index=False)
+    assert main(["evaluate", str(run["out"]), str(held_out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = Automater.load(run["out"]).evaluate(pd.read_csv(held_out))
+    assert [line.split()[0] for line in lines] == list(expected)
+    for line in lines:
+        name, value = line.split()
+        assert float(value) == pytest.approx(expected[name], rel=1e-5)
+    assert main(["evaluate", str(run["out"]), str(held_out), "--json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out) == pytest.approx(expected)
+
+
+def test_report_writes_one_html_file(run, capsys):
+    pytest.importorskip("matplotlib", reason="the report's plots need matplotlib")
+    held_out = run["folder"] / "held_out.parquet"
+    load_passengers().iloc[240:400].to_parquet(held_out, index=False)
+    out = run["folder"] / "report" / "report.html"
+    assert main(["report", str(run["out"]), str(held_out), "--out", str(out), "--seed", "1"]) == 0
+    assert capsys.readouterr().out.strip() == f"Wrote the report to {out}."
+    text = out.read_text(encoding="utf-8")
+    for heading in ("Summary", "Metrics", "Plots", "Feature importance", "Columns", "Configuration"):
+        assert f"<h2>{heading}</h2>" in text
+    # A saved run keeps its training curves once save/load keep history_; until then the report says it has none.
+    curves = 0 if "This Automater holds no training history" in text else 1
+    assert text.count('<img src="data:image/png;base64,') == curves + 5  # confusion, calibration, ROC, PR, importance
+    assert main(["report", str(run["out"]), str(held_out), "--out", str(out), "--no-importance"]) == 0
+    assert "Left out (importance=False)." in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["evaluate", "{out}", "{folder}/missing.csv"], "Data file not found"),
+    (["evaluate", "{out}", "{new}"], "survived"),  # the rows to predict hold no target
+    (["evaluate", "{folder}/nothing", "{train}"], "is not a saved Automater"),
+    (["report", "{out}", "{train}", "--out", "{folder}/report.pdf"], "--out must end in .html"),
+    (["report", "{out}", "{new}", "--out", "{folder}/r.html"], "lacks column(s) ['survived']"),
+])
+def test_evaluate_and_report_errors_are_one_line(run, capsys, argv, expected):
+    names = {key: run[key] for key in ("folder", "train", "new", "out")}
+    _fails(capsys, [a.format(**names) for a in argv], expected)
+    assert not (run["folder"] / "r.html").exists()
