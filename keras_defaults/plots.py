@@ -181,7 +181,7 @@ def training_curves(auto, target=None):
     history = getattr(auto, "history_", None)
     if not history or not history.get("loss"):
         raise DataError("This Automater holds no training history: it was built with build_model() and trained "
-                        "outside fit, or loaded from a save that does not keep it. Fit it with fit(df) to record "
+                        "outside fit, or loaded from a save made before saves kept it. Fit it with fit(df) to record "
                         "the training curves.")
     names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
     names.sort(key=lambda k: (k != "loss", k))

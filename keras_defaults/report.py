@@ -126,7 +126,7 @@ def _summary(auto, frame, rows, metrics):
             training += f", then refitted on all the rows for {auto.refit_epochs_} epoch(s)"
         training += "."
     else:
-        training = "No training history is held (a loaded run, or a model trained outside fit)."
+        training = "No training history is held (a save made before save kept it, or a model trained outside fit)."
     made = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lead = (f"Predicts {'; '.join(targets)} from {len(auto.inputs_)} input column(s). {training} Metrics below are "
             f"on the {rows:,} labelled row(s) given to the report.")
