@@ -4,6 +4,7 @@ where Chromium is installed, the page as a browser renders it."""
 import base64
 import builtins
 import html.parser
+import json
 import re
 import shutil
 import struct
@@ -174,3 +175,41 @@ def test_chromium_renders_the_report(binary_report, tmp_path):
     pixels = imread(shot)
     assert (pixels[..., :3] < 0.5).mean() > 0.002  # text and plots, not a white page
     assert len({tuple(p) for p in pixels[::7, ::7, :3].reshape(-1, 3).round(2)}) > 50
+
+
+# A page that loads the report in a frame and writes, as text the browser's DOM dump carries, where the browser laid
+# out each section heading and how each embedded image decoded: what the screenshot shows, read as numbers.
+_LAYOUT_PROBE = """<!doctype html><html><body>
+<iframe id="report" src="report.html" style="width:1200px;height:3000px"></iframe>
+<script>
+document.getElementById("report").addEventListener("load", function () {
+  var page = this.contentDocument;
+  var sections = Array.prototype.map.call(page.querySelectorAll("h2"), function (h) {
+    var box = h.getBoundingClientRect(); return {text: h.textContent, top: box.top, height: box.height}; });
+  var images = Array.prototype.map.call(page.images, function (image) {
+    return {decoded: image.naturalWidth, shown: image.getBoundingClientRect().width}; });
+  var out = document.createElement("pre"); out.id = "layout";
+  out.textContent = JSON.stringify({sections: sections, images: images});
+  document.body.appendChild(out);
+});
+</script></body></html>"""
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="Chromium is not installed: scripts/render_report.sh installs Debian's package")
+def test_chromium_lays_out_every_section_in_order_and_decodes_every_image(binary_report):
+    _, path, _ = binary_report
+    probe = path.parent / "layout_probe.html"
+    probe.write_text(_LAYOUT_PROBE, encoding="utf-8")
+    dump = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+                           "--virtual-time-budget=10000", "--dump-dom", probe.resolve().as_uri()],
+                          check=True, capture_output=True, text=True, timeout=180).stdout
+    found = re.search(r'<pre id="layout">(.*?)</pre>', dump, re.S)
+    assert found, dump[-2000:]
+    layout = json.loads(html.unescape(found[1]))
+    assert [section["text"] for section in layout["sections"]] == EXPECTED_SECTIONS
+    tops = [section["top"] for section in layout["sections"]]
+    assert tops == sorted(tops) and all(section["height"] > 0 for section in layout["sections"])
+    images = layout["images"]
+    assert len(images) == path.read_text(encoding="utf-8").count('<img src="data:image/png;base64,') >= 5
+    assert all(image["decoded"] > 100 and image["shown"] > 100 for image in images), images
