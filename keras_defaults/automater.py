@@ -312,8 +312,8 @@ class Automater:
         """Learn kinds and statistics from `df`, then build and train the model; returns self.
 
         `df` is a DataFrame (pandas, polars or pyarrow; see `arrow`), or data files streamed in chunks: a
-        CSV/Parquet path, a glob such as "data/*.parquet", a directory, or a list of those. `distribution` ("mirrored" or "multi_worker") trains
-        on several devices or machines; it is `training.distribution` in YAML.
+        CSV/Parquet path, a glob such as "data/*.parquet", a directory, or a list of those. `distribution`
+        ("mirrored" or "multi_worker") trains on several devices or machines; it is `training.distribution` in YAML.
 
         As in Keras's `fit`:
             validation_data: a DataFrame with the same columns, targets included. Its rows decide when to stop,
