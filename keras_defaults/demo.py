@@ -1,6 +1,6 @@
 """The demo: fit, evaluate, explain and export a model on the shipped passenger table.
 
-Run: python -m keras_defaults.demo [--out DIR] [--verbose 0|1|2]
+Run: python -m keras_defaults.demo [--out DIR] [--verbose auto|0|1|2|epoch]
 (TensorFlow's start-up notices are left out; TF_CPP_MIN_LOG_LEVEL=0 shows them.)
 """
 
@@ -11,10 +11,17 @@ from pathlib import Path
 from keras_defaults.startup import import_tensorflow_quietly
 
 
+def _verbose(value):
+    """The Automater's `verbose` values, as written on a command line ("2" is the number 2)."""
+    return int(value) if value.isdigit() else value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="demo_output", help="where to write the exported model (default: %(default)s)")
-    parser.add_argument("--verbose", type=int, default=2, help="Keras training output: 0, 1 or 2 (default: 2)")
+    parser.add_argument("--verbose", type=_verbose, default="auto",
+                        help="training output: auto (a line per phase and one progress line; the default), 0 (none), "
+                             "2 or epoch (Keras's line per epoch)")
     args = parser.parse_args(argv)
 
     import_tensorflow_quietly()  # before the imports below load TensorFlow with its notices
