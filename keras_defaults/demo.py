@@ -6,6 +6,7 @@ Run: python -m keras_defaults.demo [--out DIR] [--verbose auto|0|1|2|epoch]
 
 import argparse
 import time
+import warnings
 from pathlib import Path
 
 from keras_defaults.startup import import_tensorflow_quietly
@@ -23,6 +24,8 @@ def main(argv=None):
                         help="training output: auto (a line per phase and one progress line; the default), 0 (none), "
                              "2 or epoch (Keras's line per epoch)")
     args = parser.parse_args(argv)
+    # The package's notes point at the caller's line; the demo's caller is Python's runner, so say only the note.
+    warnings.formatwarning = lambda message, category, *_, **__: f"note: {message}\n"
 
     import_tensorflow_quietly()  # before the imports below load TensorFlow with its notices
     from sklearn.model_selection import train_test_split
