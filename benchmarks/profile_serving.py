@@ -125,13 +125,14 @@ def export_baseline(commit, work):
     """The SavedModel as `commit`'s code exports the same saved Automater, in a process of its own."""
     code = work / "baseline_code"
     code.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "keras_defaults"], capture_output=True,
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "keras_defaults", "defaults.yaml"], capture_output=True,
                              check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
     script = ("import sys; from keras_defaults import Automater; "
               "Automater.load(sys.argv[1]).export(sys.argv[2], format='tf_saved_model')")
     subprocess.run([sys.executable, "-c", script, str(work / "automater"), str(work / "serving_baseline")],
-                   env={**os.environ, "PYTHONPATH": str(code), "TF_CPP_MIN_LOG_LEVEL": "3"}, check=True)
+                   env={**os.environ, "PYTHONPATH": str(code), "TF_CPP_MIN_LOG_LEVEL": "3"}, check=True,
+                   cwd=code)  # `python -c` puts the working folder first on the path: this tree's package
     return work / "serving_baseline"
 
 
