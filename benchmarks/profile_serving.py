@@ -79,6 +79,14 @@ def serve_child(exports, raw_path, rows, rounds):
                 start = time.perf_counter()
                 serve(**{name: tf.constant(values[i:i + 1]) for name, values in raw.items()})
                 figures[label]["one_converted"].append(time.perf_counter() - start)
+    # Paired: request by request, each export in turn on the same request, so that both see the same neighbours.
+    paired = {label: [] for label in exports}
+    for _ in range(rounds):
+        for request in batches:
+            for label in exports:
+                start = time.perf_counter()
+                served[label](**request)
+                paired[label].append(time.perf_counter() - start)
     result = {}
     for label, found in figures.items():
         result[label] = {
@@ -91,6 +99,9 @@ def serve_child(exports, raw_path, rows, rounds):
             "latency_converted_ms": 1000 * float(np.median(found["one_converted"])),
             "rounds_rows_per_s": [round(r) for r in found["batch"]],
         }
+    for label, times in paired.items():
+        result[label]["paired_rows_per_s"] = BATCH / float(np.median(times))
+        result[label]["paired_ratio_to_first"] = float(np.median(np.array(paired[next(iter(paired))]) / times))
     for label, serve in served.items():  # the graph's size: ops of the signature and every function it calls
         graph = serve.graph.as_graph_def()
         result[label]["ops"] = len(graph.node) + sum(len(f.node_def) for f in graph.library.function)
@@ -225,6 +236,9 @@ def main():
                   f"{figures['latency_ms']:9.2f} {figures['p99_ms']:7.2f} {figures['latency_converted_ms']:20.2f} {figures['ops']:10,}")
         if args.baseline and "baseline" in served:
             old, new = served["baseline"], served["this tree"]
+            print(f"paired, request by request (median): baseline {old['paired_rows_per_s']:,.0f} rows/s, this tree "
+                  f"{new['paired_rows_per_s']:,.0f} rows/s; median of the per-request speed-ups "
+                  f"{new['paired_ratio_to_first']:.2f}")
             print(f"ratios this tree / baseline: rows/s {new['rows_per_s'] / old['rows_per_s']:.2f} "
                   f"(median {new['rows_per_s_median'] / old['rows_per_s_median']:.2f}), one-row latency "
                   f"{new['latency_ms'] / old['latency_ms']:.2f}")

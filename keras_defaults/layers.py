@@ -456,6 +456,10 @@ class EnsembleDense(keras.layers.Layer):
                 "activation": keras.activations.serialize(self.activation)}
 
 
+# Up to this many levels, OneHotDense in inference reads its table whatever the batch's length (see its `call`).
+_ALWAYS_TABLE_LEVELS = 32
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class OneHotDense(keras.layers.Layer):
     """What a dense layer adds for one one-hot column, read as a lookup: a one-hot vector times a kernel is the
@@ -495,7 +499,10 @@ class OneHotDense(keras.layers.Layer):
 
         # In inference (predict, the exported models) a batch at least as long as the levels reads the table, which
         # costs levels * members * units multiplications and saves writing the (batch, members, units) output
-        # twice; a shorter batch (one row) multiplies its own rows. The two give the same numbers, bit for bit.
+        # twice; a shorter batch (one row) multiplies its own rows. The two give the same numbers, bit for bit. A
+        # table of a few levels costs a one-row request less than the branch would: it is always read.
+        if self.levels <= _ALWAYS_TABLE_LEVELS:
+            return table()
         return ops.cond(ops.shape(indices)[0] >= self.levels, table, products)
 
     def compute_output_shape(self, input_shape):

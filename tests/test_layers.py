@@ -157,15 +157,17 @@ def test_one_hot_dense_is_the_dense_product_of_the_one_hot_vectors(members):
     assert np.all(np.abs(kernel) <= 0.5)
 
 
+@pytest.mark.parametrize("levels", [5, 40])
 @pytest.mark.parametrize("rows", [1, 4, 5, 64])
-def test_one_hot_dense_gives_the_same_numbers_in_training_and_in_inference(rows):
-    # In inference a batch at least as long as the levels gathers from a table of every level's products, a shorter
-    # one multiplies its own rows, as training always does: the same multiplications, so the same bits. Inside a
-    # tf.function with a batch of unknown length too, as the exported SavedModel runs it.
+def test_one_hot_dense_gives_the_same_numbers_in_training_and_in_inference(rows, levels):
+    # In inference a batch at least as long as the levels (or any batch, for a few levels) gathers from a table of
+    # every level's products, a shorter one multiplies its own rows, as training always does: the same
+    # multiplications, so the same bits. Inside a tf.function with a batch of unknown length too, as the exported
+    # SavedModel runs it.
     import tensorflow as tf
 
-    layer = OneHotDense(units=8, levels=5, members=4, limit=0.5)
-    indices = np.random.default_rng(rows).integers(0, 5, rows)
+    layer = OneHotDense(units=8, levels=levels, members=4, limit=0.5)
+    indices = np.random.default_rng(rows).integers(0, levels, rows)
     trained = keras.ops.convert_to_numpy(layer(indices, training=True))
     traced = tf.function(lambda i: layer(i, training=False), input_signature=[tf.TensorSpec([None], tf.int64)])
     for out in (layer(indices), layer(indices, training=False), traced(tf.constant(indices))):
