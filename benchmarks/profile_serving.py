@@ -144,8 +144,8 @@ def export_baseline(commit, work):
     """The SavedModel as `commit`'s code exports the same saved Automater, in a process of its own."""
     code = work / "baseline_code"
     code.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "keras_defaults", "defaults.yaml"], capture_output=True,
-                             check=True).stdout
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "keras_defaults", "defaults.yaml"],
+                             capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(code)], input=archive, check=True)
     script = ("import sys; from keras_defaults import Automater; "
               "Automater.load(sys.argv[1]).export(sys.argv[2], format='tf_saved_model')")
@@ -181,7 +181,8 @@ def subgraph_costs(auto, frame):
         return {name: tf.TensorSpec([None], tensor.dtype) for name, tensor in tensors.items()}
 
     def cost(model, names):
-        function = tf.function(lambda x: model(x, training=False), input_signature=[spec_of({n: raw[n] for n in names})])
+        function = tf.function(lambda x: model(x, training=False),
+                               input_signature=[spec_of({n: raw[n] for n in names})])
         big = {n: raw[n] for n in names}
         small = {n: one[n] for n in names}
         return timed(function, big, 20), timed(function, small, 100)
@@ -234,14 +235,16 @@ def main():
         if done.returncode != 0:
             raise RuntimeError(done.stderr[-4000:])
         served = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"\nSavedModel serving_default, TensorFlow alone (keras_defaults imported: {served.pop('imports_package')}),"
+        imported = served.pop("imports_package")
+        print(f"\nSavedModel serving_default, TensorFlow alone (keras_defaults imported: {imported}),"
               f" {args.rows:,} rows, best of {args.rounds} alternating rounds (median in brackets):")
         print(f"{'export':12s} {'rows/s, tensors':>22s} {'rows/s, numpy->tensor':>24s} {'1 row ms':>9s} "
               f"{'p99 ms':>7s} {'1 row ms, converted':>20s} {'graph ops':>10s}")
         for label, figures in served.items():
             print(f"{label:12s} {figures['rows_per_s']:>10,.0f} ({figures['rows_per_s_median']:>9,.0f}) "
                   f"{figures['rows_per_s_converted']:>11,.0f} ({figures['rows_per_s_converted_median']:>9,.0f}) "
-                  f"{figures['latency_ms']:9.2f} {figures['p99_ms']:7.2f} {figures['latency_converted_ms']:20.2f} {figures['ops']:10,}")
+                  f"{figures['latency_ms']:9.2f} {figures['p99_ms']:7.2f} {figures['latency_converted_ms']:20.2f} "
+                  f"{figures['ops']:10,}")
         if args.baseline and "baseline" in served:
             old, new = served["baseline"], served["this tree"]
             print(f"paired, request by request (median): baseline {old['paired_rows_per_s']:,.0f} rows/s, this tree "
@@ -253,7 +256,7 @@ def main():
                   f"{new['latency_ms'] / old['latency_ms']:.2f}")
         print(json.dumps(served))
         if not args.no_subgraphs:
-            print(f"\nCost of each part, in this process (tf.function, fixed signature; fastest of repeats):")
+            print("\nCost of each part, in this process (tf.function, fixed signature; fastest of repeats):")
             print(f"{'part':48s} {'ms / 4,096 rows':>16s} {'rows/s':>10s} {'ms / 1 row':>11s}")
             for label, big, small in subgraph_costs(auto, frame):
                 print(f"{label:48s} {1000 * big:16.2f} {BATCH / big:10,.0f} {1000 * small:11.3f}")

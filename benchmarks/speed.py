@@ -486,7 +486,7 @@ def report(results, sizes, out, quick):
         f"than `Automater.predict`; one row in at most 1 ms.",
         "",
         "| rows | Automater.predict (rows/s) | of which columns to tensors (s) | exported .keras (rows/s) | "
-        f"SavedModel, TF alone (rows/s) | with conversion (rows/s) | goal >= 100k | x Automater.predict | "
+        "SavedModel, TF alone (rows/s) | with conversion (rows/s) | goal >= 100k | x Automater.predict | "
         "one-row latency (ms) | p99 (ms) | of which the Python call (ms) | with conversion (ms) | goal <= 1 ms | "
         "peak MB Automater | peak MB SavedModel |",
         "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|",
@@ -498,7 +498,8 @@ def report(results, sizes, out, quick):
                      f"{rows / get('predict_keras', rows):,.0f} | {served:,.0f} | "
                      f"{rows / get('serve_tf', rows, 'converted_seconds'):,.0f} | "
                      f"{'met' if served >= 100_000 else 'missed'} | {served / ours:.2f} | {latency:.2f} | "
-                     f"{get('serve_tf', rows, 'p99') * 1000:.2f} | {get('serve_tf', rows, 'latency_floor') * 1000:.2f} | "
+                     f"{get('serve_tf', rows, 'p99') * 1000:.2f} | "
+                     f"{get('serve_tf', rows, 'latency_floor') * 1000:.2f} | "
                      f"{get('serve_tf', rows, 'latency_converted') * 1000:.2f} | "
                      f"{'met' if latency <= 1 else 'missed'} | "
                      f"{get('predict_ours', rows, 'peak_mb'):.0f} | {get('serve_tf', rows, 'peak_mb'):.0f} |")
