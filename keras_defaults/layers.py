@@ -27,7 +27,8 @@ class FillMissing(keras.layers.Layer):
 
     def call(self, inputs):
         values = ops.reshape(ops.cast(inputs, "float32"), (-1, 1))
-        return ops.where(ops.isfinite(values), values, ops.full_like(values, self.fill_value))
+        # A scalar, broadcast by the select: no tensor of the batch's shape to build, two ops fewer a column.
+        return ops.where(ops.isfinite(values), values, np.float32(self.fill_value))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], 1)
@@ -84,7 +85,7 @@ class CategoryCodes(keras.layers.Layer):
     def call(self, inputs):
         values = ops.cast(inputs, "float32")
         missing = ops.logical_not(ops.isfinite(values))
-        values = ops.where(missing, ops.full_like(values, float(self.missing_code)), ops.round(values))
+        values = ops.where(missing, np.float32(self.missing_code), ops.round(values))
         return ops.cast(values, "int64")
 
     def compute_output_shape(self, input_shape):
@@ -455,6 +456,10 @@ class EnsembleDense(keras.layers.Layer):
                 "activation": keras.activations.serialize(self.activation)}
 
 
+# Up to this many levels, OneHotDense in inference reads its table whatever the batch's length (see its `call`).
+_ALWAYS_TABLE_LEVELS = 32
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class OneHotDense(keras.layers.Layer):
     """What a dense layer adds for one one-hot column, read as a lookup: a one-hot vector times a kernel is the
@@ -477,12 +482,28 @@ class OneHotDense(keras.layers.Layer):
         if self.members > 1:
             self.scales = self.add_weight(shape=(self.levels, self.members), name="scales", initializer=_random_signs)
 
-    def call(self, indices):
+    def call(self, indices, training=None):
         indices = ops.cast(indices, "int32")
-        rows = ops.take(self.kernel, indices, axis=0)  # (batch, units)
         if self.members == 1:
-            return rows
-        return ops.expand_dims(ops.take(self.scales, indices, axis=0), -1) * ops.expand_dims(rows, 1)
+            return ops.take(self.kernel, indices, axis=0)  # (batch, units)
+
+        def products():  # each row's scales times its kernel row
+            rows = ops.take(self.kernel, indices, axis=0)
+            return ops.expand_dims(ops.take(self.scales, indices, axis=0), -1) * ops.expand_dims(rows, 1)
+
+        if training:
+            return products()
+
+        def table():  # every level's products, then one gather: the same products, one pass over the output
+            return ops.take(ops.expand_dims(self.scales, -1) * ops.expand_dims(self.kernel, 1), indices, axis=0)
+
+        # In inference (predict, the exported models) a batch at least as long as the levels reads the table, which
+        # costs levels * members * units multiplications and saves writing the (batch, members, units) output
+        # twice; a shorter batch (one row) multiplies its own rows. The two give the same numbers, bit for bit. A
+        # table of a few levels costs a one-row request less than the branch would: it is always read.
+        if self.levels <= _ALWAYS_TABLE_LEVELS:
+            return table()
+        return ops.cond(ops.shape(indices)[0] >= self.levels, table, products)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units) if self.members == 1 else (input_shape[0], self.members, self.units)

@@ -155,3 +155,26 @@ def test_one_hot_dense_is_the_dense_product_of_the_one_hot_vectors(members):
     for m in range(members):
         np.testing.assert_allclose(out[:, m], (one_hot * scales[:, m]) @ kernel, rtol=1e-6)
     assert np.all(np.abs(kernel) <= 0.5)
+
+
+@pytest.mark.parametrize("levels", [5, 40])
+@pytest.mark.parametrize("rows", [1, 4, 5, 64])
+def test_one_hot_dense_gives_the_same_numbers_in_training_and_in_inference(rows, levels):
+    # In inference a batch at least as long as the levels (or any batch, for a few levels) gathers from a table of
+    # every level's products, a shorter one multiplies its own rows, as training always does: the same
+    # multiplications, so the same bits. Inside a tf.function with a batch of unknown length too, as the exported
+    # SavedModel runs it.
+    import tensorflow as tf
+
+    layer = OneHotDense(units=8, levels=levels, members=4, limit=0.5)
+    indices = np.random.default_rng(rows).integers(0, levels, rows)
+    trained = keras.ops.convert_to_numpy(layer(indices, training=True))
+    traced = tf.function(lambda i: layer(i, training=False), input_signature=[tf.TensorSpec([None], tf.int64)])
+    for out in (layer(indices), layer(indices, training=False), traced(tf.constant(indices))):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(out), trained)
+    assert trained.shape == (rows, 4, 8)
+
+
+def test_fill_missing_and_category_codes_keep_their_dtypes():
+    assert keras.ops.convert_to_numpy(FillMissing(2.5)(np.array([np.nan], dtype="float32"))).dtype == np.float32
+    assert keras.ops.convert_to_numpy(CategoryCodes(-1)(np.array([np.nan, 2.0], dtype="float32"))).dtype == np.int64
