@@ -74,7 +74,9 @@ class CategoricalEncoder(Encoder):
             present = codes[np.isfinite(codes)].astype("int64")
             counts = pd.Series(present).value_counts(sort=False)
             return self.state_from_counts(counts, settings, codes=True, has_missing=len(present) < len(codes))
-        return self.state_from_counts(pd.Series(string_values(series)).value_counts(sort=False), settings)
+        # Counted as Python objects: a Series would otherwise make the strings into its string dtype first.
+        labels = pd.Series(string_values(series), dtype=object)
+        return self.state_from_counts(labels.value_counts(sort=False), settings)
 
     def state_from_counts(self, counts, settings, codes=False, has_missing=False):
         """The state from value counts (a Series: value -> rows): integer `codes` and whether any is missing, or
