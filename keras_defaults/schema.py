@@ -139,6 +139,25 @@ def string_values(series):
     return out
 
 
+def string_counts(series):
+    """How many rows hold each value of `string_values(series)`: a Series of counts indexed by the strings (Python
+    objects), missing values counted as "". A column of a string dtype is counted as it is stored (by Arrow, for
+    pyarrow-backed strings), without making a Python string of every row first."""
+    if not isinstance(series.dtype, pd.StringDtype):
+        return pd.Series(string_values(series), dtype=object).value_counts(sort=False)
+    counts = series.value_counts(dropna=True, sort=False)
+    labels = counts.index.to_numpy(dtype=object)
+    rows = counts.to_numpy(dtype="int64", copy=True)
+    missing = int(series.isna().sum())
+    if missing:
+        empty = np.flatnonzero(labels == "")
+        if len(empty):
+            rows[empty[0]] += missing
+        else:
+            labels, rows = np.append(labels, ""), np.append(rows, missing)
+    return pd.Series(rows, index=pd.Index(labels, dtype=object), name="count")
+
+
 def all_numeric_strings(non_null):
     """Whether every value of a column of strings (missing ones dropped) reads as a number, and there is one. Most
     string columns give themselves away in their first values: the whole column is parsed only if those pass."""
