@@ -126,7 +126,7 @@ def non_finite_as_missing(df, columns):
         except OverflowError:
             raise integers_beyond_floats(name) from None
         if values is not None:
-            bad = np.isinf(values) | (np.abs(np.nan_to_num(values, nan=0.0)) > FLOAT32_MAX)
+            bad = np.abs(values) > FLOAT32_MAX  # infinities included; NaN compares False
             if bad.any():
                 masks[name] = bad
     if masks:
