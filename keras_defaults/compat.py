@@ -58,40 +58,42 @@ def fast_adapt_available(layer):
 def adapt(layer, values, batch_size=65536):
     """What `layer.adapt(values)` learns (the same vocabulary, order and IDF weights), about 50 times faster.
 
-    The layer's own tokenizer splits a whole batch at once inside a `tf.data` map, term and document counts are
-    taken with vectorised `unique` ops, and they go into the layer's own count tables, so that Keras's
-    `finalize_state` still sorts the vocabulary and computes the IDF weights. With an untested Keras, Keras's own
-    `adapt` runs instead.
+    The layer's own tokenizer splits a whole batch at once, term and document counts are taken with vectorised
+    `unique` ops (a document's tokens are deduplicated as integer (row, term) pairs), and they go into the layer's
+    own count tables, so that Keras's `finalize_state` still sorts the vocabulary and computes the IDF weights. The
+    batches run eagerly: a `tf.data` map would trace the tokenizer anew for every column. With an untested Keras,
+    Keras's own `adapt` runs instead.
     """
     if not fast_adapt_available(layer):
         layer.adapt(tf.constant(values, dtype=tf.string), batch_size=min(batch_size, 4096))
         return
     lookup = layer._lookup_layer
-
-    def count(batch):
-        tokens = layer._preprocess(batch)
-        if isinstance(tokens, tf.RaggedTensor):
-            tokens = tokens.merge_dims(1, -1) if tokens.shape.rank > 2 else tokens
-            flat, rows = tokens.flat_values, tokens.value_rowids()
-        else:
-            flat = tf.reshape(tokens, [-1])
-            rows = tf.repeat(tf.range(tf.shape(tokens, out_type="int64")[0]), tf.shape(tokens)[1])
-        terms, _, term_counts = tf.unique_with_counts(flat, out_idx="int64")
-        # A token's document count: its (row, token) pairs, each pair counted once.
-        pairs, pair_index = tf.unique(tf.strings.join([tf.strings.as_string(rows), flat], separator=" "))
-        first = tf.math.unsorted_segment_min(tf.range(tf.size(flat)), pair_index, tf.size(pairs))
-        documents, _, document_counts = tf.unique_with_counts(tf.gather(flat, first), out_idx="int64")
-        return terms, term_counts, documents, document_counts, tf.size(batch, out_type="int64")
-
     layer.reset_state()
-    batches = tf.data.Dataset.from_tensor_slices(values).batch(batch_size).map(count)
-    for terms, term_counts, documents, document_counts, size in batches:
+    for start in range(0, len(values), batch_size):
+        batch = tf.constant(values[start:start + batch_size], dtype=tf.string)
+        terms, term_counts, documents, document_counts = _token_counts(layer._preprocess(batch))
         lookup.token_counts.insert(terms, term_counts + lookup.token_counts.lookup(terms))
         if lookup.output_mode == "tf_idf":
             lookup.token_document_counts.insert(
                 documents, document_counts + lookup.token_document_counts.lookup(documents))
-            lookup.num_documents.assign_add(size)
+            lookup.num_documents.assign_add(tf.size(batch, out_type=tf.int64))
     layer.finalize_state()
+
+
+def _token_counts(tokens):
+    """(terms, how often each occurs, terms again, in how many rows each occurs) of a batch of tokenized rows."""
+    if isinstance(tokens, tf.RaggedTensor):
+        tokens = tokens.merge_dims(1, -1) if tokens.shape.rank > 2 else tokens
+        flat, rows = tokens.flat_values, tokens.value_rowids()
+    else:
+        flat = tf.reshape(tokens, [-1])
+        rows = tf.repeat(tf.range(tf.shape(tokens, out_type=tf.int64)[0]), tf.shape(tokens)[1])
+    terms, term_index, term_counts = tf.unique_with_counts(flat, out_idx=tf.int64)
+    # A term's document count: its distinct (row, term) pairs, numbered row * terms + term.
+    n_terms = tf.size(terms, out_type=tf.int64)
+    pairs, _ = tf.unique(tf.cast(rows, tf.int64) * n_terms + term_index, out_idx=tf.int64)
+    document_counts = tf.math.bincount(pairs % n_terms, minlength=n_terms, maxlength=n_terms, dtype=tf.int64)
+    return terms, term_counts, terms, document_counts
 
 
 def idf_weights(layer):

@@ -103,6 +103,25 @@ def builtin_text():
     return builtin_path().read_text(encoding="utf-8")
 
 
+# The built-in table as parsed, by (path, modification time, size): every Automater reads it, and parsing it is slower
+# than copying it.
+_PARSED_BUILTIN = {}
+
+
+def _builtin_data():
+    """A fresh copy of the parsed built-in table, which is read again when the file changes."""
+    path = builtin_path()
+    try:
+        stat = path.stat()
+    except OSError:
+        return read_yaml(path)  # which says what is wrong
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _PARSED_BUILTIN:
+        _PARSED_BUILTIN.clear()
+        _PARSED_BUILTIN[key] = read_yaml(path)
+    return copy.deepcopy(_PARSED_BUILTIN[key])
+
+
 def read_yaml(path):
     """Read a YAML mapping with `yaml.safe_load`; malformed YAML is reported with the file and line."""
     path = Path(path)
@@ -295,7 +314,7 @@ class Config:
 
     @classmethod
     def builtin(cls):
-        data = read_yaml(builtin_path())
+        data = _builtin_data()
         return cls(data, {path: BUILTIN_SOURCE for path, _ in _leaves(data)})
 
     @classmethod

@@ -126,7 +126,7 @@ def non_finite_as_missing(df, columns):
         except OverflowError:
             raise integers_beyond_floats(name) from None
         if values is not None:
-            bad = np.isinf(values) | (np.abs(np.nan_to_num(values, nan=0.0)) > FLOAT32_MAX)
+            bad = np.abs(values) > FLOAT32_MAX  # infinities included; NaN compares False
             if bad.any():
                 masks[name] = bad
     if masks:
@@ -143,14 +143,11 @@ def non_finite_as_missing(df, columns):
 
 def _numeric_column(series):
     """Numbers, or strings that all read as numbers: the columns whose values the model reads as float32."""
-    from keras_defaults.schema import is_numeric, is_string_like
+    from keras_defaults.schema import all_numeric_strings, is_numeric, is_string_like
 
     if is_numeric(series):
         return True
-    if not is_string_like(series):
-        return False
-    present = series.dropna()
-    return len(present) > 0 and bool(pd.to_numeric(present.astype(object), errors="coerce").notna().all())
+    return is_string_like(series) and bool(all_numeric_strings(series.dropna()))
 
 
 def _as_float(series):
@@ -172,9 +169,11 @@ def check_target_range(series, name):
 
 def warn_leaks(df, targets, columns):
     """An input that repeats a target column lets the model read the answer; it trains, but predicts nothing new."""
+    head = df.iloc[:100]
     for target in targets:
-        truth = df[target].astype(object)
-        same = [c for c in columns if truth.equals(df[c].astype(object))]
+        truth, first = df[target].astype(object), head[target].astype(object)
+        # A column that differs in its first rows differs: only the others are compared whole.
+        same = [c for c in columns if first.equals(head[c].astype(object)) and truth.equals(df[c].astype(object))]
         if same:
             warn(f"Input column(s) {same} hold exactly the values of target '{target}': the model will read the "
                  f"answer from them and learn nothing it can use on new rows. Leave them out with "

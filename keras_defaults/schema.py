@@ -115,6 +115,9 @@ def numeric_values(series):
 
 def string_values(series):
     """The column as Python strings; missing values become the empty string (a category of its own)."""
+    if isinstance(series.dtype, pd.StringDtype):
+        # Strings or missing values only, by their dtype: one conversion, with no check of every value.
+        return series.to_numpy(dtype=object, na_value="", copy=True)
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
     values = series.astype(object)
@@ -136,8 +139,28 @@ def string_values(series):
     return out
 
 
-def _mostly_numeric_strings(non_null):
-    # Most string columns give themselves away in their first values; parse the whole column only if those pass.
+def string_counts(series):
+    """How many rows hold each value of `string_values(series)`: a Series of counts indexed by the strings (Python
+    objects), missing values counted as "". A column of a string dtype is counted as it is stored (by Arrow, for
+    pyarrow-backed strings), without making a Python string of every row first."""
+    if not isinstance(series.dtype, pd.StringDtype):
+        return pd.Series(string_values(series), dtype=object).value_counts(sort=False)
+    counts = series.value_counts(dropna=True, sort=False)
+    labels = counts.index.to_numpy(dtype=object)
+    rows = counts.to_numpy(dtype="int64", copy=True)
+    missing = int(series.isna().sum())
+    if missing:
+        empty = np.flatnonzero(labels == "")
+        if len(empty):
+            rows[empty[0]] += missing
+        else:
+            labels, rows = np.append(labels, ""), np.append(rows, missing)
+    return pd.Series(rows, index=pd.Index(labels, dtype=object), name="count")
+
+
+def all_numeric_strings(non_null):
+    """Whether every value of a column of strings (missing ones dropped) reads as a number, and there is one. Most
+    string columns give themselves away in their first values: the whole column is parsed only if those pass."""
     head = pd.to_numeric(non_null.iloc[:100].astype(object), errors="coerce")
     if head.isna().any():
         return False
@@ -226,18 +249,19 @@ def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
     non_null = series.dropna()
     missing = rows - len(non_null)
     try:
-        n_unique = int(non_null.nunique())
+        # What `non_null.nunique()` counts (missing values are dropped already), found once for the sample too.
+        distinct = pd.unique(non_null)
     except TypeError:  # unhashable values such as lists
         raise DataError(
             f"Column '{name}' holds values that cannot be compared (e.g. lists or dicts). "
             f"Convert it to strings or numbers, or leave it out with column_types={{'{name}': 'ignore'}}."
         ) from None
+    n_unique = len(distinct)
     dtype = str(series.dtype)
-    distinct = pd.unique(non_null)
     profile = dict(name=name, dtype=dtype, n_unique=n_unique, missing=int(missing), rows=rows,
-                   sample=_sample(list(distinct)))
+                   sample=_sample(list(distinct[:3])))
     string_like = is_string_like(series)
-    numeric_strings = string_like and _mostly_numeric_strings(non_null)
+    numeric_strings = string_like and all_numeric_strings(non_null)
     numeric = is_numeric(series) or is_bool(series) or numeric_strings
     input_dtype = "float32" if numeric else "string"
     # Distinct values as the model reads them: numeric strings as numbers ("1" and "1.0" are one), numbers mixed with

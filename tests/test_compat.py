@@ -72,3 +72,22 @@ def test_a_keras_without_those_internals_is_refused_with_the_versions_to_use(mon
     monkeypatch.setattr(compat, "_trainer_module", lambda: Trainer)
     with pytest.raises(ConfigError, match=r"multi_worker needs Keras 3\.\d+ to 3\.\d+.*lacks \['reduce_per_replica'"):
         compat.average_logs_across_workers()
+
+
+@pytest.mark.parametrize("ngrams", [None, 2])
+def test_the_fast_path_counts_across_batches_as_keras_adapt_does(monkeypatch, ngrams):
+    # Batches of 2 rows: a token's term and document counts add up across batches; repeated tokens in one row (and
+    # repeated rows) count once per row in the document counts.
+    texts = np.array(["fox fox fox", "red fox", "", "red red dog", "dog", "fox fox fox", "the red fox dog"] * 3,
+                     dtype=object)
+
+    def layer():
+        return keras.layers.TextVectorization(max_tokens=8, output_mode="tf_idf", ngrams=ngrams)
+
+    fast = layer()
+    compat.adapt(fast, texts, batch_size=2)
+    monkeypatch.setattr(compat, "is_tested", lambda version=None: False)
+    public = layer()
+    compat.adapt(public, texts)
+    assert public.get_vocabulary() == fast.get_vocabulary()
+    np.testing.assert_array_equal(compat.idf_weights(public), compat.idf_weights(fast))

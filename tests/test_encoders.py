@@ -196,3 +196,21 @@ def test_text_can_be_weighed_as_scikit_learns_sublinear_l2_tf_idf():
     # log((1 + N) / (1 + df)), so the values differ slightly.
     assert set(ours) == {t for t, w in theirs.items() if w}
     assert sorted(ours, key=ours.get) == sorted(ours, key=lambda t: theirs[t])
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", "string[python]"])
+@pytest.mark.parametrize("settings", [{}, {"max_levels": 3}, {"min_frequency": 2, "max_levels": 5}])
+def test_categorical_state_of_a_string_dtype_is_the_state_of_the_same_labels_as_objects(dtype, settings):
+    # A string dtype is counted as stored (by Arrow); Python objects value by value: the same vocabulary, in order.
+    rng = np.random.default_rng(0)
+    labels = np.array(["b", "a", "", "c", "É", "d d", "x" * 1_001, "e", "3", "f"], dtype=object)
+    values = labels[rng.zipf(1.5, 400) % len(labels)]
+    values[rng.random(400) < 0.1] = None
+    settings = {**CONFIG.get("inputs", "categorical"), **settings}
+    encoder = ENCODERS["categorical"]
+    states = []
+    for series in (pd.Series(values, dtype=object), pd.Series(values, dtype=dtype)):
+        profile = infer_column(series, "col", CONFIG.get("inference"), CONFIG.get("inputs", "boolean"), "categorical")
+        states.append(encoder.fit_input(series, profile, settings))
+    assert states[0] == states[1]
+    assert "" in states[0]["vocabulary"] and "x" * 1_001 not in states[0]["vocabulary"]

@@ -182,3 +182,37 @@ def test_integer_codes_must_fit_float32_exactly():
     assert kind_of([2 ** 40, 2 ** 40 + 1, 2 ** 40 + 2] * 10).kind == "numerical"
     forced = kind_of([2 ** 40, 2 ** 40 + 1, 2 ** 40 + 2] * 10, forced="categorical")
     assert forced.input_dtype == "string"
+
+
+# -- the fast paths of the statistics pass learn what the simple ones do
+MESSY_STRINGS = ["b", None, "", "a", "b", np.nan, "É long label " * 3, "b", "", "3.0", "a", " ", "😀"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", "string[pyarrow]", "string[python]", "object", "category"])
+@pytest.mark.parametrize("values", [MESSY_STRINGS, ["x", "y", "x"], [None, None], [], ["", None, ""], ["only"]])
+def test_string_values_and_counts_of_a_string_dtype_match_the_per_value_path(dtype, values):
+    from keras_defaults.schema import string_counts, string_values
+
+    series = pd.Series(values, dtype=dtype)
+    simple = series.astype(object)  # the per-value path: missing values as "", every other value as itself
+    expected = np.array(["" if pd.isna(v) else v for v in simple], dtype=object)
+    got = string_values(series)
+    assert got.dtype == object and list(got) == list(expected)
+    assert all(type(v) is str for v in got)
+    counts = string_counts(series)
+    assert counts.index.dtype == object and counts.dtype == "int64"
+    assert dict(counts) == dict(pd.Series(expected, dtype=object).value_counts())
+
+
+@pytest.mark.parametrize("values", [
+    [1.5, np.nan, 2.5, 1.5], ["b", None, "a", "b", ""], [3, 1, 3, 2], [True, False, None, True], [None, None],
+    pd.array(["x", None, "y", "x"], dtype="string"), pd.Categorical(["a", None, "b", "a"], categories=["b", "a", "z"]),
+    pd.to_datetime(["2024-01-01", None, "2024-01-02", "2024-01-01"]), ["a", None, "a"],
+])
+def test_distinct_values_are_counted_as_nunique_counts_them(values):
+    from keras_defaults.schema import _sample
+
+    series = pd.Series(values)
+    profile = infer_column(series, "col", SETTINGS, BOOLEANS)
+    assert profile.n_unique == series.nunique()
+    assert profile.sample == _sample(list(pd.unique(series.dropna())))

@@ -7,7 +7,7 @@ import pandas as pd
 
 from keras_defaults.encoders.base import LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder
 from keras_defaults.layers import CategoryCodes, FillMissing
-from keras_defaults.schema import numeric_values, python_value, string_values
+from keras_defaults.schema import numeric_values, python_value, string_counts, string_values
 from keras_defaults.state_schema import CLASSES, FINITE, FLAG, SCALE, Either, Integer, ListOf, Nullable, Record, Text
 
 # Losses that want one-hot labels instead of integer class indices.
@@ -74,7 +74,7 @@ class CategoricalEncoder(Encoder):
             present = codes[np.isfinite(codes)].astype("int64")
             counts = pd.Series(present).value_counts(sort=False)
             return self.state_from_counts(counts, settings, codes=True, has_missing=len(present) < len(codes))
-        return self.state_from_counts(pd.Series(string_values(series)).value_counts(sort=False), settings)
+        return self.state_from_counts(string_counts(series), settings)
 
     def state_from_counts(self, counts, settings, codes=False, has_missing=False):
         """The state from value counts (a Series: value -> rows): integer `codes` and whether any is missing, or
