@@ -422,15 +422,15 @@ def report(results, sizes, out, quick):
         "",
         "`Automater.prepare` (it also infers every column's kind) against scikit-learn's `ColumnTransformer.fit` with "
         "the equivalent encoders, the kinds given by hand (median imputation with missing flags and robust scaling; "
-        "one-hot; ordinal with at most 1000 levels; TF-IDF over 2000 words). Goal: faster (ratio below 1).",
+        "one-hot; ordinal with at most 1000 levels; TF-IDF over 2000 words). Goal (issue 17): at most half its time (ratio <= 0.5).",
         "",
         "| rows | Automater (s) | scikit-learn (s) | ratio | goal | peak MB Automater | peak MB scikit-learn |",
         "|---:|---:|---:|---:|---|---:|---:|",
     ]
     for rows in sizes:
         ours, theirs = get("stats_ours", rows), get("stats_sklearn", rows)
-        lines.append(f"| {rows:,} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} | < 1 "
-                     f"{'met' if ours < theirs else 'missed'} | {get('stats_ours', rows, 'peak_mb'):.0f} | "
+        lines.append(f"| {rows:,} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} | <= 0.5 "
+                     f"{'met' if ours <= 0.5 * theirs else 'missed'} | {get('stats_ours', rows, 'peak_mb'):.0f} | "
                      f"{get('stats_sklearn', rows, 'peak_mb'):.0f} |")
     lines += [
         "",
