@@ -646,6 +646,7 @@ class Automater:
             "targets": {name: t.to_dict() for name, t in self.targets_.items()},
             # The curves of the fit, so that a loaded Automater can still show how it trained.
             "history": self.history_,
+            "refit_epochs": self.refit_epochs_,
         }
         recover_set_aside(path)  # a save killed while replacing this one left the previous one aside
         if path.exists() and not is_save_folder(path):
@@ -692,6 +693,7 @@ class Automater:
         auto.ignored_ = {name: spec for name, spec in columns.items() if spec.state is None}
         auto.targets_ = {n: TargetSpec.from_dict(t) for n, t in state["targets"].items()}
         auto.history_ = state.get("history", {})  # saves made before the curves were kept have none
+        auto.refit_epochs_ = state.get("refit_epochs")
         try:
             auto.preprocessor_ = model.get_layer("preprocessor")
             auto.network_ = model.get_layer("network")

@@ -18,9 +18,11 @@ FORMAT_VERSION = 1
 # The largest automater.json a save can need: vocabularies of thousands of columns take tens of megabytes.
 STATE_MAX_BYTES = 256 * 2 ** 20
 STATE_KEYS = {"format_version", "keras_defaults_version", "params", "config", "origins", "inputs", "targets",
-              "model_sha256", "history"}
-# Saves made before the model's digest or the training curves were recorded still load (without them).
-_STATE_REQUIRED = STATE_KEYS - {"model_sha256", "history"}
+              "model_sha256", "history", "refit_epochs"}
+# Saves made before the model's digest, the training curves or the refit's length were recorded still load (without).
+_STATE_REQUIRED = STATE_KEYS - {"model_sha256", "history", "refit_epochs"}
+# How many epochs the refit on all the rows ran (None: no refit).
+REFIT_EPOCHS_SHAPE = Nullable(Integer(at_least=1))
 # The training curves, {metric: [value per epoch]}: bounds far beyond any fit's, so that a file cannot make loading
 # build millions of lists (the file's size bounds the total).
 HISTORY_MAX_METRICS = 1_000
@@ -76,6 +78,8 @@ def read_state(state_file, param_names):
                               f"a setting path being a list of keys (strings).")
     if "history" in state:
         refuse.unless_history(state["history"])
+    if "refit_epochs" in state:
+        refuse.unless_shape(state["refit_epochs"], REFIT_EPOCHS_SHAPE, "'refit_epochs'")
     refuse.unless_mapping(state["inputs"], "'inputs'")
     for name, entry in state["inputs"].items():
         refuse.unless_keys(entry, INPUT_KEYS, INPUT_KEYS, f"input '{name}'")

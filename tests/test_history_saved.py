@@ -1,4 +1,5 @@
-"""`history_`, the training curves, is kept by `save` and restored by `load`; a bad one in the file is refused."""
+"""`history_`, the training curves, and `refit_epochs_` are kept by `save` and restored by `load`; a bad one in the
+file is refused."""
 
 import json
 import math
@@ -55,4 +56,25 @@ def test_a_corrupted_history_is_refused(fitted_binary, tmp_path, history):
     path = auto.save(tmp_path / "run")
     edit_state(path, lambda s: s.update(history=history))
     with pytest.raises(UnsafeFileError, match=r"'history' must (map|be a mapping)"):
+        Automater.load(path)
+
+
+def test_load_restores_how_long_the_refit_ran(fitted_binary, tmp_path):
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    assert Automater.load(path).refit_epochs_ == auto.refit_epochs_
+    edit_state(path, lambda s: s.update(refit_epochs=7))
+    assert Automater.load(path).refit_epochs_ == 7
+    edit_state(path, lambda s: s.update(refit_epochs=None))  # no refit
+    assert Automater.load(path).refit_epochs_ is None
+    edit_state(path, lambda s: s.pop("refit_epochs"))  # a save made before it was kept
+    assert Automater.load(path).refit_epochs_ is None
+
+
+@pytest.mark.parametrize("refit_epochs", ["7", 0, -1, 2.5, True, [7]])
+def test_a_corrupted_refit_length_is_refused(fitted_binary, tmp_path, refit_epochs):
+    auto, _ = fitted_binary
+    path = auto.save(tmp_path / "run")
+    edit_state(path, lambda s: s.update(refit_epochs=refit_epochs))
+    with pytest.raises(UnsafeFileError, match="'refit_epochs'"):
         Automater.load(path)
