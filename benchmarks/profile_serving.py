@@ -80,20 +80,17 @@ def serve_child(exports, raw_path, rows, rounds):
                 serve(**{name: tf.constant(values[i:i + 1]) for name, values in raw.items()})
                 figures[label]["one_converted"].append(time.perf_counter() - start)
     # Paired: request by request, each export in turn on the same request, so that both see the same neighbours.
-    paired = {label: [] for label in exports}
-    for _ in range(rounds):
-        for request in batches:
-            for label in exports:
-                start = time.perf_counter()
-                served[label](**request)
-                paired[label].append(time.perf_counter() - start)
-    paired_one = {label: [] for label in exports}
-    for _ in range(rounds):
-        for request in singles:
-            for label in exports:
-                start = time.perf_counter()
-                served[label](**request)
-                paired_one[label].append(time.perf_counter() - start)
+    def paired_times(requests):
+        times = {label: [] for label in exports}
+        for _ in range(rounds):
+            for request in requests:
+                for label in exports:
+                    start = time.perf_counter()
+                    served[label](**request)
+                    times[label].append(time.perf_counter() - start)
+        return times
+
+    paired, paired_one = paired_times(batches), paired_times(singles)
     result = {}
     for label, found in figures.items():
         result[label] = {

@@ -281,17 +281,21 @@ def _both_classes(scored, what):
                         f"part.")
 
 
+def _binary_curve(scored, display, what, title):
+    """A scikit-learn curve display of the second class's probability against the truth, on a Figure of its own."""
+    _both_classes(scored, what)
+    figure = _figure(5.5, 5)
+    ax = figure.subplots()
+    display.from_predictions(scored.truth, scored.probabilities[:, 1], pos_label=1,
+                             name=f"{scored.target} = {_label(scored.classes[1])}", ax=ax, plot_chance_level=True)
+    ax.set_title(f"{title}: {scored.target} ({len(scored.truth)} rows)")
+    return figure
+
+
 def roc_from(scored):
     from sklearn.metrics import RocCurveDisplay
 
-    _both_classes(scored, "ROC curve")
-    figure = _figure(5.5, 5)
-    ax = figure.subplots()
-    RocCurveDisplay.from_predictions(scored.truth, scored.probabilities[:, 1], pos_label=1,
-                                     name=f"{scored.target} = {_label(scored.classes[1])}", ax=ax,
-                                     plot_chance_level=True)
-    ax.set_title(f"ROC curve: {scored.target} ({len(scored.truth)} rows)")
-    return figure
+    return _binary_curve(scored, RocCurveDisplay, "ROC curve", "ROC curve")
 
 
 def roc_curve(auto, data, target=None):
@@ -302,14 +306,7 @@ def roc_curve(auto, data, target=None):
 def precision_recall_from(scored):
     from sklearn.metrics import PrecisionRecallDisplay
 
-    _both_classes(scored, "precision-recall curve")
-    figure = _figure(5.5, 5)
-    ax = figure.subplots()
-    PrecisionRecallDisplay.from_predictions(scored.truth, scored.probabilities[:, 1], pos_label=1,
-                                            name=f"{scored.target} = {_label(scored.classes[1])}", ax=ax,
-                                            plot_chance_level=True)
-    ax.set_title(f"Precision-recall: {scored.target} ({len(scored.truth)} rows)")
-    return figure
+    return _binary_curve(scored, PrecisionRecallDisplay, "precision-recall curve", "Precision-recall")
 
 
 def precision_recall(auto, data, target=None):

@@ -1,3 +1,4 @@
+import builtins
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -100,3 +101,16 @@ def small_chunks(monkeypatch):
 
     monkeypatch.setattr(sources, "CHUNK_ROWS", 150)
     monkeypatch.setattr(summaries, "SAMPLE_ROWS", 200)
+
+
+@pytest.fixture
+def without_matplotlib(monkeypatch):
+    """Importing matplotlib fails, as where the `plots` extra is not installed."""
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(f"No module named '{name}'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)

@@ -1,6 +1,5 @@
 """keras_defaults.plots: each plot is a Figure whose drawn data match the model's predictions."""
 
-import builtins
 
 import numpy as np
 import pandas as pd
@@ -195,14 +194,6 @@ def test_feature_importance_bars_largest_on_top():
         plots.feature_importance({"a": table, "b": table})
 
 
-def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name == "matplotlib" or name.startswith("matplotlib."):
-            raise ImportError(f"No module named '{name}'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+def test_without_matplotlib_the_error_names_the_extra(without_matplotlib):
     with pytest.raises(ImportError, match=r"needs matplotlib: pip install 'keras_defaults\[plots\]'"):
         plots.feature_importance(pd.DataFrame({"importance": [1.0]}, index=["a"]))

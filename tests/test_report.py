@@ -2,7 +2,6 @@
 where Chromium is installed, the page as a browser renders it."""
 
 import base64
-import builtins
 import html.parser
 import json
 import re
@@ -134,16 +133,8 @@ def test_a_plot_that_cannot_be_drawn_is_a_note(fitted_binary):
     assert "Confusion matrix: binary" in [image["alt"] for image in page.images]
 
 
-def test_without_matplotlib_the_report_says_what_to_install(fitted_binary, monkeypatch):
+def test_without_matplotlib_the_report_says_what_to_install(fitted_binary, without_matplotlib):
     auto, data = fitted_binary
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name == "matplotlib" or name.startswith("matplotlib."):
-            raise ImportError(f"No module named '{name}'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     page = Page(report.build(auto, data.drop(columns=["price", "label"]), importance=False))
     assert page.images == []
     assert "The plots need matplotlib: pip install 'keras_defaults[plots]'" in " ".join(page.text)
