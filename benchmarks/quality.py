@@ -9,6 +9,8 @@ Run from the repository root:
     python benchmarks/quality.py --quick                 # smoke run: 3 small datasets, 2 folds
     python benchmarks/quality.py --models hgb,lightgbm --datasets auto,oj
     python benchmarks/quality.py --report-only           # rebuild the report from the cache, fit nothing
+    python benchmarks/quality.py --jobs 2 --seed-cache benchmarks/results/quality_folds.csv
+                                                         # fit only the models changed since the committed run
     python benchmarks/quality.py --list                  # datasets (half, mix tags) and models
 
 The datasets (35 tables from installed packages, nothing downloaded) and their halves are in datasets.py and
@@ -130,6 +132,7 @@ class FoldResult:
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     contract: list[str] = field(default_factory=list)  # deviations from the predict API
+    version: str = ""  # the model's version the result was made with (part of its cache key)
     cached: bool = False
 
 
@@ -274,9 +277,11 @@ def run_task(name: str, model: str, n_folds_small: int | None, version: str, thr
     for fold, tr, te, path in fold_plan(name, model, n_folds_small, version, max_rows):
         cached = read_cached(path)
         if cached is not None:
+            cached.version = version
             out.append(cached)
             continue
         result = evaluate_fold(model, spec, df, tr, te, fold, threads, overrides)
+        result.version = version
         write_cached(path, result)
         out.append(result)
     return out
@@ -367,8 +372,43 @@ def collect_cached(names: list[str], models: list[str], n_folds_small: int | Non
             for fold, tr, te, path in fold_plan(name, model, n_folds_small, versions[model]):
                 r = read_cached(path)
                 if r is not None:
+                    r.version = versions[model]
                     out.append(r)
     return out
+
+
+def seed_cache(folds_csv: Path, names: list[str], models: list[str], n_folds_small: int | None) -> int:
+    """Put the fold results of an earlier run (its quality_folds.csv) into the cache, where they still hold.
+
+    A row is used only when its `version` column equals the model's version now (for the Automater that covers
+    defaults.yaml and the package source; for a baseline, its harness version) and its dataset and fold are in this
+    run's plan; the cache key adds the frame's content and the fold's rows, as for a result computed here. So a
+    fresh machine reruns only what changed since the committed report, typically the Automater alone. Rows that
+    failed, or that are already cached, are left alone. Returns the number of results written."""
+    earlier = pd.read_csv(folds_csv, keep_default_na=False, na_values=[""])
+    if "version" not in earlier.columns:
+        raise SystemExit(f"{folds_csv} has no `version` column: it predates --seed-cache, so which code made its "
+                         "results cannot be checked. Run the models again instead.")
+    versions = {m: baselines.model_version(m) for m in models}
+    metric_columns = [c for c in earlier.columns
+                      if c not in ("dataset", "half", "task", "model", "fold", "error", "version")]
+    written = 0
+    for (name, model), rows in earlier.groupby(["dataset", "model"], sort=False):
+        if name not in names or model not in models:
+            continue
+        rows = rows[(rows["version"] == versions[model]) & rows["error"].isna()]
+        if rows.empty:
+            continue
+        by_fold = {int(r["fold"]): r for _, r in rows.iterrows()}
+        for fold, _tr, _te, path in fold_plan(name, model, n_folds_small, versions[model]):
+            row = by_fold.get(fold)
+            if row is None or path.exists():
+                continue
+            metrics = {c: float(row[c]) for c in metric_columns if pd.notna(row[c])}
+            write_cached(path, FoldResult(name, DATASETS[name].task, model, fold, metrics=metrics,
+                                          version=versions[model]))
+            written += 1
+    return written
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -407,6 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, help="folds for datasets under 3,000 rows (default 5)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (one thread each when > 1)")
     parser.add_argument("--report-only", action="store_true", help="write the report from the cache, fit nothing")
+    parser.add_argument("--seed-cache", type=Path, metavar="FOLDS_CSV",
+                        help="first fill the cache from an earlier run's quality_folds.csv, for the models whose "
+                             "version has not changed since (e.g. benchmarks/results/quality_folds.csv on a fresh "
+                             "machine: only what changed is fitted again)")
     parser.add_argument("--out", type=Path, help="report folder (default: benchmarks/results for a run of every "
                                                  "dataset and model, benchmarks/.cache/partial for a subset or "
                                                  "--quick, so that a partial run never replaces the committed report)")
@@ -454,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import report  # noqa: PLC0415  (scipy only needed here)
 
+    if args.seed_cache:
+        print(f"{seed_cache(args.seed_cache, names, models, n_folds_small)} fold results put in the cache from "
+              f"{args.seed_cache}", flush=True)
     start = time.perf_counter()
     if args.report_only:
         results = collect_cached(names, models, n_folds_small)

@@ -247,7 +247,8 @@ def write_report(out_dir: Path, names: list[str], models: list[str], skipped: di
     agg.to_csv(out_dir / "quality.csv", index=False)
     halves = datasets.halves()
     pd.DataFrame([{"dataset": r.dataset, "half": halves.get(r.dataset), "task": r.task, "model": r.model,
-                   "fold": r.fold, **r.metrics, "error": r.error or ""} for r in results]).to_csv(
+                   "fold": r.fold, **r.metrics, "error": r.error or "", "version": r.version}
+                  for r in results]).to_csv(
         out_dir / "quality_folds.csv", index=False)
 
     if report_only and LAST_RUN.exists():

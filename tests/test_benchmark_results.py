@@ -9,6 +9,8 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "benchmarks" / "results" / "quality.md"
 
@@ -28,3 +30,59 @@ def test_report_was_made_with_the_current_defaults():
     assert recorded == current, (
         f"benchmarks/results/quality.md was made with defaults.yaml sha256 {recorded}, but defaults.yaml is now "
         f"{current}: run `make benchmark-quality` and commit benchmarks/results/")
+
+
+FOLDS = ROOT / "benchmarks" / "results" / "quality_folds.csv"
+
+
+def test_every_committed_fold_result_names_the_model_version_that_made_it():
+    import csv
+
+    with FOLDS.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and "version" in rows[0], f"{FOLDS} has no version column (quality.py --seed-cache needs it)"
+    for row in rows:
+        expected_prefix = "automater:" if row["model"] == "automater" else f"{row['model']}-"
+        assert row["version"].startswith(expected_prefix), (row["dataset"], row["model"], row["version"])
+
+
+def test_seed_cache_reuses_only_results_whose_model_version_still_holds(tmp_path, monkeypatch):
+    """quality.py --seed-cache: an earlier run's rows fill the cache for unchanged models; stale ones are refit."""
+    import sys
+
+    import numpy as np
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import baselines
+        import quality
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+    frame = pd.DataFrame({"x": np.arange(60.0), "y": np.arange(60.0) % 7})
+    spec = quality.DatasetSpec("tiny", lambda: frame, target="y", task="regression", source="test", notes="")
+    monkeypatch.setitem(quality.DATASETS, "tiny", spec)
+    monkeypatch.setattr(quality, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(quality, "load", lambda name, max_rows=quality.MAX_ROWS: (frame, "fingerprint"))
+    hgb_now = baselines.model_version("hgb")
+    rows = [{"dataset": "tiny", "half": "tune", "task": "regression", "model": model, "fold": fold,
+             "r2": 0.5 + fold / 100, "fit_s": 1.0, "error": "", "version": version}
+            for model, version in (("hgb", hgb_now), ("lightgbm", "lightgbm-0/an-older-harness"))
+            for fold in range(5)]
+    rows[0]["error"] = "ValueError: it failed"  # a failed fold is refit, never reused
+    folds_csv = tmp_path / "quality_folds.csv"
+    pd.DataFrame(rows).to_csv(folds_csv, index=False)
+
+    written = quality.seed_cache(folds_csv, ["tiny"], ["hgb", "lightgbm"], None)
+
+    assert written == 4
+    cached = quality.collect_cached(["tiny"], ["hgb", "lightgbm"], None)
+    assert sorted((r.model, r.fold) for r in cached) == [("hgb", fold) for fold in range(1, 5)]
+    assert [r.metrics["r2"] for r in sorted(cached, key=lambda r: r.fold)] == [0.51, 0.52, 0.53, 0.54]
+    assert all(r.version == hgb_now and r.error is None for r in cached)
+    assert quality.seed_cache(folds_csv, ["tiny"], ["hgb", "lightgbm"], None) == 0  # already there
+
+    pd.DataFrame(rows).drop(columns="version").to_csv(folds_csv, index=False)
+    with pytest.raises(SystemExit, match="no `version` column"):
+        quality.seed_cache(folds_csv, ["tiny"], ["hgb"], None)
