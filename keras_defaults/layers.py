@@ -550,6 +550,33 @@ class MembersLoss(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
+    """Categorical cross-entropy with label smoothing on integer class labels.
+
+    Keras's sparse cross-entropy has no `label_smoothing`, and its dense one needs one-hot labels, which for a
+    target of many classes is a (rows x classes) array held for the whole fit. This one expands each batch's labels
+    to one-hot inside the loss: the same value as `categorical_crossentropy(..., label_smoothing=s)` (the true
+    class weighs 1 - s + s / classes, every other s / classes), for the memory of the integer labels."""
+
+    def __init__(self, label_smoothing=0.0, name="sparse_categorical_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) or not (
+                0.0 <= label_smoothing < 1.0):
+            raise ValueError(f"label_smoothing must be a number from 0 (none) up to, not including, 1. "
+                             f"Received: label_smoothing={label_smoothing!r}.")
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        classes = ops.shape(y_pred)[-1]
+        labels = ops.reshape(ops.cast(y_true, "int32"), ops.shape(y_pred)[:-1])
+        return keras.losses.categorical_crossentropy(ops.one_hot(labels, classes, dtype=y_pred.dtype), y_pred,
+                                                     label_smoothing=self.label_smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class MembersMetric(keras.metrics.Metric):
     """`metric` of an ensemble's mean prediction, from its members' predictions (batch, members, ...)."""
 

@@ -19,7 +19,8 @@ import warnings
 import keras
 
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
-from keras_defaults.layers import EnsembleDense, EnsembleInputs, MemberMean, MembersLoss, MembersMetric
+from keras_defaults.layers import (EnsembleDense, EnsembleInputs, MemberMean, MembersLoss, MembersMetric,
+                                   SmoothedSparseCategoricalCrossentropy)
 from keras_defaults.layers import OneHotDense, PeriodicEmbedding, ServedModel, SmoothClip
 
 FEATURES = "features"
@@ -293,8 +294,10 @@ def _accepted(cls):
     return list(dict.fromkeys(names))
 
 
-def _build(what, name, cls, args, context):
-    accepted = _accepted(cls)
+def _build(what, name, cls, args, context, also=()):
+    """`cls(**args)`, every argument checked first. `also`: arguments that another class of the same name takes
+    (suggested and listed too; such an argument picks that class before this is called)."""
+    accepted = list(dict.fromkeys(_accepted(cls) + list(also)))
     for key in args:
         if key not in accepted:
             raise ConfigError(f"Unknown argument '{key}' for {what} '{name}'{context}.{did_you_mean(key, accepted)} "
@@ -328,9 +331,15 @@ def keras_loss(spec, context=""):
     if not args:
         return canonical
     cls = _classes(keras.losses, keras.losses.Loss).get(canonical)
+    also = ()
+    if canonical == "sparse_categorical_crossentropy":
+        # Keras's own takes no label_smoothing: ours does, on the same integer labels.
+        also = ("label_smoothing",)
+        if "label_smoothing" in args:
+            cls = SmoothedSparseCategoricalCrossentropy
     if cls is None:
         raise ConfigError(f"Loss '{name}'{context} takes no arguments; write it as a name. Received: {args}.")
-    return _build("loss", name, cls, args, context)
+    return _build("loss", name, cls, args, context, also=also)
 
 
 def keras_metric(spec, context=""):

@@ -20,7 +20,8 @@ def test_builtin_table_has_the_starting_rows():
     assert config.get("targets", "boolean", "activation") == "sigmoid"
     assert config.get("targets", "boolean", "loss") == "binary_crossentropy"
     assert config.get("targets", "categorical", "activation") == "softmax"
-    assert config.get("targets", "categorical", "loss") == "sparse_categorical_crossentropy"
+    assert config.get("targets", "categorical", "loss") == {"name": "sparse_categorical_crossentropy",
+                                                            "label_smoothing": 0.1}
     assert config.get("optimizer", "name") == "adam"
     assert config.origin("optimizer", "name") == BUILTIN_SOURCE
 

@@ -59,3 +59,49 @@ def test_a_frame_of_one_hot_columns_only_gets_the_vectors_and_trains():
     kinds = {type(layer).__name__ for layer in auto.network_.layers}
     assert "CategoryEncoding" in kinds and "OneHotDense" not in kinds
     assert auto.predict(data.drop(columns="target")).notna().all()
+
+
+def test_label_smoothing_on_integer_labels_equals_keras_smoothing_on_one_hot_labels():
+    import numpy as np
+
+    from keras_defaults.layers import SmoothedSparseCategoricalCrossentropy
+
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.ones(5), size=32).astype("float32")
+    labels = rng.integers(0, 5, size=32)
+    one_hot = np.eye(5, dtype="float32")[labels]
+    for smoothing in (0.0, 0.1, 0.3):
+        ours = SmoothedSparseCategoricalCrossentropy(label_smoothing=smoothing)(labels, probabilities)
+        keras_own = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)(one_hot, probabilities)
+        np.testing.assert_allclose(float(ours), float(keras_own), rtol=1e-5)
+    plain = keras.losses.SparseCategoricalCrossentropy()(labels[:, None], probabilities)
+    np.testing.assert_allclose(float(SmoothedSparseCategoricalCrossentropy()(labels[:, None], probabilities)),
+                               float(plain), rtol=1e-5)
+
+
+def test_the_categorical_loss_takes_label_smoothing_checked_and_a_plain_name_turns_it_off(frame):
+    import pytest
+
+    from keras_defaults.errors import ConfigError
+    from keras_defaults.layers import MembersLoss, SmoothedSparseCategoricalCrossentropy
+
+    auto = Automater(target="label", overrides=FAST, verbose=0).prepare(frame.drop(columns=["binary", "price"]))
+    loss = auto.build_model().loss["label"]
+    loss = loss.loss if isinstance(loss, MembersLoss) else loss
+    assert isinstance(loss, SmoothedSparseCategoricalCrossentropy) and loss.label_smoothing == 0.1
+
+    plain = {**FAST, "targets": {"categorical": {"loss": "sparse_categorical_crossentropy"}}}
+    auto = Automater(target="label", overrides=plain, verbose=0).prepare(frame.drop(columns=["binary", "price"]))
+    loss = auto.build_model().loss["label"]
+    assert getattr(loss, "loss", loss) == "sparse_categorical_crossentropy"
+
+    for bad, said in ((1.5, "label_smoothing must be a number from 0"), ("x", "label_smoothing must be a number"),
+                      ):
+        wrong = {"targets": {"categorical": {"loss": {"name": "sparse_categorical_crossentropy",
+                                                        "label_smoothing": bad}}}}
+        with pytest.raises(ConfigError, match=said):
+            Automater(target="label", overrides=wrong, verbose=0).prepare(frame.drop(columns=["binary", "price"]))
+    typo = {"targets": {"categorical": {"loss": {"name": "sparse_categorical_crossentropy",
+                                                 "label_smoothin": 0.1}}}}
+    with pytest.raises(ConfigError, match="Unknown argument 'label_smoothin'.*Did you mean 'label_smoothing'"):
+        Automater(target="label", overrides=typo, verbose=0).prepare(frame.drop(columns=["binary", "price"]))
