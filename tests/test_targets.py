@@ -54,3 +54,74 @@ def test_class_weights_and_row_weights_multiply(targets):
     np.testing.assert_allclose(weights["binary"], np.where(frame["binary"] == 1, 2.0, 1.0) * rows, rtol=1e-6)
     np.testing.assert_allclose(weights["price"], rows)  # a regression target gets the row weights alone
     assert sample_weights(frame, specs, training) is None  # class_weight: none, no row weights
+
+
+# ---------------------------------------------------------------------------------------------------- counts
+POISSON = {"targets": {"numerical": {"loss": "poisson", "activation": "exponential", "standardize": False}}}
+
+
+def count_frame(rows=1500, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    shop = rng.choice(["a", "b", "c"], size=rows)
+    rate = np.exp(1.0 + 0.8 * x + np.where(shop == "b", 0.7, 0.0))
+    return pd.DataFrame({"x": x, "shop": shop, "visits": rng.poisson(rate)}), rate
+
+
+def test_a_count_target_trains_with_the_poisson_likelihood_and_a_log_link(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from keras_defaults import Automater
+    from keras_defaults.encoders import input_tensor
+
+    frame, rate = count_frame()
+    train, test, test_rate = frame.iloc[:1200], frame.iloc[1200:], rate[1200:]
+    auto = Automater("visits", overrides={**POISSON, "training": {"epochs": 60}}, seed=0, verbose=0).fit(train)
+    predicted = auto.predict(test).to_numpy()
+    assert predicted.min() > 0  # a rate: positive, not rounded
+    assert np.corrcoef(np.log(predicted), np.log(test_rate))[0, 1] > 0.95
+    assert abs(predicted.mean() / test_rate.mean() - 1) < 0.1
+    assert "a count: Poisson likelihood, log link" in auto.explain().to_text(width=200)
+
+    auto.save(tmp_path / "run")
+    np.testing.assert_array_equal(Automater.load(tmp_path / "run").predict(test), predicted)
+    model = keras.saving.load_model(auto.export(tmp_path / "model.keras"), safe_mode=True)
+    np.testing.assert_allclose(model.predict(dict(test.drop(columns="visits")), verbose=0)["visits"].ravel(),
+                               predicted, rtol=1e-5)
+    path = auto.export(tmp_path / "serving", format="tf_saved_model")
+    import json
+
+    signature = json.loads((path / "keras_defaults_signature.json").read_text())
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    feeds = {spec["argument"]: input_tensor(test[c], auto.profiles_[c]) for c, spec in signature["inputs"].items()}
+    np.testing.assert_allclose(serve(**feeds)[signature["outputs"]["visits"]["prediction"]].numpy().ravel(),
+                               predicted, rtol=1e-5)
+
+
+@pytest.mark.parametrize("overrides, error, message", [
+    ({"targets": {"numerical": {"loss": "poisson", "standardize": False}}}, ConfigError,
+     r"Loss 'poisson' for target 'visits' .* needs a positive prediction, but the head's activation is 'linear'. Add "
+     r"activation: exponential .* e.g. targets: \{numerical: \{loss: poisson, activation: exponential, "
+     r"standardize: false\}\}"),
+    ({"targets": {"numerical": {"loss": "poisson", "activation": "exponential"}}}, ConfigError,
+     r"standardised before training \(standardize: true\). Add standardize: false"),
+    ({"targets": {"numerical": {**POISSON["targets"]["numerical"], "log_transform": True}}}, ConfigError,
+     r"log_transform: true would learn their logarithm"),
+])
+def test_the_poisson_loss_says_which_settings_it_needs(overrides, error, message):
+    from keras_defaults import Automater
+
+    frame, _ = count_frame(100)
+    with pytest.raises(error, match=message):
+        Automater("visits", overrides=overrides, verbose=0).prepare(frame)
+
+
+def test_the_poisson_loss_refuses_a_target_with_negative_values_naming_it():
+    from keras_defaults import Automater
+
+    frame, _ = count_frame(100)
+    frame.loc[3, "visits"] = -2
+    with pytest.raises(DataError, match=r"Loss 'poisson' is for counts, but target 'visits' has negative values "
+                                        r"\(the lowest is -2\). Use a loss for any number, e.g. mse or huber"):
+        Automater("visits", overrides=POISSON, verbose=0).prepare(frame)

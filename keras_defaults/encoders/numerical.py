@@ -132,6 +132,14 @@ class NumericalEncoder(Encoder):
             raise DataError(
                 f"Target '{profile.name}' has infinite values. Remove those rows or replace them with finite numbers."
             )
+        if _loss_name(settings) == "poisson":
+            # A count: learned in units of its mean, which the exponential head starts near; the Poisson loss of
+            # y / m against p / m is that of y against p divided by m, so only the step sizes' scale changes.
+            if values.min() < 0:
+                raise DataError(f"Loss 'poisson' is for counts, but target '{profile.name}' has negative values "
+                                f"(the lowest is {values.min():g}). Use a loss for any number, e.g. mse or huber.")
+            return {"center": 0.0, "scale": float(np.mean(values)) or 1.0, "log1p": False,
+                    "duration": is_duration(series)}
         log1p = _use_log(values, settings)
         learned = np.log1p(values) if log1p else values
         if settings["standardize"]:
@@ -147,6 +155,8 @@ class NumericalEncoder(Encoder):
         return ((values - state["center"]) / state["scale"]).astype("float32").reshape(-1, 1)
 
     def check_loss(self, loss, given, settings, where):
+        if loss == "poisson":
+            _check_poisson_settings(given, settings, where)
         if loss in UNSCALED_LOSSES and settings["standardize"]:
             raise ConfigError(f"Loss '{given}'{where} works on the target in its own units, but the target is "
                               f"standardised before training (standardize: true). Add standardize: false next to the "
@@ -166,8 +176,29 @@ class NumericalEncoder(Encoder):
 
     def describe_target(self, state, settings):
         notes = [(state.get("duration"), ", a duration learned in seconds"), (state["log1p"], ", learned as log1p"),
-                 (settings["standardize"], ", standardised")]
+                 (settings["standardize"], ", standardised"),
+                 (_loss_name(settings) == "poisson",
+                  f", a count: Poisson likelihood, log link, learned in units of its mean ({state['scale']:.4g})")]
         return "".join(note for applies, note in notes if applies)
+
+
+POISSON_EXAMPLE = "targets: {numerical: {loss: poisson, activation: exponential, standardize: false}}"
+
+
+def _loss_name(settings):
+    loss = settings["loss"]
+    return loss["name"] if isinstance(loss, dict) else loss
+
+
+def _check_poisson_settings(given, settings, where):
+    """The Poisson loss reads the head's output as a rate: it must be positive (a log link), on the target's units."""
+    if settings["activation"] not in ("exponential", "softplus"):
+        raise ConfigError(f"Loss '{given}'{where} needs a positive prediction, but the head's activation is "
+                          f"'{settings['activation']}'. Add activation: exponential (the log link of a Poisson "
+                          f"regression) next to the loss, e.g. {POISSON_EXAMPLE}.")
+    if settings["log_transform"] is True:
+        raise ConfigError(f"Loss '{given}'{where} models the counts themselves, but log_transform: true would learn "
+                          f"their logarithm. Remove log_transform, e.g. {POISSON_EXAMPLE}.")
 
 
 def _use_log(values, settings):
