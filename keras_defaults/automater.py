@@ -439,8 +439,7 @@ class Automater:
         """One column of predictions per target, in the user's labels and units, with the frame's index."""
         columns = {}
         for name, target in self.targets_.items():
-            values = target.predictions(outputs[name]) if outputs is not None else np.array(
-                [], dtype=object if target.predicts_classes else "float64")
+            values = target.predictions(outputs[name] if outputs is not None else np.zeros((0, target.units)))
             columns[name] = pd.Series(values, index=frame.index, name=name).infer_objects()
         return pd.DataFrame(columns, index=frame.index)
 

@@ -167,6 +167,10 @@ def correct_targets(targets, summary):
                             f"is too many to learn. If it is a number, force it: column_types={{'{name}': "
                             f"'numerical'}}.")
         distinct = pd.Series(list(summary.counts[name].index), dtype=object)
+        if "categories" in target.state and set(distinct) <= set(target.state["categories"]):
+            # The sample's category dtype, kept when every file's classes are among its categories.
+            distinct = pd.Series(pd.Categorical(distinct, categories=target.state["categories"],
+                                                ordered=target.state["ordered"]))
         profile = dataclasses.replace(profile, n_unique=len(distinct))
         state = target.encoder.fit_target(distinct, profile, target.settings)
         corrected[name] = dataclasses.replace(target, profile=profile, state=state)

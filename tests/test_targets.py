@@ -125,3 +125,59 @@ def test_the_poisson_loss_refuses_a_target_with_negative_values_naming_it():
     with pytest.raises(DataError, match=r"Loss 'poisson' is for counts, but target 'visits' has negative values "
                                         r"\(the lowest is -2\). Use a loss for any number, e.g. mse or huber"):
         Automater("visits", overrides=POISSON, verbose=0).prepare(frame)
+
+
+# ---------------------------------------------------------------------------------------------------- category dtype
+def test_a_category_target_is_predicted_in_its_own_dtype_and_order(tmp_path):
+    from keras_defaults import Automater
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    sizes = np.where(x < -0.5, "small", np.where(x < 0.5, "medium", "large"))
+    dtype = pd.CategoricalDtype(["small", "medium", "large", "huge"], ordered=True)  # "huge": never seen
+    frame = pd.DataFrame({"x": x, "size": pd.Series(sizes, dtype=dtype)})
+    auto = Automater("size", overrides={"training": {"epochs": 30}}, seed=0, verbose=0).fit(frame)
+
+    predicted = auto.predict(frame)
+    assert predicted.dtype == dtype  # the same categories, order and orderedness
+    assert (predicted == frame["size"]).mean() > 0.8
+    assert predicted.max() in ("large", "medium")  # ordered: comparisons follow the categories
+    assert list(auto.predict_proba(frame).columns) == ["small", "medium", "large"]  # the category order, seen ones
+    assert auto.predict(frame.head(0)).dtype == dtype
+    auto.save(tmp_path / "run")
+    loaded = Automater.load(tmp_path / "run")
+    pd.testing.assert_series_equal(loaded.predict(frame), predicted)
+
+    # Unordered categories of numbers keep their dtype too, two-valued ones (a boolean head) as well; other dtypes
+    # are predicted as before.
+    codes = pd.Series(pd.Categorical(np.where(x < 0, 3, np.where(x < 1, 2, 1)), categories=[3, 2, 1]))
+    auto = Automater("code", overrides={"training": {"epochs": 2}}, seed=0, verbose=0).fit(
+        pd.DataFrame({"x": x, "code": codes}))
+    assert auto.predict(frame).dtype == codes.dtype and list(auto.predict_proba(frame).columns) == [3, 2, 1]
+    two = pd.Series(pd.Categorical(np.where(x < 0, "low", "high"), categories=["low", "high"], ordered=True))
+    auto = Automater("level", overrides={"training": {"epochs": 2}}, seed=0, verbose=0).fit(
+        pd.DataFrame({"x": x, "level": two}))
+    assert auto.targets_["level"].kind == "boolean" and auto.predict(frame).dtype == two.dtype
+    auto.save(tmp_path / "two")
+    assert Automater.load(tmp_path / "two").predict(frame).dtype == two.dtype
+    auto = Automater("size", overrides={"training": {"epochs": 2}}, seed=0, verbose=0).fit(
+        frame.assign(size=sizes))
+    assert list(auto.predict_proba(frame).columns) == ["large", "medium", "small"]
+
+
+def test_a_saved_category_target_state_that_contradicts_itself_is_refused():
+    from keras_defaults.encoders.categorical import CategoricalEncoder
+    from keras_defaults.state_schema import ShapeMismatch, check
+
+    shape = CategoricalEncoder.target_state_shape
+    check({"classes": ["a", "b"]}, shape, "state")  # an older save, or another dtype
+    check({"classes": ["b", "a"], "categories": ["b", "c", "a"], "ordered": True}, shape, "state")
+    from keras_defaults.encoders.boolean import BooleanEncoder
+
+    check({"classes": ["high", "low"], "categories": ["low", "high"], "ordered": True},
+          BooleanEncoder.target_state_shape, "state")  # which label is true does not follow the order
+    for bad, said in (({"classes": ["a", "b"], "categories": ["b", "a"], "ordered": False}, "categories' order"),
+                      ({"classes": ["a", "b"], "categories": ["a", "b"]}, "go together"),
+                      ({"classes": ["a", "z"], "categories": ["a", "b"], "ordered": True}, "categories' order")):
+        with pytest.raises(ShapeMismatch, match=said):
+            check(bad, shape, "state")

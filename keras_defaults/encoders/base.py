@@ -15,7 +15,8 @@ import pandas as pd
 import tensorflow as tf
 from keras import ops
 
-from keras_defaults.schema import numeric_values, string_values
+from keras_defaults.schema import numeric_values, python_value, string_values
+from keras_defaults.state_schema import FLAG, LABEL, ListOf, Record
 
 # The longest label or token kept in a vocabulary, in characters. Keras rebuilds a saved lookup layer from a list,
 # which it widens to the longest entry in numpy's unicode dtype: one 1 MB label among 800 costs 3 GB on load. Longer
@@ -203,3 +204,40 @@ def string_tensor(values):
     """A tf.string tensor of an array of Python strings. Never through numpy's fixed-width unicode dtype: that
     widens every value to the longest at 4 bytes a character, so one 1 MB value in 800 rows would take 3.2 GB."""
     return tf.constant(np.asarray(values, dtype=object), dtype=tf.string)
+
+
+# ---------------------------------------------------------------------------------------------------- category targets
+def category_dtype_state(series):
+    """{"categories": [...], "ordered": bool} of a target of pandas' category dtype, so that its predictions come back
+    in that dtype; {} for other dtypes, or categories a save cannot hold (JSON scalars only: not intervals)."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        return {}
+    categories = [python_value(c) for c in series.cat.categories]
+    if not all(isinstance(c, (str, int, float, bool)) for c in categories):
+        return {}
+    return {"categories": categories, "ordered": bool(series.cat.ordered)}
+
+
+def restore_category_dtype(labels, state):
+    """Predicted labels (an object array) in the target's category dtype, when it had one."""
+    if "categories" in state:
+        return pd.Categorical(labels, categories=state["categories"], ordered=state["ordered"])
+    return labels
+
+
+def classes_state_shape(classes, in_category_order):
+    """The saved state of a classification target: its classes, and the category dtype's keys when it had one
+    (optional: older saves lack them). `in_category_order`: the classes follow the categories' order."""
+    def consistent(state):
+        if "categories" not in state:
+            return True
+        kept = [c for c in state["categories"] if c in state["classes"]]
+        return kept == state["classes"] if in_category_order else sorted(map(repr, kept)) == sorted(
+            map(repr, state["classes"]))
+
+    return Record({"classes": classes, "categories": ListOf(LABEL, distinct=True), "ordered": FLAG},
+                  [(lambda s: ("categories" in s) == ("ordered" in s), "categories and ordered go together"),
+                   (consistent, "the classes are categories" + (", in the categories' order" if in_category_order
+                                                                else ""))],
+                  optional=("categories", "ordered"))
+

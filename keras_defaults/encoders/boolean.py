@@ -4,7 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_defaults.encoders.base import EncodedColumn, Encoder
+from keras_defaults.encoders.base import (EncodedColumn, Encoder, category_dtype_state, classes_state_shape,
+                                          restore_category_dtype)
 from keras_defaults.errors import DataError
 from keras_defaults.layers import FillMissing, MissingIndicator
 from keras_defaults.schema import boolean_sides, numeric_values, python_value, string_values
@@ -24,7 +25,8 @@ class BooleanEncoder(Encoder):
                                 "missing_indicator": FLAG}, [
         (lambda s: isinstance(s["false_value"], str) == isinstance(s["true_value"], str) and s["false_value"] !=
          s["true_value"], "false_value and true_value are two different strings, or two different numbers")])
-    target_state_shape = Record({"classes": ListOf(LABEL, min_length=2, max_length=2, distinct=True)})
+    target_state_shape = classes_state_shape(ListOf(LABEL, min_length=2, max_length=2, distinct=True),
+                                             in_category_order=False)
 
     def fit_input(self, series, profile, settings):
         if profile.input_dtype == "float32":
@@ -72,7 +74,11 @@ class BooleanEncoder(Encoder):
                             f"{series.dropna().nunique()} distinct values in the data; force its kind: "
                             f"column_types={{'{profile.name}': 'categorical'}}.")
         false_label, true_label = sides
-        return {"classes": [python_value(false_label), python_value(true_label)]}
+        # A category dtype is kept for the predictions; which label is "true" does not follow its order.
+        return {"classes": [python_value(false_label), python_value(true_label)], **category_dtype_state(series)}
+
+    def decode(self, outputs, state):
+        return restore_category_dtype(super().decode(outputs, state), state)
 
     def target_array(self, series, state, settings):
         true_label = state["classes"][1]

@@ -5,10 +5,12 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_defaults.encoders.base import LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder
+from keras_defaults.encoders.base import (LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder, category_dtype_state,
+                                          classes_state_shape, restore_category_dtype)
 from keras_defaults.layers import CategoryCodes, FillMissing
 from keras_defaults.schema import numeric_values, python_value, string_counts, string_values
-from keras_defaults.state_schema import CLASSES, FINITE, FLAG, SCALE, Either, Integer, ListOf, Nullable, Record, Text
+from keras_defaults.state_schema import (CLASSES, FINITE, FLAG, SCALE, Either, Integer, ListOf, Nullable,
+                                         Record, Text)
 
 # Losses that want one-hot labels instead of integer class indices.
 ONE_HOT_LOSSES = {"categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge"}
@@ -66,7 +68,9 @@ class CategoricalEncoder(Encoder):
          "a vocabulary of integers goes with an integer missing_code, one of strings with a null one"),
         (lambda s: (s["embedding_dim"] is None) == s["one_hot"], "an embedding_dim is given exactly when not one_hot"),
     ])
-    target_state_shape = Record({"classes": CLASSES})
+    # A target of pandas' category dtype keeps its categories and whether they are ordered (its classes in their
+    # order), so that predictions come back in that dtype; older saves and other dtypes have neither key.
+    target_state_shape = classes_state_shape(CLASSES, in_category_order=True)
 
     def fit_input(self, series, profile, settings):
         if profile.input_dtype == "float32":
@@ -153,8 +157,15 @@ class CategoricalEncoder(Encoder):
 
     # -- targets: class indices in the order of `classes`
     def fit_target(self, series, profile, settings):
+        category = category_dtype_state(series)
+        if category:
+            present = set(python_value(c) for c in pd.unique(series.dropna()))
+            return {"classes": [c for c in category["categories"] if c in present], **category}
         classes = sorted(pd.unique(series.dropna()), key=lambda v: (str(type(v)), v))
         return {"classes": [python_value(c) for c in classes]}
+
+    def decode(self, outputs, state):
+        return restore_category_dtype(super().decode(outputs, state), state)
 
     def target_array(self, series, state, settings):
         index = {c: i for i, c in enumerate(state["classes"])}
