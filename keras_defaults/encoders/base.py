@@ -206,6 +206,11 @@ def string_tensor(values):
     return tf.constant(np.asarray(values, dtype=object), dtype=tf.string)
 
 
+def loss_name(loss):
+    """The name of a target's loss setting: a name, or a mapping {name: ..., arguments}."""
+    return loss["name"] if isinstance(loss, dict) else loss
+
+
 # ---------------------------------------------------------------------------------------------------- category targets
 def category_dtype_state(series):
     """{"categories": [...], "ordered": bool} of a target of pandas' category dtype, so that its predictions come back
@@ -231,9 +236,9 @@ def classes_state_shape(classes, in_category_order):
     def consistent(state):
         if "categories" not in state:
             return True
-        kept = [c for c in state["categories"] if c in state["classes"]]
-        return kept == state["classes"] if in_category_order else sorted(map(repr, kept)) == sorted(
-            map(repr, state["classes"]))
+        categories, classes = state["categories"], state["classes"]
+        return all(c in categories for c in classes) and (
+            not in_category_order or [c for c in categories if c in classes] == classes)
 
     return Record({"classes": classes, "categories": ListOf(LABEL, distinct=True), "ordered": FLAG},
                   [(lambda s: ("categories" in s) == ("ordered" in s), "categories and ordered go together"),

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from keras_defaults.encoders.base import (LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder, category_dtype_state,
-                                          classes_state_shape, restore_category_dtype)
+                                          classes_state_shape, loss_name, restore_category_dtype)
 from keras_defaults.layers import CategoryCodes, FillMissing
 from keras_defaults.schema import numeric_values, python_value, string_counts, string_values
 from keras_defaults.state_schema import (CLASSES, FINITE, FLAG, SCALE, Either, Integer, ListOf, Nullable,
@@ -14,10 +14,6 @@ from keras_defaults.state_schema import (CLASSES, FINITE, FLAG, SCALE, Either, I
 
 # Losses that want one-hot labels instead of integer class indices.
 ONE_HOT_LOSSES = {"categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge"}
-
-
-def loss_name(loss):
-    return loss["name"] if isinstance(loss, dict) else loss
 
 
 def _one_hot(settings):

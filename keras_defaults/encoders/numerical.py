@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from keras_defaults.encoders.base import EncodedColumn, Encoder
+from keras_defaults.encoders.base import EncodedColumn, Encoder, loss_name
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
 from keras_defaults.layers import (FillMissing, MissingIndicator, PiecewiseLinear, QuantileNormal, SmoothClip,
@@ -132,7 +132,7 @@ class NumericalEncoder(Encoder):
             raise DataError(
                 f"Target '{profile.name}' has infinite values. Remove those rows or replace them with finite numbers."
             )
-        if _loss_name(settings) == "poisson":
+        if loss_name(settings["loss"]) == "poisson":
             # A count: learned in units of its mean, which the exponential head starts near; the Poisson loss of
             # y / m against p / m is that of y against p divided by m, so only the step sizes' scale changes.
             if values.min() < 0:
@@ -177,17 +177,12 @@ class NumericalEncoder(Encoder):
     def describe_target(self, state, settings):
         notes = [(state.get("duration"), ", a duration learned in seconds"), (state["log1p"], ", learned as log1p"),
                  (settings["standardize"], ", standardised"),
-                 (_loss_name(settings) == "poisson",
+                 (loss_name(settings["loss"]) == "poisson",
                   f", a count: Poisson likelihood, log link, learned in units of its mean ({state['scale']:.4g})")]
         return "".join(note for applies, note in notes if applies)
 
 
 POISSON_EXAMPLE = "targets: {numerical: {loss: poisson, activation: exponential, standardize: false}}"
-
-
-def _loss_name(settings):
-    loss = settings["loss"]
-    return loss["name"] if isinstance(loss, dict) else loss
 
 
 def _check_poisson_settings(given, settings, where):
