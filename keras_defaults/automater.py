@@ -205,7 +205,7 @@ class Automater:
             raise DataError(f"Expected a DataFrame (pandas, polars, or a pyarrow Table) as validation_data, with "
                             f"the columns of the training frame, targets included. Received: {type(df).__name__}.")
         frame = frames.as_frame(df, "validation_data", strict=False)
-        frames.check_targets(frame, self.targets)
+        frames.check_targets(frame, self.targets, "validation_data")
         frame = frames.drop_missing_targets(frame, self.targets)
         self._said = set()
         profile_check.check(frame, self.inputs_, self.ignored_, self.targets, self._said)
@@ -272,7 +272,7 @@ class Automater:
         """
         self._check_prepared()
         frame = frames.as_frame(arrow.to_pandas(df, "the data"), "the data", strict=False)
-        frames.check_targets(frame, self.targets)
+        frames.check_targets(frame, self.targets, "dataset")
         if isinstance(sample_weight, str):
             frames.check_weight_column(frame, sample_weight, self.targets)
             weights = row_weights(frame[sample_weight], len(frame), f"Column '{sample_weight}' (sample_weight=)")
@@ -519,7 +519,7 @@ class Automater:
         rows = dropped = 0
         df = arrow.to_pandas(df, "the data to evaluate")
         for chunk in self._chunks(df, "the data to evaluate", list(self.inputs_) + self.targets):
-            frames.check_targets(chunk, self.targets)
+            frames.check_targets(chunk, self.targets, "evaluate")
             known = chunk[self.targets].notna().all(axis=1).to_numpy()
             rows, dropped = rows + len(chunk), dropped + int((~known).sum())
             chunk = chunk.loc[known]
@@ -566,7 +566,7 @@ class Automater:
         def labelled_chunks():
             nonlocal rows, dropped
             for chunk in self._chunks(arrow.to_pandas(df, what), what, list(self.inputs_) + self.targets):
-                frames.check_targets(chunk, self.targets)
+                frames.check_targets(chunk, self.targets, "feature_importance")
                 known = frames.rows_with_targets(chunk, self.targets)
                 rows, dropped = rows + len(chunk), dropped + int((~known).sum())
                 yield chunk.loc[known]

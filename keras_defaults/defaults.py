@@ -48,6 +48,7 @@ _ONE_OF = {
     "normalize": ("none", "l2"),
     "numerical_embedding": ("none", "periodic"),
     "refit": ("auto", True, False),
+    "ordinal": ("auto", True, False),
 }
 # The calendar parts a date-time column can be encoded with (inputs.datetime.parts).
 CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour", "minute")
@@ -68,6 +69,8 @@ _FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "re
 _POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip"}
 # Settings whose default is null but that take a number when set.
 _NULL_OR_INT = {"embedding_dim"}
+# Settings whose default is null but that take a list of distinct labels (strings, numbers or booleans) when set.
+_NULL_OR_LABELS = {"order"}
 
 
 # ---------------------------------------------------------------------------------------------------- sources
@@ -264,7 +267,7 @@ def check_value(key, default, value, where, source):
         raise error(f"Setting '{where}' in {source} must be {expected}. Received: {_type_name(value)} "
                     f"{shown(value)}.")
 
-    if key in ("loss", "metrics") and where.startswith(("targets.", "columns.")):
+    if key in ("loss", "ordinal_loss", "metrics") and where.startswith(("targets.", "columns.")):
         problem = _keras_spec_problem(key, value)
         if problem:
             raise ConfigTypeError(f"Setting '{where}' in {source} must be {problem}.")
@@ -276,6 +279,13 @@ def check_value(key, default, value, where, source):
     if key in _NULL_OR_INT:
         if value is not None and not _is_int(value):
             fail("null or an int")
+    elif key in _NULL_OR_LABELS:
+        expected = "null or a list of at least two distinct labels, lowest first, e.g. [low, medium, high]"
+        if value is not None and not (isinstance(value, list) and all(
+                isinstance(v, (str, int, float, bool)) for v in value)):
+            fail(expected)
+        if value is not None and (len(value) < 2 or len(set(map(repr, value))) < len(value)):
+            fail(expected, ConfigError)
     elif value is None and default is not None:
         fail(_article(_type_name(default)))
     elif default is not None and not _fits_type(default, value):
@@ -469,10 +479,16 @@ def validate_column_entry(config, column, kind, role):
             check_value(key, defaults[key], value, f"columns.{column}.{key}", origin)
 
 
+# Column settings added after saves of format 1 were first written: a save from before one existed lacks it, and
+# reads as its built-in value (the behaviour it was fitted with). Any other absent setting is refused.
+SETTINGS_ADDED_SINCE_FORMAT_1 = {"ordinal", "ordinal_loss"}
+
+
 def check_saved_settings(builtin, settings, column, kind, role, where, source):
     """Check a saved column's settings (what `column_settings` returned at fit): exactly the settings of its kind's
-    section in `builtin` (the built-in table), each value one that setting takes. `where` names the settings in the
-    message (a key path). Raises ConfigError or ConfigTypeError."""
+    section in `builtin` (the built-in table), but for those in SETTINGS_ADDED_SINCE_FORMAT_1 that an older save
+    lacks, each value one that setting takes. `where` names the settings in the message (a key path). Returns them
+    complete: an absent added setting gets its built-in value. Raises ConfigError or ConfigTypeError."""
     section = _section(role)
     defaults = builtin.get(section, kind) if kind in builtin.get(section) else {}
     allowed = sorted(set(defaults) - _DOC_KEYS)
@@ -482,12 +498,13 @@ def check_saved_settings(builtin, settings, column, kind, role, where, source):
     unexpected = sorted(set(settings) - set(allowed), key=str)
     if unexpected:
         raise ConfigError(f"{where} in {source} has an unexpected key {unexpected[0]!r}. Expected keys: {allowed}.")
-    absent = sorted(set(allowed) - set(settings))
+    absent = sorted(set(allowed) - set(settings) - SETTINGS_ADDED_SINCE_FORMAT_1)
     if absent:
         raise ConfigError(f"{where} in {source} lacks the key {absent[0]!r}. Expected keys: {allowed}.")
-    for key in allowed:
+    for key in settings:
         # Named by the column entry that would set it, as check_value reads loss and metrics specs for columns.
         check_value(key, defaults[key], settings[key], f"columns.{column}.{key}", f"{source} ({where})")
+    return {key: settings[key] if key in settings else copy.deepcopy(defaults[key]) for key in allowed}
 
 
 def column_settings(config, column, kind, role):

@@ -48,13 +48,14 @@ def check_column_names(columns):
                         f"Rename them, e.g. df.columns = df.columns.map(str).")
 
 
-def check_targets(df, targets):
-    """The frame has rows, and each target is named once and is one of its columns."""
+def check_targets(df, targets, needs="fit"):
+    """The frame has rows, and each target is named once and is one of its columns. `needs` names what the rows are
+    for, in the message about an empty frame."""
     repeated = sorted({t for t in targets if targets.count(t) > 1})
     if repeated:
         raise DataError(f"Target(s) {repeated} are listed more than once in target=; name each target once.")
     if len(df) == 0:
-        raise DataError("The DataFrame is empty (0 rows): fit needs rows with a value in the target column.")
+        raise DataError(f"The DataFrame is empty (0 rows): {needs} needs rows with a value in the target column.")
     for target in targets:
         if target not in df.columns:
             raise DataError(f"Target column '{target}' is not in the DataFrame.{did_you_mean(target, df.columns)} "

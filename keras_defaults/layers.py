@@ -397,6 +397,73 @@ class PeriodicEmbedding(keras.layers.Layer):
         return {**super().get_config(), "frequencies": self.frequencies, "sigma": self.sigma, "dim": self.dim}
 
 
+# ---------------------------------------------------------------------------------------------------- heads
+# The smallest step between an ordinal head's thresholds (in logits): a class between two thresholds this close gets
+# about a quarter of it, never 0.
+_MIN_THRESHOLD_STEP = 1e-3
+# Adam moves each weight by about the learning rate a step, whatever its gradient: a threshold that must travel a few
+# logits (as the score sharpens) would take thousands of steps, where the score's dense layer, summing hundreds of
+# weights, moves at once. The thresholds are this many times their weights, so that they keep up.
+_THRESHOLD_RATE = 30.0
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CumulativeLogits(keras.layers.Layer):
+    """An ordinal head's class probabilities from one score per row (the cumulative-link, or proportional-odds,
+    model): P(y <= k) = sigmoid(t_k - score) for thresholds t_0 < t_1 < ... < t_{classes-2}, and the probability of
+    class k is P(y <= k) - P(y <= k - 1). The thresholds are kept in order by construction (the first, then
+    positive steps: softplus of free weights), so every probability is at least 0, they sum to 1, P(y > k) falls as
+    k rises, and a higher score moves the mass towards the higher classes.
+
+    Input: (..., 1) scores. Output: (..., classes) probabilities, which the categorical cross-entropy losses read
+    as a softmax head's. The thresholds start at `thresholds` (classes - 1 increasing numbers: the logits of the
+    training classes' cumulative shares, so that a score of 0 predicts their frequencies and training need only
+    learn the score), or one unit apart, centred on 0.
+    """
+
+    def __init__(self, classes=3, thresholds=None, **kwargs):
+        super().__init__(**kwargs)
+        self.classes = int(classes)
+        if self.classes < 2:
+            raise ValueError(f"An ordinal head needs at least 2 classes. Received: classes={classes!r}.")
+        if thresholds is None:
+            thresholds = np.arange(self.classes - 1) - (self.classes - 2) / 2.0
+        thresholds = [float(t) for t in thresholds]
+        steps = np.diff(thresholds)
+        if len(thresholds) != self.classes - 1 or not np.all(np.isfinite(thresholds)) or np.any(steps <= 0):
+            raise ValueError(f"thresholds must be {self.classes - 1} finite, increasing numbers. Received: "
+                             f"thresholds={thresholds!r}.")
+        self.initial_thresholds = thresholds
+
+    def build(self, input_shape):
+        first, steps = self.initial_thresholds[0], np.diff(self.initial_thresholds)
+        # The weights are the thresholds' parameters divided by _THRESHOLD_RATE (see there).
+        self.first = self.add_weight(shape=(1,), name="first_threshold",
+                                     initializer=keras.initializers.Constant(first / _THRESHOLD_RATE))
+        # The inverse of softplus, so that the steps start as given.
+        raw = np.log(np.expm1(np.maximum(steps - _MIN_THRESHOLD_STEP, 1e-4))) / _THRESHOLD_RATE
+        self.steps = self.add_weight(shape=(self.classes - 2,), name="threshold_steps",
+                                     initializer=keras.initializers.Constant(raw))
+
+    def thresholds(self):
+        # Each step is at least _MIN_THRESHOLD_STEP, so that no class's probability is exactly 0 in float32.
+        steps = ops.softplus(self.steps * _THRESHOLD_RATE) + _MIN_THRESHOLD_STEP
+        first = self.first * _THRESHOLD_RATE
+        return ops.concatenate([first, first + ops.cumsum(steps)], axis=0)
+
+    def call(self, scores):
+        below = ops.sigmoid(self.thresholds() - scores)  # P(y <= k), k = 0 .. classes - 2; (..., classes - 1)
+        zeros, ones = ops.zeros_like(scores), ops.ones_like(scores)
+        cumulative = ops.concatenate([zeros, below, ones], axis=-1)
+        return cumulative[..., 1:] - cumulative[..., :-1]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.classes,)
+
+    def get_config(self):
+        return {**super().get_config(), "classes": self.classes, "thresholds": self.initial_thresholds}
+
+
 # ---------------------------------------------------------------------------------------------------- ensembles
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class EnsembleInputs(keras.layers.Layer):

@@ -189,11 +189,20 @@ def build_network(preprocessor, inputs, targets, body_config, body=None):
         hidden = mlp_body(features, body_config, first_layer_terms=terms, fan_in=fan_in)
     outputs = {}
     for name, target in targets.items():
-        units, activation = target.units, target.settings["activation"]
-        head = (keras.layers.Dense(units, activation=activation, name=layer_name(name)) if members == 1 else
-                EnsembleDense(units, activation=activation, name=f"{layer_name(name)}__members"))
-        outputs[name] = head(hidden)
+        outputs[name] = _head(hidden, target, members, layer_name(name))
     return keras.Model(encoded, outputs, name="network")
+
+
+def _head(hidden, target, members, name):
+    """One target's output layer(s): `units` with the target's activation, or, where its encoder has a link of its
+    own (an ordinal head), one linear score per row that the link turns into the outputs."""
+    link = target.encoder.output_link(target.state, name)
+    units, activation = (1, "linear") if link is not None else (target.units, target.settings["activation"])
+    dense_name = f"{name}__score" if link is not None else name
+    head = (keras.layers.Dense(units, activation=activation, name=dense_name) if members == 1 else
+            EnsembleDense(units, activation=activation, name=f"{dense_name}__members"))
+    outputs = head(hidden)
+    return link(outputs) if link is not None else outputs
 
 
 def build_served_model(preprocessor, network, targets):

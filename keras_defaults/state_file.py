@@ -93,7 +93,8 @@ def read_state(state_file, param_names):
                                   f"model never reads, yet it has a fitted state and settings. Expected both to be "
                                   f"null, as save writes them for a column set aside.")
         refuse.unless_shape(entry["state"], ENCODERS[kind].input_state_shape, f"inputs[{name!r}]['state']")
-        refuse.unless_settings(builtin, entry["settings"], name, kind, "input", f"inputs[{name!r}]['settings']")
+        entry["settings"] = refuse.unless_settings(builtin, entry["settings"], name, kind, "input",
+                                                   f"inputs[{name!r}]['settings']")
     refuse.unless_mapping(state["targets"], "'targets'")
     if not state["targets"]:
         raise UnsafeFileError(f"Refusing to load '{state_file}': it names no target.")
@@ -110,7 +111,8 @@ def read_state(state_file, param_names):
             refuse.unless_classes(entry["state"].get("classes"), entry["kind"], name)
         kind = entry["kind"]
         refuse.unless_shape(entry["state"], ENCODERS[kind].target_state_shape, f"targets[{name!r}]['state']")
-        refuse.unless_settings(builtin, entry["settings"], name, kind, "target", f"targets[{name!r}]['settings']")
+        entry["settings"] = refuse.unless_settings(builtin, entry["settings"], name, kind, "target",
+                                                   f"targets[{name!r}]['settings']")
     target = state["params"]["target"]
     if not (isinstance(target, str) or isinstance(target, list) and target and all(isinstance(t, str) for t in target)
             ) or set([target] if isinstance(target, str) else target) != set(state["targets"]):
@@ -161,9 +163,10 @@ class _Refuser:
                                   f"{name!r}, the key it is saved under. Received: {shown(profile['name'])}.")
 
     def unless_settings(self, builtin, settings, name, kind, role, where):
-        """A column's saved settings: exactly its kind's settings in the defaults table, each a value it takes."""
+        """A column's saved settings: its kind's settings in the defaults table, each a value it takes; returns them
+        complete (a setting added since the save gets its built-in value)."""
         try:
-            table.check_saved_settings(builtin, settings, name, kind, role, where, f"'{self.state_file.name}'")
+            return table.check_saved_settings(builtin, settings, name, kind, role, where, f"'{self.state_file.name}'")
         except (ConfigError, ConfigTypeError) as error:
             raise UnsafeFileError(f"Refusing to load '{self.state_file}': {error} {_NEVER_WRITTEN}") from None
 

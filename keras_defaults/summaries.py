@@ -172,6 +172,7 @@ def correct_targets(targets, summary):
             distinct = pd.Series(pd.Categorical(distinct, categories=target.state["categories"],
                                                 ordered=target.state["ordered"]))
         profile = dataclasses.replace(profile, n_unique=len(distinct))
-        state = target.encoder.fit_target(distinct, profile, target.settings)
+        state = target.encoder.count_target(target.encoder.fit_target(distinct, profile, target.settings),
+                                            summary.counts[name])
         corrected[name] = dataclasses.replace(target, profile=profile, state=state)
     return corrected

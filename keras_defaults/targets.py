@@ -102,7 +102,7 @@ def fit_target(series, name, config, forced_kind):
     profile = dataclasses.replace(profile, kind=kind)
     encoder.check_target(series, name)
     table.validate_column_entry(config, name, kind, "target")
-    settings = table.column_settings(config, name, kind, "target")
+    settings = encoder.target_settings(series, name, table.column_settings(config, name, kind, "target"))
     settings["loss"] = check_loss_fits(settings, kind, name, config)
     state = encoder.fit_target(series, profile, settings)
     return TargetSpec(name, kind, profile, state, settings)
@@ -123,8 +123,11 @@ def check_loss_fits(settings, kind, name, config):
     categorical target: integers or one-hot) takes only those. A class name (Huber) is returned as the function
     name (huber) that the label encoding reads.
     """
+    encoder = ENCODERS[kind]
+    loss_key = encoder.loss_setting(settings)
+
     def origin(key):
-        return table.setting_origin(config, name, kind, "target", key)
+        return table.setting_origin(config, name, kind, "target", loss_key if key == "loss" else key)
 
     spec = settings["loss"]
     given = spec["name"] if isinstance(spec, dict) else spec
@@ -133,7 +136,6 @@ def check_loss_fits(settings, kind, name, config):
     loss = canonical_loss(given, where, also=[n for names in documented.values() for n in names])
     keras_loss(spec, where)
     listed = {other: _canonical_names(names) for other, names in documented.items()}
-    encoder = ENCODERS[kind]
     if loss not in listed[kind]:
         others = [other for other in table.TARGET_KINDS if other != kind and loss in listed[other]]
         if others or encoder.listed_losses_only:

@@ -178,3 +178,29 @@ def test_one_hot_dense_gives_the_same_numbers_in_training_and_in_inference(rows,
 def test_fill_missing_and_category_codes_keep_their_dtypes():
     assert keras.ops.convert_to_numpy(FillMissing(2.5)(np.array([np.nan], dtype="float32"))).dtype == np.float32
     assert keras.ops.convert_to_numpy(CategoryCodes(-1)(np.array([np.nan, 2.0], dtype="float32"))).dtype == np.int64
+
+
+def test_cumulative_logits_give_ordered_probabilities_whatever_the_weights():
+    from keras_defaults.layers import CumulativeLogits
+
+    layer = CumulativeLogits(4, thresholds=[-1.0, 0.0, 2.0])
+    scores = np.linspace(-6, 6, 25, dtype="float32").reshape(-1, 1)
+    probabilities = np.asarray(layer(scores))
+    assert probabilities.shape == (25, 4)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
+    # A score of 0 gives P(y <= k) = sigmoid(threshold k): the starting thresholds are the logits of the shares.
+    np.testing.assert_allclose(np.cumsum(np.asarray(layer(np.zeros((1, 1), "float32")))[0])[:-1],
+                               1 / (1 + np.exp(-np.array([-1.0, 0.0, 2.0]))), atol=1e-6)
+    # Any weights (steps driven negative by training) keep the thresholds increasing and the probabilities valid.
+    layer.steps.assign(np.array([-30.0, 5.0], dtype="float32"))
+    probabilities = np.asarray(layer(scores))
+    assert (probabilities >= 0).all() and np.all(np.diff(np.asarray(layer.thresholds())) > 0)
+    above = 1.0 - np.cumsum(probabilities, axis=1)[:, :-1]  # P(y > k): falls with k, rises with the score
+    assert np.all(np.diff(above, axis=1) <= 1e-7) and np.all(np.diff(above, axis=0) >= -1e-7)
+    # Members of an ensemble: (batch, members, 1) -> (batch, members, classes).
+    assert tuple(layer(np.zeros((2, 3, 1), "float32")).shape) == (2, 3, 4)
+    restored = CumulativeLogits.from_config(layer.get_config())
+    assert restored.classes == 4 and restored.initial_thresholds == [-1.0, 0.0, 2.0]
+    for bad in ([0.0, -1.0, 2.0], [0.0, 1.0], [0.0, float("nan"), 1.0]):
+        with pytest.raises(ValueError, match="3 finite, increasing numbers"):
+            CumulativeLogits(4, thresholds=bad)

@@ -68,8 +68,14 @@ def assert_valid_predictions(auto, rows):
 
 # ---------------------------------------------------------------------------------------------- at fit
 def test_empty_frame_is_refused():
-    with pytest.raises(DataError, match=r"The DataFrame is empty \(0 rows\)"):
+    with pytest.raises(DataError, match=r"The DataFrame is empty \(0 rows\): fit needs rows"):
         Automater(target="binary").fit(mixed_frame().iloc[:0])
+
+
+def test_an_empty_frame_to_evaluate_is_refused_naming_evaluate(fitted_binary):
+    auto, data = fitted_binary
+    with pytest.raises(DataError, match=r"The DataFrame is empty \(0 rows\): evaluate needs rows with a value"):
+        auto.evaluate(data.iloc[:0])
 
 
 def test_missing_target_suggests_close_names(frame):

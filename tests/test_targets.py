@@ -181,3 +181,205 @@ def test_a_saved_category_target_state_that_contradicts_itself_is_refused():
                       ({"classes": ["a", "z"], "categories": ["a", "b"], "ordered": True}, "categories' order")):
         with pytest.raises(ShapeMismatch, match=said):
             check(bad, shape, "state")
+
+
+# ---------------------------------------------------------------------------------------------------- ordinal head
+LEVELS = ["very low", "low", "mid", "high", "very high"]
+
+
+def rating_frame(rows=1200, seed=0):
+    """Five ordered levels cut from one latent score of x (and noise): what a cumulative-link model assumes."""
+    rng = np.random.default_rng(seed)
+    x, other = rng.normal(size=rows), rng.normal(size=rows)
+    latent = 2.0 * x + rng.logistic(size=rows) * 0.5
+    levels = np.digitize(latent, [-2.0, -0.7, 0.7, 2.0])
+    rating = pd.Categorical(np.array(LEVELS, dtype=object)[levels], categories=LEVELS, ordered=True)
+    return pd.DataFrame({"x": x, "other": other, "rating": rating})
+
+
+def test_an_ordered_target_trains_an_ordinal_head_that_respects_the_order(tmp_path):
+    import json
+
+    import keras
+    import tensorflow as tf
+
+    from keras_defaults import Automater
+    from keras_defaults.encoders import input_tensor
+
+    frame = rating_frame()
+    auto = Automater("rating", overrides={"targets": {"categorical": {"ordinal": "auto"}}, "training": {"epochs": 40}},
+                     seed=0, verbose=0).fit(frame.iloc[:1000])
+    test = frame.iloc[1000:]
+    assert auto.targets_["rating"].state["ordinal"] is True
+    ordinal_layers = [layer for layer in auto.network_.layers if type(layer).__name__ == "CumulativeLogits"]
+    assert len(ordinal_layers) == 1
+    probabilities = auto.predict_proba(test)
+    assert list(probabilities.columns) == LEVELS
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    predicted = auto.predict(test)
+    assert predicted.dtype == frame["rating"].dtype and (predicted == test["rating"]).mean() > 0.55  # the best rule scores 0.62
+    # One score per row: the rows sorted by x get non-decreasing levels, and P(rating > k) rises with x at every k.
+    grid = pd.DataFrame({"x": np.linspace(-3, 3, 61), "other": 0.0})
+    assert np.all(np.diff(auto.predict(grid).cat.codes.to_numpy()) >= 0)
+    above = 1.0 - np.cumsum(auto.predict_proba(grid).to_numpy(), axis=1)[:, :-1]
+    assert np.all(np.diff(above, axis=0) >= -1e-6)
+    choice = auto.explain().set_index("column").loc["rating", "choice"]
+    assert "ordinal (cumulative logits" in choice and "in this order" in choice
+
+    auto.save(tmp_path / "run")
+    pd.testing.assert_frame_equal(Automater.load(tmp_path / "run").predict_proba(test), probabilities)
+    feeds = {c: input_tensor(test[c], auto.profiles_[c]) for c in auto.inputs_}
+    model = keras.saving.load_model(auto.export(tmp_path / "model.keras"), safe_mode=True)
+    np.testing.assert_allclose(np.asarray(model.predict(feeds, verbose=0)["rating"]), probabilities.to_numpy(),
+                               atol=1e-5)
+    path = auto.export(tmp_path / "serving", format="tf_saved_model")
+    signature = json.loads((path / "keras_defaults_signature.json").read_text())
+    out = tf.saved_model.load(str(path)).signatures["serving_default"](
+        **{spec["argument"]: feeds[c] for c, spec in signature["inputs"].items()})
+    names = signature["outputs"]["rating"]
+    np.testing.assert_allclose(out[names["probabilities"]].numpy(), probabilities.to_numpy(), atol=1e-5)
+    assert [v.decode() for v in out[names["prediction"]].numpy()] == [str(v) for v in predicted]
+
+
+def test_ordinal_true_takes_numbers_in_their_order_and_auto_leaves_other_targets_softmax():
+    from keras_defaults import Automater
+
+    frame = rating_frame(300)
+    numbers = frame.assign(rating=frame["rating"].cat.codes + 1)  # 1..5 as integers
+    fast = {"training": {"epochs": 2}}
+    auto = Automater("rating", overrides={**fast, "targets": {"categorical": {"ordinal": True}}}, seed=0,
+                     verbose=0).fit(numbers)
+    assert auto.targets_["rating"].classes == [1, 2, 3, 4, 5] and auto.targets_["rating"].state["ordinal"]
+    thresholds = auto.targets_["rating"].state["thresholds"]
+    assert len(thresholds) == 4 and thresholds == sorted(thresholds)
+    for target in (numbers, frame.assign(rating=frame["rating"].astype(str))):
+        auto = Automater("rating", overrides={**fast, "targets": {"categorical": {"ordinal": "auto"}}}, seed=0,
+                         verbose=0).fit(target)
+        assert "ordinal" not in auto.targets_["rating"].state
+
+
+@pytest.mark.parametrize("overrides, error, message", [
+    ({"ordinal": True}, DataError,
+     r"Target 'rating' is set to an ordinal head \(ordinal: true\), but its labels are strings.*"
+     r"pd.Categorical\(df\['rating'\], categories=\[lowest"),
+    ({"ordinal": "sometimes"}, ConfigError, r"ordinal"),
+])
+def test_an_ordinal_head_on_labels_without_an_order_is_refused_with_the_fix(overrides, error, message):
+    from keras_defaults import Automater
+
+    frame = rating_frame(100)
+    with pytest.raises(error, match=message):
+        Automater("rating", overrides={"targets": {"categorical": overrides}}, verbose=0).prepare(
+            frame.assign(rating=frame["rating"].astype(str)))
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"ordinal_loss": "categorical_hinge"},
+     r"An ordinal head outputs class probabilities, but its loss 'categorical_hinge' for target 'rating' \(from "
+     r"overrides= argument\) does not read them. Expected one of \['categorical_crossentropy'"),
+    ({"activation": "sigmoid"},
+     r"Target 'rating' has an ordinal head \(ordinal: auto and an ordered category dtype\).*the activation 'sigmoid' "
+     r"would be unused. Leave activation: softmax"),
+])
+def test_an_ordinal_head_says_which_settings_it_cannot_use(settings, message):
+    from keras_defaults import Automater
+
+    overrides = {"targets": {"categorical": {"ordinal": "auto", **settings}}}
+    with pytest.raises(ConfigError, match=message):
+        Automater("rating", overrides=overrides, verbose=0).prepare(rating_frame(100))
+
+
+def test_an_ordinal_head_trains_on_its_own_loss_and_the_softmax_head_on_the_usual_one():
+    from keras_defaults import Automater
+
+    frame = rating_frame(100)
+    auto = Automater("rating", overrides={"targets": {"categorical": {"ordinal": "auto"}}}, verbose=0).prepare(frame)
+    settings = auto.targets_["rating"].settings
+    assert settings["ordinal"] is True and settings["loss"] == "sparse_categorical_crossentropy"
+    auto = Automater("rating", overrides={"targets": {"categorical": {"ordinal": False}}}, verbose=0).prepare(frame)
+    settings = auto.targets_["rating"].settings
+    assert settings["ordinal"] is False and settings["loss"] == {"name": "sparse_categorical_crossentropy",
+                                                                 "label_smoothing": 0.1}
+
+
+def test_a_saved_ordinal_state_is_checked():
+    from keras_defaults.encoders.categorical import CategoricalEncoder
+    from keras_defaults.state_schema import ShapeMismatch, check
+
+    shape = CategoricalEncoder.target_state_shape
+    check({"classes": [1, 2, 3], "ordinal": True, "thresholds": [-1.0, 0.5]}, shape, "state")
+    for bad, said in (({"classes": [1, 2, 3], "ordinal": True}, "go together"),
+                      ({"classes": [1, 2, 3], "ordinal": True, "thresholds": [0.5, -1.0]}, "increasing"),
+                      ({"classes": [1, 2, 3], "ordinal": True, "thresholds": [0.5]}, "one fewer")):
+        with pytest.raises(ShapeMismatch, match=said):
+            check(bad, shape, "state")
+
+
+def test_an_ordinal_head_fitted_from_files_starts_from_the_class_counts_of_every_row(tmp_path):
+    from keras_defaults import Automater
+
+    frame = rating_frame(600)
+    frame = frame.assign(rating=frame["rating"].cat.codes + 1)
+    frame.iloc[:300].to_csv(tmp_path / "a.csv", index=False)
+    frame.iloc[300:].to_csv(tmp_path / "b.csv", index=False)
+    overrides = {"targets": {"categorical": {"ordinal": True}}, "training": {"epochs": 1}}
+    from_files = Automater("rating", overrides=overrides, seed=0, verbose=0).fit(str(tmp_path / "*.csv"))
+    in_memory = Automater("rating", overrides=overrides, seed=0, verbose=0).prepare(frame)
+    state = from_files.targets_["rating"].state
+    assert state["ordinal"] and state["classes"] == [1, 2, 3, 4, 5]
+    np.testing.assert_allclose(state["thresholds"], in_memory.targets_["rating"].state["thresholds"])
+    shares = np.cumsum(frame["rating"].value_counts().sort_index().to_numpy())[:-1] / len(frame)
+    np.testing.assert_allclose(state["thresholds"], np.log(shares / (1 - shares)), rtol=1e-6)
+
+
+def test_a_save_from_before_the_ordinal_setting_existed_loads_with_a_softmax_head(tmp_path):
+    import json
+
+    from keras_defaults import Automater
+
+    frame = rating_frame(200).assign(rating=lambda f: f["rating"].astype(str))
+    auto = Automater("rating", overrides={"training": {"epochs": 1}}, seed=0, verbose=0).fit(frame)
+    auto.save(tmp_path / "run")
+    from keras_defaults.save_files import STATE_FILE
+
+    state_file = tmp_path / "run" / STATE_FILE
+    state = json.loads(state_file.read_text())
+    for added in ("ordinal", "ordinal_loss"):  # as saved before the settings existed
+        del state["targets"]["rating"]["settings"][added]
+    state_file.write_text(json.dumps(state))
+    loaded = Automater.load(tmp_path / "run")
+    assert loaded.targets_["rating"].settings["ordinal"] is False
+    pd.testing.assert_frame_equal(loaded.predict_proba(frame), auto.predict_proba(frame))
+
+
+def test_the_order_setting_gives_string_labels_from_a_file_their_order_and_an_ordinal_head(tmp_path):
+    from keras_defaults import Automater
+
+    frame = rating_frame(300)
+    frame.assign(rating=frame["rating"].astype(str)).to_csv(tmp_path / "ratings.csv", index=False)
+    (tmp_path / "ordered.yaml").write_text("targets: {categorical: {ordinal: auto}}\n"
+                                           "columns: {rating: {order: [very low, low, mid, high, very high]}}\n")
+    auto = Automater("rating", config=str(tmp_path / "ordered.yaml"), overrides={"training": {"epochs": 2}}, seed=0,
+                     verbose=0).fit(str(tmp_path / "ratings.csv"))
+    state = auto.targets_["rating"].state
+    assert state["classes"] == LEVELS and state["ordinal"] and state["ordered"]
+    predicted = auto.predict(frame)
+    assert predicted.dtype == pd.CategoricalDtype(LEVELS, ordered=True)
+    assert list(auto.predict_proba(frame).columns) == LEVELS
+
+
+@pytest.mark.parametrize("order, error, message", [
+    (["very low", "low", "mid", "high"], DataError,
+     r"Target 'rating' has the label 'very high', which its order setting does not list \(1 such label\(s\)\). The "
+     r"order must name every label, lowest first. Expected one of"),
+    (["low"], ConfigError, r"must be null or a list of at least two distinct labels, lowest first"),
+    (["low", "low"], ConfigError, r"must be null or a list of at least two distinct labels"),
+    ("low, high", ConfigTypeError, r"must be null or a list of at least two distinct labels"),
+])
+def test_an_order_that_does_not_fit_the_labels_is_refused(order, error, message):
+    from keras_defaults import Automater
+
+    frame = rating_frame(100)
+    with pytest.raises(error, match=message):
+        Automater("rating", overrides={"columns": {"rating": {"order": order}}}, verbose=0).prepare(
+            frame.assign(rating=frame["rating"].astype(str)))

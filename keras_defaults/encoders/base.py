@@ -121,8 +121,22 @@ class Encoder(abc.ABC):
     def check_target(self, series, name):
         """Refuse target values that this kind cannot learn, before any setting is read."""
 
+    def target_settings(self, series, name, settings):
+        """The head's settings for this target's data, where a setting depends on it (an ordinal head, for ordered
+        labels, trains on its own loss); called before the loss is checked. Returns new settings."""
+        return settings
+
+    def loss_setting(self, settings):
+        """The name of the setting the head's loss came from, for messages that say where to change it."""
+        return "loss"
+
     def fit_target(self, series, profile, settings):
         raise TypeError(f"A {self.kind} column cannot be a target.")
+
+    def count_target(self, state, counts):
+        """A target's state fitted on a sample, given its class counts over every row (`counts`: label -> rows, as
+        the data holds the labels): what depends on how often each class occurs is taken from them."""
+        return state
 
     def check_loss(self, loss, given, settings, where):
         """Refuse a loss that the table lists for this kind but that cannot work with these settings."""
@@ -168,8 +182,18 @@ class Encoder(abc.ABC):
         return tf.reshape(outputs, [-1])
 
     def head_units(self, state):
-        """Units of the target's output layer."""
+        """Units of the target's output (the served model's, before `serve`)."""
         return 1
+
+    def output_link(self, state, name):
+        """A layer of this target's own that turns one linear score per row into its outputs (an ordinal head's
+        class probabilities), or None: the head is then a dense layer of `head_units` with the target's activation.
+        """
+        return None
+
+    def head_description(self, state, settings):
+        """How the head makes its outputs, in a few words for `explain()` (after its units)."""
+        return str(settings["activation"])
 
     def describe_target(self, state, settings):
         """What the head predicts, in a few words for `explain()` (after the loss and metrics)."""
@@ -230,9 +254,10 @@ def restore_category_dtype(labels, state):
     return labels
 
 
-def classes_state_shape(classes, in_category_order):
+def classes_state_shape(classes, in_category_order, more=None, rules=()):
     """The saved state of a classification target: its classes, and the category dtype's keys when it had one
-    (optional: older saves lack them). `in_category_order`: the classes follow the categories' order."""
+    (optional: older saves lack them). `in_category_order`: the classes follow the categories' order. `more`: the
+    kind's own optional keys, {key: shape}, and `rules` (test, requirement) pairs about them."""
     def consistent(state):
         if "categories" not in state:
             return True
@@ -240,9 +265,9 @@ def classes_state_shape(classes, in_category_order):
         return all(c in categories for c in classes) and (
             not in_category_order or [c for c in categories if c in classes] == classes)
 
-    return Record({"classes": classes, "categories": ListOf(LABEL, distinct=True), "ordered": FLAG},
+    return Record({"classes": classes, "categories": ListOf(LABEL, distinct=True), "ordered": FLAG, **(more or {})},
                   [(lambda s: ("categories" in s) == ("ordered" in s), "categories and ordered go together"),
                    (consistent, "the classes are categories" + (", in the categories' order" if in_category_order
-                                                                else ""))],
-                  optional=("categories", "ordered"))
+                                                                else "")), *rules],
+                  optional=("categories", "ordered", *(more or {})))
 

@@ -7,13 +7,16 @@ import pandas as pd
 
 from keras_defaults.encoders.base import (LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder, category_dtype_state,
                                           classes_state_shape, loss_name, restore_category_dtype)
-from keras_defaults.layers import CategoryCodes, FillMissing
+from keras_defaults.errors import ConfigError, DataError, expected_one_of
+from keras_defaults.layers import CategoryCodes, CumulativeLogits, FillMissing
 from keras_defaults.schema import numeric_values, python_value, string_counts, string_values
 from keras_defaults.state_schema import (CLASSES, FINITE, FLAG, SCALE, Either, Integer, ListOf, Nullable,
                                          Record, Text)
 
 # Losses that want one-hot labels instead of integer class indices.
 ONE_HOT_LOSSES = {"categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge"}
+# Losses that read the head's outputs as class probabilities: the ones an ordinal head can train with.
+PROBABILITY_LOSSES = {"sparse_categorical_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy"}
 
 
 def _one_hot(settings):
@@ -65,8 +68,14 @@ class CategoricalEncoder(Encoder):
         (lambda s: (s["embedding_dim"] is None) == s["one_hot"], "an embedding_dim is given exactly when not one_hot"),
     ])
     # A target of pandas' category dtype keeps its categories and whether they are ordered (its classes in their
-    # order), so that predictions come back in that dtype; older saves and other dtypes have neither key.
-    target_state_shape = classes_state_shape(CLASSES, in_category_order=True)
+    # order), so that predictions come back in that dtype; older saves and other dtypes have neither key. An ordinal
+    # head's target has `ordinal` and its starting `thresholds` (older saves lack both: their heads are softmax).
+    target_state_shape = classes_state_shape(
+        CLASSES, in_category_order=True, more={"ordinal": FLAG, "thresholds": ListOf(FINITE)},
+        rules=[(lambda s: ("ordinal" in s) == ("thresholds" in s), "ordinal and thresholds go together"),
+               (lambda s: "thresholds" not in s or (len(s["thresholds"]) == len(s["classes"]) - 1 and all(
+                   a < b for a, b in zip(s["thresholds"], s["thresholds"][1:]))),
+                "the thresholds are one fewer than the classes, and increasing")])
 
     def fit_input(self, series, profile, settings):
         if profile.input_dtype == "float32":
@@ -153,12 +162,53 @@ class CategoricalEncoder(Encoder):
 
     # -- targets: class indices in the order of `classes`
     def fit_target(self, series, profile, settings):
-        category = category_dtype_state(series)
+        category = _category(series, profile.name, settings)
         if category:
             present = set(python_value(c) for c in pd.unique(series.dropna()))
-            return {"classes": [c for c in category["categories"] if c in present], **category}
-        classes = sorted(pd.unique(series.dropna()), key=lambda v: (str(type(v)), v))
-        return {"classes": [python_value(c) for c in classes]}
+            state = {"classes": [c for c in category["categories"] if c in present], **category}
+        else:
+            classes = sorted(pd.unique(series.dropna()), key=lambda v: (str(type(v)), v))
+            state = {"classes": [python_value(c) for c in classes]}
+        if settings["ordinal"] is True:
+            state["ordinal"] = True
+            state["thresholds"] = _starting_thresholds(series.value_counts(), state["classes"])
+        return state
+
+    def target_settings(self, series, name, settings):
+        # `ordinal` resolved (auto: by the dtype), and an ordinal head's loss in place of the softmax head's.
+        ordinal = _is_ordinal(series, name, settings, _category(series, name, settings))
+        if ordinal and settings["activation"] != "softmax":
+            how = "ordinal: auto and an ordered category dtype" if settings["ordinal"] == "auto" else "ordinal: true"
+            raise ConfigError(f"Target '{name}' has an ordinal head ({how}), whose probabilities come from ordered "
+                              f"thresholds on one score, so the activation '{settings['activation']}' would be "
+                              f"unused. Leave activation: softmax, or set ordinal: false to use it.")
+        return {**settings, "ordinal": ordinal, **({"loss": settings["ordinal_loss"]} if ordinal else {})}
+
+    def loss_setting(self, settings):
+        return "ordinal_loss" if settings["ordinal"] is True else "loss"
+
+    def check_loss(self, loss, given, settings, where):
+        if settings["ordinal"] is True:
+            _check_ordinal_loss(loss, where)
+
+    def count_target(self, state, counts):
+        if state.get("ordinal"):
+            return {**state, "thresholds": _starting_thresholds(counts, state["classes"])}
+        return state
+
+    def output_link(self, state, name):
+        if state.get("ordinal"):
+            return CumulativeLogits(len(state["classes"]), state["thresholds"], name=f"{name}__ordinal")
+        return None
+
+    def head_description(self, state, settings):
+        if state.get("ordinal"):
+            return "ordinal (cumulative logits: one score, ordered thresholds)"
+        return super().head_description(state, settings)
+
+    def describe_target(self, state, settings):
+        described = super().describe_target(state, settings)
+        return f"{described}, in this order" if state.get("ordinal") else described
 
     def decode(self, outputs, state):
         return restore_category_dtype(super().decode(outputs, state), state)
@@ -185,6 +235,61 @@ class CategoricalEncoder(Encoder):
 
     def probabilities(self, outputs):
         return outputs  # the softmax head's output already
+
+
+def _category(series, name, settings):
+    """The category dtype's state of a target: its dtype's, or an ordered one of the labels in `order` (the
+    setting), which must name every label the target has."""
+    order = settings["order"]
+    if order is None:
+        return category_dtype_state(series)
+    labels = [python_value(v) for v in pd.unique(series.dropna())]
+    unlisted = [label for label in labels if label not in order]
+    if unlisted:
+        raise DataError(f"Target '{name}' has the label {unlisted[0]!r}, which its order setting does not list "
+                        f"({len(unlisted)} such label(s)). The order must name every label, lowest first. "
+                        + expected_one_of("label", unlisted[0], order))
+    return {"categories": list(order), "ordered": True}
+
+
+def _is_ordinal(series, name, settings, category):
+    """Whether a target gets the ordinal head: `ordinal: true`, or `auto` and an ordered category dtype. Its classes
+    must have an order to keep: a category dtype's, or that of numbers; strings have only the alphabet's."""
+    ordinal = settings["ordinal"]
+    if ordinal == "auto":
+        return bool(category.get("ordered"))
+    if not ordinal:
+        return False
+    if not category and not all(isinstance(python_value(v), (int, float)) for v in pd.unique(series.dropna())):
+        raise DataError(f"Target '{name}' is set to an ordinal head (ordinal: true), but its labels are strings, "
+                        f"whose order it cannot know (the alphabet's is seldom meant). Give them their order as an "
+                        f"ordered category, e.g. df['{name}'] = pd.Categorical(df['{name}'], categories=[lowest, "
+                        f"..., highest], ordered=True) or, in YAML, columns: {{{name}: {{order: [lowest, ..., "
+                        f"highest]}}}}; or set ordinal: false.")
+    return True
+
+
+def _starting_thresholds(counts, classes):
+    """An ordinal head's first thresholds from the training rows of each class (`counts`: label -> rows): the logits
+    of the classes' cumulative shares, P(y <= k), so that it starts by predicting their frequencies (Keras's advice
+    for a softmax head's bias, for ordered thresholds)."""
+    rows_of = {}
+    for label, rows in counts.items():
+        rows_of[python_value(label)] = rows_of.get(python_value(label), 0) + int(rows)
+    rows = np.array([rows_of.get(c, 0) for c in classes], dtype="float64")
+    shares = np.clip(np.cumsum(rows)[:-1] / rows.sum(), 1e-6, 1 - 1e-6)
+    thresholds = np.log(shares / (1 - shares))
+    # Every class has rows, so the shares rise; a step under 0.01 (a class of few rows in millions) is widened.
+    steps = np.maximum(np.diff(thresholds), 0.01)
+    return [float(t) for t in thresholds[0] + np.concatenate([[0.0], np.cumsum(steps)])]
+
+
+def _check_ordinal_loss(loss, where):
+    """An ordinal head makes class probabilities of its own: its loss must read probabilities."""
+    if loss not in PROBABILITY_LOSSES:
+        raise ConfigError(f"An ordinal head outputs class probabilities, but its loss '{loss}'{where} does not read "
+                          f"them. Expected one of {sorted(PROBABILITY_LOSSES)} as ordinal_loss, or set ordinal: false "
+                          f"for the softmax head.")
 
 
 def _as_model_values(counts, codes, missing):
