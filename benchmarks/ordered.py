@@ -251,7 +251,7 @@ def main(argv=None) -> None:
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
-    rows = rows[rows["error"].fillna("") == ""]
+    rows = rows[rows["error"].astype(object).fillna("") == ""]
     means = rows.groupby(["group", "dataset", "model"])[["accuracy", "log_loss", "rank_mae", "fit_s"]].agg(
         {"accuracy": "mean", "log_loss": "mean", "rank_mae": "mean", "fit_s": "sum"})
     return means.unstack("model")
@@ -261,7 +261,7 @@ def write(rows: pd.DataFrame, out: Path, argv, wall: float) -> None:
     from scipy.stats import wilcoxon
 
     table = summary(rows)
-    failed = rows[rows["error"].fillna("") != ""]
+    failed = rows[rows["error"].astype(object).fillna("") != ""]
     lines = ["# Ordered targets: softmax head vs ordinal head", "",
              f"Command: `python benchmarks/ordered.py {' '.join(argv)}`", ""]
     lines += [f"- **{k}**: `{v}`" for k, v in report.provenance().items()]
@@ -281,7 +281,7 @@ def write(rows: pd.DataFrame, out: Path, argv, wall: float) -> None:
                           for metric in ("accuracy", "log_loss", "rank_mae", "fit_s") for model in MODELS]
                 for name in part.index]
         lines += [f"## {group.capitalize()} group", "", report.markdown_table(header, body), ""]
-        ratio = {m: part[m] / part["softmax"] for m in ("accuracy", "log_loss", "rank_mae", "fit_s")}
+        ratio = {m: part[m].div(part[m]["softmax"], axis=0) for m in ("accuracy", "log_loss", "rank_mae", "fit_s")}
         summary_rows = []
         for metric, better in (("accuracy", 1), ("log_loss", -1), ("rank_mae", -1), ("fit_s", -1)):
             r = ratio[metric]["ordinal"].dropna()

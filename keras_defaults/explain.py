@@ -128,7 +128,8 @@ def explanation(config, inputs, ignored, targets):
     rows = []
     for name, target in targets.items():
         s = target.settings
-        choice = (f"{target.units} unit(s), {target.encoder.head_description(target.state, s)}; loss {_named(s['loss'])}; "
+        head = target.encoder.head_description(target.state, s)
+        choice = (f"{target.units} unit(s), {head}; loss {_named(s['loss'])}; "
                   f"metrics {[_named(m) for m in s['metrics']]}{target.encoder.describe_target(target.state, s)}")
         source = sources(column_origins(config, name, target.kind, "target"),
                          [("kind", _kind_source(config, name, target.profile))])
