@@ -19,12 +19,13 @@ import pandas as pd
 import tensorflow as tf
 
 from keras_defaults import defaults as table
-from keras_defaults import arrow, distribute, feeding, frames, importance, profile_check, progress, scoring, sources
+from keras_defaults import arrow, distribute, feeding, frames, importance, intervals, profile_check, progress, scoring
+from keras_defaults import sources
 from keras_defaults import summaries
 from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
 from keras_defaults.encoders import as_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
-from keras_defaults.errors import expected_one_of, shown
+from keras_defaults.errors import expected_one_of, shown, warn
 from keras_defaults.export import file_digest, recover_set_aside, replace_dir, staging_dir
 from keras_defaults.model import build_network, build_preprocessor, build_served_model, check_model_config
 from keras_defaults.model import compile_model, make_optimizer
@@ -383,6 +384,11 @@ class Automater:
         shown = _progress_line(mode, "training", stopping[0] if stopping else None)
         history = _fit_network(network, arguments, training.epochs, stopping + callbacks, shown, mode)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        # The validation rows' errors, before a refit learns from them: the calibration of prediction intervals.
+        calibration = intervals.calibrate(network, arguments["validation_data"], arguments.get("validation_steps"),
+                                          self.targets_)
+        self.targets_ = {name: dataclasses.replace(target, state={**target.state, "calibration": calibration[name]})
+                         if name in calibration else target for name, target in self.targets_.items()}
         self.refit_epochs_ = feeding.refit_epochs(training, self.history_, rows)
         if self.refit_epochs_:
             # The validation rows chose the epochs; now a fresh network learns from every row for that many. The
@@ -508,6 +514,39 @@ class Automater:
 
         return self._predict_each(df, out, probabilities)
 
+    def predict_interval(self, df, coverage=0.9, out=None):
+        """Prediction intervals of a regression target, in the user's units: a DataFrame with columns `lower` and
+        `upper`, with `df`'s index, whose interval holds the truth for a share `coverage` of new rows.
+
+        Split-conformal (see `keras_defaults.intervals`): each interval is the prediction plus or minus a quantile of
+        the absolute errors the network made on the validation rows, which it never trained on before they were
+        scored. The width is the same for every row. With several targets, a dict {target: DataFrame} over the
+        regression targets. Files and `out` work as in `predict`.
+        """
+        self._check_fitted()
+        coverage = intervals.check_coverage(coverage)
+        regression = {name: target for name, target in self.targets_.items() if not target.predicts_classes}
+        if not regression:
+            raise DataError(f"predict_interval needs a regression target; {self.targets} is a classification "
+                            f"target. Use predict_proba(df) for class probabilities.")
+        widths = {name: self._interval_half_width(name, target, coverage) for name, target in regression.items()}
+
+        def bounds(frame, outputs):
+            table = self._prediction_frame(frame, outputs)
+            tables = {name: pd.DataFrame({"lower": table[name] - width, "upper": table[name] + width},
+                                         index=frame.index) for name, width in widths.items()}
+            return tables[self.targets[0]] if len(self.targets_) == 1 else tables
+
+        return self._predict_each(df, out, bounds)
+
+    def _interval_half_width(self, name, target, coverage):
+        if "calibration" not in target.state:
+            raise DataError(f"Target '{name}' has no calibration for intervals: it was fitted without validation "
+                            f"rows (training.validation_split: 0, or too few rows to hold any out), or saved before "
+                            f"intervals existed. Fit again with validation rows (or validation_data=).")
+        width = intervals.half_width(target.state["calibration"], coverage, name)
+        return pd.Timedelta(seconds=width) if target.state.get("duration") else width
+
     def evaluate(self, df):
         """Metrics on labelled data, in the user's units: a dict {metric: value}.
 
@@ -614,12 +653,13 @@ class Automater:
         return report.write(self, path, data, importance=importance, n_repeats=n_repeats, seed=seed)
 
     # ------------------------------------------------------------------ saving
-    def export(self, path, format="keras"):
+    def export(self, path, format="keras", coverage=0.9):
         """Write the trained model for serving.
 
         format="keras": a compiled `.keras` file; load it with `keras.saving.load_model` (safe mode) after
         `import keras_defaults`. format="tf_saved_model": a TensorFlow SavedModel whose `serving_default`
-        signature takes one tensor per column and runs with TensorFlow alone.
+        signature takes one tensor per column and runs with TensorFlow alone; for a calibrated regression target it
+        also returns the bounds of `predict_interval(df, coverage)` (the signature file names them).
         """
         self._check_fitted()
         from keras_defaults import export as exporting
@@ -627,7 +667,16 @@ class Automater:
         if format == "keras":
             return exporting.export_keras(self.model_, path)
         if format == "tf_saved_model":
-            return exporting.export_saved_model(self.model_, self.inputs_, self.targets_, path)
+            coverage = intervals.check_coverage(coverage)
+            widths = {}
+            for name, target in self.targets_.items():
+                if "calibration" in target.state:
+                    try:
+                        widths[name] = intervals.half_width(target.state["calibration"], coverage, name)
+                    except DataError as error:  # too few validation rows for this coverage: serve no bounds
+                        warn(f"The SavedModel returns no interval bounds for target '{name}'. {error}")
+            return exporting.export_saved_model(self.model_, self.inputs_, self.targets_, path,
+                                                {"coverage": coverage, "half_widths": widths})
         raise ConfigError("Unknown export format. " + expected_one_of("format", format, ["keras", "tf_saved_model"]))
 
     def save(self, path):

@@ -69,6 +69,16 @@ def _positive_int(text):
     return value
 
 
+def _coverage(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a coverage strictly between 0 and 1, e.g. 0.9; received {text!r}")
+    return value
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog=PROG, description="A DataFrame and a target column in; a well-chosen, trained, exportable Keras model "
@@ -111,6 +121,9 @@ def build_parser():
                          help="where to write predictions: .csv or .parquet")
     predict.add_argument("--proba", action="store_true",
                          help="add class probabilities as <target>_proba_<label> columns")
+    predict.add_argument("--interval", type=_coverage, metavar="COVERAGE",
+                         help="add prediction intervals of this coverage (e.g. 0.9) for regression targets, as "
+                              "<target>_lower and <target>_upper columns")
     predict.add_argument("--keep", action="append", metavar="COLUMN",
                          help="copy this input column (an ID, say) into the output; repeatable")
     predict.set_defaults(run=_predict)
@@ -152,6 +165,9 @@ def build_parser():
                         "SavedModel")
     export.add_argument("--format", choices=("keras", "tf_saved_model"),
                         help="default: keras when PATH ends in .keras, tf_saved_model otherwise")
+    export.add_argument("--coverage", type=_coverage, default=0.9, metavar="COVERAGE",
+                        help="the coverage of the interval bounds a SavedModel returns for regression targets "
+                             "(default: 0.9)")
     export.set_defaults(run=_export)
 
     defaults = verbs.add_parser("defaults", help="print the built-in defaults table (defaults.yaml), with its notes",
@@ -221,6 +237,13 @@ def _predict(args):
         for target, table in probabilities.items():
             for label in table.columns:
                 named[f"{target}_proba_{label}"] = table[label]
+    if args.interval is not None:
+        bounds = auto.predict_interval(data, coverage=args.interval)
+        if isinstance(bounds, pd.DataFrame):
+            bounds = {auto.targets[0]: bounds}
+        for target, table in bounds.items():
+            for side in ("lower", "upper"):
+                named[f"{target}_{side}"] = table[side]
     clash = [c for c in named.columns if c in columns]
     if clash:
         raise DataError(f"--keep {clash[0]} would clash with the prediction column of the same name. Keep it under "
@@ -275,7 +298,7 @@ def _export(args):
                         f"'{out.with_suffix('.keras')}'?")
     from keras_defaults.automater import Automater
 
-    written = Automater.load(args.run_dir).export(out, format=kind)
+    written = Automater.load(args.run_dir).export(out, format=kind, coverage=args.coverage)
     print(f"Exported the model ({kind}) to {written}.")
 
 

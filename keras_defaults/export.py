@@ -187,8 +187,9 @@ def _named_objects(node):
             yield from _named_objects(value)
 
 
-def serving_signature(inputs, targets):
-    """The SavedModel's inputs (column -> argument name and dtype) and outputs (target -> output names)."""
+def serving_signature(inputs, targets, bounds=None):
+    """The SavedModel's inputs (column -> argument name and dtype) and outputs (target -> output names); with
+    `bounds` ({"coverage": c, "half_widths": {target: width}}), the interval's bounds of those targets too."""
     taken = set()
     arguments = {}
     for column, spec in inputs.items():
@@ -203,15 +204,20 @@ def serving_signature(inputs, targets):
         if target.predicts_classes:
             outputs[name]["probabilities"] = signature_name(f"{key}_probabilities", taken)
             outputs[name]["classes"] = [str(c) for c in target.classes]
+        if bounds and name in bounds["half_widths"]:
+            outputs[name].update(lower=signature_name(f"{key}_lower", taken),
+                                 upper=signature_name(f"{key}_upper", taken), coverage=bounds["coverage"])
     return {"inputs": arguments, "outputs": outputs}
 
 
-def export_saved_model(model, inputs, targets, path):
+def export_saved_model(model, inputs, targets, path, bounds=None):
     """A SavedModel whose `serving_default` signature takes one 1-D tensor per column, named as in the signature
-    file written beside it, and returns each target's prediction (labels as strings) and class probabilities.
-    The decoding is the targets' own (`Encoder.probabilities` and `decode_tensor`), run inside the graph."""
+    file written beside it, and returns each target's prediction (labels as strings), class probabilities and, for
+    the targets in `bounds` (see `serving_signature`), the interval's lower and upper bounds. The decoding is the
+    targets' own (`Encoder.probabilities` and `decode_tensor`), run inside the graph."""
     path = Path(path)
-    signature = serving_signature(inputs, targets)
+    signature = serving_signature(inputs, targets, bounds)
+    half_widths = (bounds or {}).get("half_widths", {})
     specs = {spec["argument"]: tf.TensorSpec([None], tf.string if spec["dtype"] == "string" else tf.float32,
                                              name=spec["argument"])
              for spec in signature["inputs"].values()}
@@ -227,6 +233,9 @@ def export_saved_model(model, inputs, targets, path):
             result[out["prediction"]] = encoder.decode_tensor(outputs[name], class_names.get(name))
             if name in class_names:
                 result[out["probabilities"]] = encoder.probabilities(outputs[name])
+            if "lower" in out:
+                result[out["lower"]] = result[out["prediction"]] - half_widths[name]
+                result[out["upper"]] = result[out["prediction"]] + half_widths[name]
         return result
 
     archive = keras.export.ExportArchive()

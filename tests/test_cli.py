@@ -1,5 +1,6 @@
 """The keras-defaults command line: each verb run as a subprocess on small files, bad input as one-line errors."""
 
+import json
 import os
 import subprocess
 import sys
@@ -463,3 +464,19 @@ def test_evaluate_and_report_errors_are_one_line(run, capsys, argv, expected):
     names = {key: run[key] for key in ("folder", "train", "new", "out")}
     _fails(capsys, [a.format(**names) for a in argv], expected)
     assert not (run["folder"] / "r.html").exists()
+
+
+def test_predict_writes_interval_bounds_for_a_regression_target(run, tmp_path):
+    from keras_defaults import Automater
+
+    out = tmp_path / "fares"
+    assert main(["fit", str(run["train"]), "--target", "fare", "--epochs", "2", "--quiet", "--out", str(out)]) == 0
+    predictions = tmp_path / "fares.csv"
+    assert main(["predict", str(out), str(run["train"]), "--out", str(predictions), "--interval", "0.8"]) == 0
+    written = pd.read_csv(predictions)
+    assert list(written.columns) == ["fare", "fare_lower", "fare_upper"]
+    expected = Automater.load(out).predict_interval(pd.read_csv(run["train"]), coverage=0.8)
+    np.testing.assert_allclose(written["fare_upper"], expected["upper"], rtol=1e-5)
+    assert main(["export", str(out), "--out", str(tmp_path / "serving"), "--coverage", "0.8"]) == 0
+    signature = json.loads((tmp_path / "serving" / "keras_defaults_signature.json").read_text())
+    assert signature["outputs"]["fare"]["coverage"] == 0.8

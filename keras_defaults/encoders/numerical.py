@@ -11,7 +11,8 @@ from keras_defaults.frames import check_target_range
 from keras_defaults.layers import (FillMissing, MissingIndicator, PiecewiseLinear, QuantileNormal, SmoothClip,
                                    TargetDecoder)
 from keras_defaults.schema import is_duration, numeric_values
-from keras_defaults.state_schema import FINITE, FLAG, SCALE, ListOf, Nullable, Number, Record
+from keras_defaults.intervals import GRID
+from keras_defaults.state_schema import FINITE, FLAG, SCALE, Integer, ListOf, Nullable, Number, Record
 
 # Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
 UNSCALED_LOSSES = {"mean_squared_logarithmic_error", "poisson", "mean_absolute_percentage_error"}
@@ -70,7 +71,15 @@ class NumericalEncoder(Encoder):
              "levels": ListOf(Number(at_least=0, at_most=1), min_length=2)},
             [(lambda q: len(q["quantiles"]) == len(q["levels"]), "one level per quantile")])),
     })
-    target_state_shape = Record({"center": FINITE, "scale": SCALE, "log1p": FLAG, "duration": FLAG})
+    # `calibration`: the validation rows' absolute errors for prediction intervals (see `intervals`); saves from
+    # before intervals existed, and fits without validation rows, lack it.
+    target_state_shape = Record(
+        {"center": FINITE, "scale": SCALE, "log1p": FLAG, "duration": FLAG,
+         "calibration": Record({"rows": Integer(at_least=1),
+                                "errors": ListOf(Number(at_least=0), min_length=GRID + 1, max_length=GRID + 1)},
+                               [(lambda c: all(a <= b for a, b in zip(c["errors"], c["errors"][1:])),
+                                 "the errors' quantiles do not decrease")])},
+        optional=("calibration",))
 
     def fit_input(self, series, profile, settings):
         values = numeric_values(series)
@@ -178,7 +187,10 @@ class NumericalEncoder(Encoder):
         notes = [(state.get("duration"), ", a duration learned in seconds"), (state["log1p"], ", learned as log1p"),
                  (settings["standardize"], ", standardised"),
                  (loss_name(settings["loss"]) == "poisson",
-                  f", a count: Poisson likelihood, log link, learned in units of its mean ({state['scale']:.4g})")]
+                  f", a count: Poisson likelihood, log link, learned in units of its mean ({state['scale']:.4g})"),
+                 ("calibration" in state,
+                  f"; intervals (predict_interval) calibrated on {state.get('calibration', {}).get('rows')} "
+                  f"validation rows")]
         return "".join(note for applies, note in notes if applies)
 
 
