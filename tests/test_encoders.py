@@ -134,16 +134,22 @@ def test_regression_target_is_standardised_and_invertible(log_transform):
     np.testing.assert_allclose(encoder.decode(served, state), y.to_numpy(), rtol=1e-5)
 
 
+def target_profile(series):
+    return infer_column(series, "y", CONFIG.get("inference"), CONFIG.get("inputs", "boolean"))
+
+
 def test_classification_targets_keep_the_users_labels():
     settings = CONFIG.get("targets", "categorical")
-    state = ENCODERS["categorical"].fit_target(pd.Series(["b", "a", "c", "a"]), None, settings)
+    labels = pd.Series(["b", "a", "c", "a"])
+    state = ENCODERS["categorical"].fit_target(labels, target_profile(labels), settings)
     assert state["classes"] == ["a", "b", "c"]
     codes = ENCODERS["categorical"].target_array(pd.Series(["c", "a"]), state, settings)
     assert codes.tolist() == [2, 0]
     one_hot = ENCODERS["categorical"].target_array(pd.Series(["c", "a"]), state,
                                                    {**settings, "loss": "categorical_crossentropy"})
     assert one_hot.tolist() == [[0, 0, 1], [1, 0, 0]]
-    state = ENCODERS["boolean"].fit_target(pd.Series(["no", "yes", "no"]), None, CONFIG.get("targets", "boolean"))
+    labels = pd.Series(["no", "yes", "no"])
+    state = ENCODERS["boolean"].fit_target(labels, target_profile(labels), CONFIG.get("targets", "boolean"))
     assert state["classes"] == ["no", "yes"]
 
 
