@@ -15,6 +15,7 @@ import numpy as np
 from keras import ops
 
 from keras_defaults.errors import ConfigError, DataError
+from keras_defaults.layers import MemberMean
 
 # The calibration keeps the errors' quantiles at 0, 1/GRID, ..., 1: a save of a few kilobytes whatever the rows.
 GRID = 1000
@@ -28,30 +29,32 @@ def calibrate(network, validation, steps, targets):
     if validation is None or not regression:
         return {}
     batches = validation.take(steps) if steps is not None else validation
-    errors = {name: [] for name in regression}
+    members_mean = MemberMean()  # an ensemble's prediction, as the served model averages its members
+    outputs, labels = {name: [] for name in regression}, {name: [] for name in regression}
     for batch in batches:
-        features, labels = batch[0], batch[1]
-        outputs = network(features, training=False)
-        for name, target in regression.items():
-            predicted, truth = _in_user_units(outputs[name], target), _in_user_units(labels[name], target)
-            errors[name].append(np.abs(predicted - truth))
+        predicted = network(batch[0], training=False)
+        for name in regression:
+            head = predicted[name]
+            outputs[name].append(ops.convert_to_numpy(members_mean(head) if len(head.shape) == 3 else head))
+            labels[name].append(ops.convert_to_numpy(batch[1][name]))
     calibration = {}
-    for name, parts in errors.items():
-        values = np.concatenate(parts) if parts else np.zeros(0)
-        values = values[np.isfinite(values)]
-        if len(values):
-            quantiles = np.quantile(values, np.linspace(0.0, 1.0, GRID + 1), method="inverted_cdf")
-            calibration[name] = {"rows": int(len(values)), "errors": [float(q) for q in quantiles]}
+    for name, target in regression.items():
+        if not outputs[name]:
+            continue
+        # Decoded once, all batches together: one decoding layer per target, not one per batch.
+        errors = np.abs(_in_user_units(np.concatenate(outputs[name]), target)
+                        - _in_user_units(np.concatenate(labels[name]), target))
+        errors = errors[np.isfinite(errors)]
+        if len(errors):
+            quantiles = np.quantile(errors, np.linspace(0.0, 1.0, GRID + 1), method="inverted_cdf")
+            calibration[name] = {"rows": int(len(errors)), "errors": [float(q) for q in quantiles]}
     return calibration
 
 
 def _in_user_units(values, target):
-    """A regression head's outputs or labels (the scale the loss sees; an ensemble's members averaged) in the user's
-    units, by the target's own decoding layer: the one the served model runs."""
-    values = ops.convert_to_tensor(values, dtype="float32")
-    if len(values.shape) == 3:  # (batch, members, 1): the ensemble's prediction is the members' mean
-        values = ops.mean(values, axis=1)
-    decoded = target.encoder.serve(values, target.state, "calibration")
+    """A regression head's outputs or labels (the scale the loss sees) in the user's units, by the target's own
+    decoding layer: the one the served model runs."""
+    decoded = target.encoder.serve(ops.convert_to_tensor(values, dtype="float32"), target.state, "calibration")
     return np.asarray(ops.convert_to_numpy(decoded), dtype="float64").reshape(-1)
 
 
