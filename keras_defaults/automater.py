@@ -520,7 +520,9 @@ class Automater:
 
         Split-conformal (see `keras_defaults.intervals`): each interval is the prediction plus or minus a quantile of
         the absolute errors the network made on the validation rows, which it never trained on before they were
-        scored. The width is the same for every row. With several targets, a dict {target: DataFrame} over the
+        scored. The width is the same for every row; with `distribution: normal` it is that quantile of the errors
+        in standard deviations, times each row's predicted standard deviation (and with `calibrate_intervals:
+        false`, the normal's own z times it). With several targets, a dict {target: DataFrame} over the
         regression targets. Files and `out` work as in `predict`.
         """
         self._check_fitted()
@@ -529,23 +531,18 @@ class Automater:
         if not regression:
             raise DataError(f"predict_interval needs a regression target; {self.targets} is a classification "
                             f"target. Use predict_proba(df) for class probabilities.")
-        widths = {name: self._interval_half_width(name, target, coverage) for name, target in regression.items()}
+        factors = {name: intervals.interval_factor(target, coverage, name) for name, target in regression.items()}
 
         def bounds(frame, outputs):
-            table = self._prediction_frame(frame, outputs)
-            tables = {name: pd.DataFrame({"lower": table[name] - width, "upper": table[name] + width},
-                                         index=frame.index) for name, width in widths.items()}
+            tables = {}
+            for name, factor in factors.items():
+                target = regression[name]
+                lower, upper = target.encoder.interval_bounds(
+                    outputs[name] if outputs is not None else np.zeros((0, target.units)), factor, target.state)
+                tables[name] = pd.DataFrame({"lower": lower, "upper": upper}, index=frame.index)
             return tables[self.targets[0]] if len(self.targets_) == 1 else tables
 
         return self._predict_each(df, out, bounds)
-
-    def _interval_half_width(self, name, target, coverage):
-        if "calibration" not in target.state:
-            raise DataError(f"Target '{name}' has no calibration for intervals: it was fitted without validation "
-                            f"rows (training.validation_split: 0, or too few rows to hold any out), or saved before "
-                            f"intervals existed. Fit again with validation rows (or validation_data=).")
-        width = intervals.half_width(target.state["calibration"], coverage, name)
-        return pd.Timedelta(seconds=width) if target.state.get("duration") else width
 
     def evaluate(self, df):
         """Metrics on labelled data, in the user's units: a dict {metric: value}.
@@ -668,15 +665,17 @@ class Automater:
             return exporting.export_keras(self.model_, path)
         if format == "tf_saved_model":
             coverage = intervals.check_coverage(coverage)
-            widths = {}
+            factors = {}
             for name, target in self.targets_.items():
-                if "calibration" in target.state:
-                    try:
-                        widths[name] = intervals.half_width(target.state["calibration"], coverage, name)
-                    except DataError as error:  # too few validation rows for this coverage: serve no bounds
+                if target.predicts_classes:
+                    continue
+                try:
+                    factors[name] = intervals.interval_factor(target, coverage, name)
+                except DataError as error:  # no intervals at all, or too few rows for this coverage: serve no bounds
+                    if "calibration" in target.state:
                         warn(f"The SavedModel returns no interval bounds for target '{name}'. {error}")
             return exporting.export_saved_model(self.model_, self.inputs_, self.targets_, path,
-                                                {"coverage": coverage, "half_widths": widths})
+                                                {"coverage": coverage, "factors": factors})
         raise ConfigError("Unknown export format. " + expected_one_of("format", format, ["keras", "tf_saved_model"]))
 
     def save(self, path):

@@ -50,6 +50,9 @@ _ONE_OF = {
     "refit": ("auto", True, False),
     "ordinal": ("auto", True, False),
 }
+# Settings of a target's head (targets.<kind>.<key>, or a target's column entry) that take one of a list; a key
+# also used elsewhere (training.distribution names a tf.distribute strategy) is checked there by its own rule.
+_TARGET_ONE_OF = {"distribution": ("point", "normal")}
 # The calendar parts a date-time column can be encoded with (inputs.datetime.parts).
 CALENDAR_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour", "minute")
 # List settings whose every element must be one of these.
@@ -272,6 +275,11 @@ def check_value(key, default, value, where, source):
         if problem:
             raise ConfigTypeError(f"Setting '{where}' in {source} must be {problem}.")
         return
+    choices = _TARGET_ONE_OF.get(key) if where.startswith(("targets.", "columns.")) else None
+    if choices is not None:
+        if not isinstance(value, str) or value not in choices:
+            raise ConfigError(f"Setting '{where}' in {source}: " + expected_one_of(key, value, choices))
+        return
     if key in _ONE_OF:
         if value not in _ONE_OF[key] or isinstance(value, (int, float)) and not isinstance(value, bool):
             raise ConfigError(f"Setting '{where}' in {source}: " + expected_one_of(key, value, _ONE_OF[key]))
@@ -481,7 +489,7 @@ def validate_column_entry(config, column, kind, role):
 
 # Column settings added after saves of format 1 were first written: a save from before one existed lacks it, and
 # reads as its built-in value (the behaviour it was fitted with). Any other absent setting is refused.
-SETTINGS_ADDED_SINCE_FORMAT_1 = {"ordinal", "ordinal_loss"}
+SETTINGS_ADDED_SINCE_FORMAT_1 = {"ordinal", "ordinal_loss", "distribution", "calibrate_intervals"}
 
 
 def check_saved_settings(builtin, settings, column, kind, role, where, source):

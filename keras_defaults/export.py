@@ -189,7 +189,8 @@ def _named_objects(node):
 
 def serving_signature(inputs, targets, bounds=None):
     """The SavedModel's inputs (column -> argument name and dtype) and outputs (target -> output names); with
-    `bounds` ({"coverage": c, "half_widths": {target: width}}), the interval's bounds of those targets too."""
+    `bounds` ({"coverage": c, "factors": {target: factor}}, see `intervals.interval_factor`), the interval's bounds
+    of those targets too."""
     taken = set()
     arguments = {}
     for column, spec in inputs.items():
@@ -204,7 +205,7 @@ def serving_signature(inputs, targets, bounds=None):
         if target.predicts_classes:
             outputs[name]["probabilities"] = signature_name(f"{key}_probabilities", taken)
             outputs[name]["classes"] = [str(c) for c in target.classes]
-        if bounds and name in bounds["half_widths"]:
+        if bounds and name in bounds["factors"]:
             outputs[name].update(lower=signature_name(f"{key}_lower", taken),
                                  upper=signature_name(f"{key}_upper", taken), coverage=bounds["coverage"])
     return {"inputs": arguments, "outputs": outputs}
@@ -217,7 +218,7 @@ def export_saved_model(model, inputs, targets, path, bounds=None):
     targets' own (`Encoder.probabilities` and `decode_tensor`), run inside the graph."""
     path = Path(path)
     signature = serving_signature(inputs, targets, bounds)
-    half_widths = (bounds or {}).get("half_widths", {})
+    factors = (bounds or {}).get("factors", {})
     specs = {spec["argument"]: tf.TensorSpec([None], tf.string if spec["dtype"] == "string" else tf.float32,
                                              name=spec["argument"])
              for spec in signature["inputs"].values()}
@@ -234,8 +235,8 @@ def export_saved_model(model, inputs, targets, path, bounds=None):
             if name in class_names:
                 result[out["probabilities"]] = encoder.probabilities(outputs[name])
             if "lower" in out:
-                result[out["lower"]] = result[out["prediction"]] - half_widths[name]
-                result[out["upper"]] = result[out["prediction"]] + half_widths[name]
+                result[out["lower"]], result[out["upper"]] = encoder.interval_tensors(
+                    outputs[name], factors[name], targets[name].state)
         return result
 
     archive = keras.export.ExportArchive()

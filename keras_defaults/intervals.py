@@ -7,6 +7,12 @@ ceil((rows + 1) * c)-th smallest error: on new rows drawn like the validation ro
 fraction c of the time (Vovk et al. 2005; Lei et al. 2018, "Distribution-free predictive inference for
 regression"). With a refit (training.refit), the network that serves was also trained on those rows, for as many
 epochs: its errors are those of a slightly larger training set, so the intervals hold about as stated.
+
+A normal head (distribution: normal) predicts a standard deviation per row: its errors are kept in units of it
+(normalised conformal scores, Papadopoulos et al. 2008), and an interval is the mean plus or minus that quantile
+times the row's standard deviation: as wide as the head expects the row to be noisy, with the same guarantee. With
+calibrate_intervals: false it is the mean plus or minus the normal's own z times the standard deviation, which
+holds as stated only as far as the head's variances are right.
 """
 
 import math
@@ -15,7 +21,6 @@ import numpy as np
 from keras import ops
 
 from keras_defaults.errors import ConfigError, DataError
-from keras_defaults.layers import MemberMean
 
 # The calibration keeps the errors' quantiles at 0, 1/GRID, ..., 1: a save of a few kilobytes whatever the rows.
 GRID = 1000
@@ -24,26 +29,33 @@ GRID = 1000
 def calibrate(network, validation, steps, targets):
     """{regression target: calibration} from the validation batches (`validation`, a dataset of (features, labels)
     or (features, labels, weights) batches; `steps` of them, or all when None) and `network`, as trained: the
-    calibration is {"rows": n, "errors": [GRID + 1 quantiles of |prediction - truth|, in the user's units]}."""
-    regression = {name: target for name, target in targets.items() if not target.predicts_classes}
+    calibration is {"rows": n, "errors": [GRID + 1 quantiles of the conformity scores]}: |prediction - truth| in
+    the user's units, divided by the predicted standard deviation for a normal head. Targets set to
+    calibrate_intervals: false get none."""
+    regression = {name: target for name, target in targets.items()
+                  if not target.predicts_classes and target.settings.get("calibrate_intervals", True)}
     if validation is None or not regression:
         return {}
     batches = validation.take(steps) if steps is not None else validation
-    members_mean = MemberMean()  # an ensemble's prediction, as the served model averages its members
+    # An ensemble's prediction, as the served model combines its members.
+    combine = {name: target.encoder.members_mean(target.state, f"calibration_{i}")
+               for i, (name, target) in enumerate(regression.items())}
     outputs, labels = {name: [] for name in regression}, {name: [] for name in regression}
     for batch in batches:
         predicted = network(batch[0], training=False)
         for name in regression:
             head = predicted[name]
-            outputs[name].append(ops.convert_to_numpy(members_mean(head) if len(head.shape) == 3 else head))
+            outputs[name].append(ops.convert_to_numpy(combine[name](head) if len(head.shape) == 3 else head))
             labels[name].append(ops.convert_to_numpy(batch[1][name]))
     calibration = {}
     for name, target in regression.items():
         if not outputs[name]:
             continue
         # Decoded once, all batches together: one decoding layer per target, not one per batch.
-        errors = np.abs(_in_user_units(np.concatenate(outputs[name]), target)
-                        - _in_user_units(np.concatenate(labels[name]), target))
+        served = target.encoder.serve(ops.convert_to_tensor(np.concatenate(outputs[name]), dtype="float32"),
+                                      target.state, "calibration")
+        errors = target.encoder.conformity_scores(ops.convert_to_numpy(served), target.encoder.labels_in_user_units(
+            np.concatenate(labels[name]), target.state), target.state)
         errors = errors[np.isfinite(errors)]
         if len(errors):
             quantiles = np.quantile(errors, np.linspace(0.0, 1.0, GRID + 1), method="inverted_cdf")
@@ -51,11 +63,22 @@ def calibrate(network, validation, steps, targets):
     return calibration
 
 
-def _in_user_units(values, target):
-    """A regression head's outputs or labels (the scale the loss sees) in the user's units, by the target's own
-    decoding layer: the one the served model runs."""
-    decoded = target.encoder.serve(ops.convert_to_tensor(values, dtype="float32"), target.state, "calibration")
-    return np.asarray(ops.convert_to_numpy(decoded), dtype="float64").reshape(-1)
+def interval_factor(target, coverage, name):
+    """How many spreads an interval of `coverage` reaches either side of a target's prediction (see
+    `NumericalEncoder.interval_bounds`): the calibrated score's quantile (`half_width`) when the target has a
+    calibration, else what its head gives (a normal head's z). Raises DataError when it has neither."""
+    if "calibration" in target.state:
+        return half_width(target.state["calibration"], coverage, name)
+    own = target.encoder.own_interval_factor(coverage, target.state)
+    if own is not None:
+        return own
+    if not target.settings.get("calibrate_intervals", True):
+        raise DataError(f"Target '{name}' has no prediction intervals: its head predicts one value a row and "
+                        f"calibrate_intervals is false. Set calibrate_intervals: true (intervals from the validation "
+                        f"rows' errors), or distribution: normal (a standard deviation per row), and fit again.")
+    raise DataError(f"Target '{name}' has no calibration for intervals: it was fitted without validation rows "
+                    f"(training.validation_split: 0, or too few rows to hold any out), or saved before intervals "
+                    f"existed. Fit again with validation rows (or validation_data=).")
 
 
 def check_coverage(coverage):

@@ -435,6 +435,9 @@ class CumulativeLogits(keras.layers.Layer):
                              f"thresholds={thresholds!r}.")
         self.initial_thresholds = thresholds
 
+    # The linear scores a row it reads (the head's dense layer's units).
+    score_units = 1
+
     def build(self, input_shape):
         first, steps = self.initial_thresholds[0], np.diff(self.initial_thresholds)
         # The weights are the thresholds' parameters divided by _THRESHOLD_RATE (see there).
@@ -462,6 +465,120 @@ class CumulativeLogits(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "classes": self.classes, "thresholds": self.initial_thresholds}
+
+
+# ---------------------------------------------------------------------------------------------------- normal heads
+# The smallest standard deviation a normal head predicts, in the learned (standardised) units: a row the network
+# fits exactly would otherwise drive it to 0 and the likelihood to infinity.
+_MIN_SIGMA = 1e-3
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NormalParameters(keras.layers.Layer):
+    """A heteroscedastic Gaussian head's parameters from two linear scores per row: the mean (the first score) and
+    the standard deviation, softplus of the second plus a floor (positive, and growing linearly rather than
+    exponentially, which keeps early steps of the likelihood stable: Seitzer et al. 2022).
+
+    Input: (..., 2) scores. Output: (..., 2), [mean, standard deviation], in the units the loss sees.
+    """
+
+    score_units = 2
+
+    def call(self, scores):
+        return ops.concatenate([scores[..., :1], ops.softplus(scores[..., 1:]) + _MIN_SIGMA], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class GaussianNLL(keras.losses.Loss):
+    """The negative log-likelihood of a normal distribution whose mean and standard deviation are predicted per
+    row: log(sigma) + (y - mu)^2 / (2 sigma^2) + log(2 pi) / 2. With a fixed sigma it is the mean squared error, up to
+    scale and a constant: MSE is this likelihood with the variance held constant.
+
+    `beta` > 0 weighs each row's term by sigma^(2 beta), held constant in the gradient (beta-NLL, Seitzer et al.
+    2022, "On the pitfalls of heteroscedastic uncertainty estimation"): plain NLL (beta 0) lets the network explain
+    hard rows away as noise and learn their mean slowly; beta 1 gives the mean MSE's gradient.
+
+    y_true: (batch, 1). y_pred: (batch, 2), [mean, standard deviation] (`NormalParameters`).
+    """
+
+    def __init__(self, beta=0.0, **kwargs):
+        kwargs.setdefault("name", "gaussian_nll")
+        super().__init__(**kwargs)
+        self.beta = float(beta)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, y_pred.dtype)
+        mean, sigma = y_pred[..., :1], y_pred[..., 1:2]
+        nll = ops.log(sigma) + 0.5 * ops.square((y_true - mean) / sigma) + 0.5 * float(np.log(2 * np.pi))
+        if self.beta:
+            nll = nll * ops.stop_gradient(ops.power(sigma, 2.0 * self.beta))
+        return ops.mean(nll, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "beta": self.beta}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NormalDecoder(keras.layers.Layer):
+    """A normal head's [mean, standard deviation] in the user's units: the mean as `TargetDecoder` maps a value
+    (mean * scale + center), the standard deviation times the scale. Output: (batch, 2)."""
+
+    def __init__(self, center=0.0, scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.center = float(center)
+        self.scale = float(scale)
+
+    def call(self, inputs):
+        return ops.concatenate([inputs[..., :1] * self.scale + self.center, inputs[..., 1:2] * self.scale], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "center": self.center, "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NormalMixture(keras.layers.Layer):
+    """An ensemble of normal heads as one normal: its members' equal-weight mixture has the mean of their means and
+    the variance mean(sigma_m^2 + mu_m^2) - mu^2, their mean variance plus the spread of their means (the moments
+    of the mixture, which `MemberMean` would understate). (batch, members, 2) -> (batch, 2)."""
+
+    def call(self, inputs):
+        means, sigmas = inputs[..., 0], inputs[..., 1]
+        mean = ops.mean(means, axis=1)
+        variance = ops.mean(ops.square(sigmas) + ops.square(means - ops.expand_dims(mean, 1)), axis=1)
+        return ops.stack([mean, ops.sqrt(variance)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + tuple(input_shape[2:])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class OnMean(keras.metrics.Metric):
+    """`metric` of a normal head's mean: the first of its outputs [mean, standard deviation]. The regression
+    metrics (mae, rmse) would otherwise compare the truth with both."""
+
+    def __init__(self, metric=None, **kwargs):
+        metric = keras.metrics.get(metric) if not isinstance(metric, keras.metrics.Metric) else metric
+        kwargs.setdefault("name", metric.name)
+        super().__init__(**kwargs)
+        self.metric = metric
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        return self.metric.update_state(y_true, y_pred[..., :1], sample_weight)
+
+    def result(self):
+        return self.metric.result()
+
+    def reset_state(self):
+        self.metric.reset_state()
+
+    def get_config(self):
+        return {**super().get_config(), "metric": keras.metrics.serialize(self.metric)}
 
 
 # ---------------------------------------------------------------------------------------------------- ensembles

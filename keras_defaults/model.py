@@ -19,7 +19,7 @@ import warnings
 import keras
 
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
-from keras_defaults.layers import (EnsembleDense, EnsembleInputs, MemberMean, MembersLoss, MembersMetric,
+from keras_defaults.layers import (EnsembleDense, EnsembleInputs, MembersLoss, MembersMetric,
                                    SmoothedSparseCategoricalCrossentropy)
 from keras_defaults.layers import OneHotDense, PeriodicEmbedding, ServedModel, SmoothClip
 
@@ -195,9 +195,10 @@ def build_network(preprocessor, inputs, targets, body_config, body=None):
 
 def _head(hidden, target, members, name):
     """One target's output layer(s): `units` with the target's activation, or, where its encoder has a link of its
-    own (an ordinal head), one linear score per row that the link turns into the outputs."""
+    own (an ordinal head, a normal head), linear scores that the link turns into the outputs."""
     link = target.encoder.output_link(target.state, name)
-    units, activation = (1, "linear") if link is not None else (target.units, target.settings["activation"])
+    units, activation = ((link.score_units, "linear") if link is not None
+                         else (target.units, target.settings["activation"]))
     dense_name = f"{name}__score" if link is not None else name
     head = (keras.layers.Dense(units, activation=activation, name=dense_name) if members == 1 else
             EnsembleDense(units, activation=activation, name=f"{dense_name}__members"))
@@ -213,7 +214,7 @@ def build_served_model(preprocessor, network, targets):
     for name, target in targets.items():
         out = outputs[name]
         if len(out.shape) == 3:
-            out = MemberMean(name=f"{layer_name(name)}__mean")(out)
+            out = target.encoder.members_mean(target.state, f"{layer_name(name)}__mean")(out)
         served[name] = target.encoder.serve(out, target.state, layer_name(name))
     return functional(inputs, served, "keras_defaults_model", ServedModel)
 
@@ -403,8 +404,9 @@ def compile_model(model, targets, optimizer):
     """
     losses, metrics = {}, {}
     for name, target in targets.items():
-        loss = keras_loss(target.settings["loss"])
-        found = [target.encoder.compile_metric(spec, keras_metric(spec)) for spec in target.settings["metrics"]]
+        loss = target.encoder.head_loss(target.state) or keras_loss(target.settings["loss"])
+        found = [target.encoder.compile_metric(spec, keras_metric(spec), target.state)
+                 for spec in target.settings["metrics"]]
         if len(model.output[name].shape) == 3:
             loss = MembersLoss(loss)
             found = [MembersMetric(_metric_object(metric, target), name=_split(spec)[0])

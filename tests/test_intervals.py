@@ -1,6 +1,8 @@
 """Prediction intervals: split-conformal calibration on the validation rows, predict_interval, and the bounds the
 SavedModel returns."""
 
+import copy
+import dataclasses
 import json
 import math
 
@@ -124,3 +126,115 @@ def test_the_rank_is_exact_where_floats_are_not():
     assert half_width(calibration, 0.9, "y") == 9.0  # (9 + 1) * 0.9 = 9: the largest of 9 errors, not an error
     with pytest.raises(DataError, match="needs at least 9 validation rows"):
         half_width({"rows": 8, "errors": calibration["errors"]}, 0.9, "y")
+
+
+# ---------------------------------------------------------------------------------------------------- normal heads
+NORMAL = {"training": {"epochs": 15}, "targets": {"numerical": {"distribution": "normal"}}}
+
+
+def heteroscedastic_frame(rows, seed=0):
+    """y = a smooth function of x plus Gaussian noise whose standard deviation grows from 0.2 (x = 0) to 1.8 (|x| =
+    2), and a column of noise."""
+    rng = np.random.default_rng(seed)
+    x, other = rng.uniform(-2, 2, size=rows), rng.normal(size=rows)
+    return pd.DataFrame({"x": x, "other": other,
+                         "y": 3.0 * np.sin(x) + rng.normal(size=rows) * (0.2 + 0.8 * np.abs(x))})
+
+
+@pytest.fixture(scope="module")
+def normal_fitted():
+    data = heteroscedastic_frame(12000)
+    auto = Automater("y", overrides=NORMAL, seed=0, verbose=0).fit(data.iloc[:8000])
+    return auto, data.iloc[8000:]
+
+
+def held(bounds, truth):
+    return float(((bounds["lower"] <= truth) & (truth <= bounds["upper"])).mean())
+
+
+def test_a_normal_head_predicts_the_mean_and_intervals_as_wide_as_the_noise(normal_fitted):
+    auto, new = normal_fitted
+    for coverage in (0.8, 0.9):
+        assert abs(held(auto.predict_interval(new, coverage=coverage), new["y"]) - coverage) <= 0.03, coverage
+    bounds = auto.predict_interval(new, coverage=0.9)
+    np.testing.assert_allclose((bounds["lower"] + bounds["upper"]) / 2, auto.predict(new), rtol=1e-5, atol=1e-5)
+    width = bounds["upper"] - bounds["lower"]
+    quiet, noisy = width[new["x"].abs() < 0.5].mean(), width[new["x"].abs() > 1.5].mean()
+    # The noise's own 90% intervals: 2 * 1.645 * (0.2 + 0.8 |x|), about 1.3 where |x| < 0.5 and 5.3 where |x| > 1.5.
+    assert 0.9 < quiet < 2.0 and 4.0 < noisy < 6.5, (quiet, noisy)
+    # The mean is as good as a point head's: the noise alone leaves an RMSE of about 1.10.
+    assert np.sqrt(np.mean((auto.predict(new) - new["y"]) ** 2)) < 1.2
+    choice = auto.explain().set_index("column").loc["y", "choice"]
+    assert "2 unit(s), normal (mean and standard deviation per row; Gaussian negative log-likelihood" in choice
+    assert "calibrated on 1600 validation rows (errors in units of the predicted standard deviation)" in choice
+
+
+def test_a_normal_head_without_calibration_gives_its_own_intervals(normal_fitted):
+    auto, new = normal_fitted
+    target = auto.targets_["y"]
+    uncalibrated = copy.copy(auto)
+    state = {key: value for key, value in target.state.items() if key != "calibration"}
+    uncalibrated.targets_ = {"y": dataclasses.replace(target, state=state,
+                                                      settings={**target.settings, "calibrate_intervals": False})}
+    bounds = uncalibrated.predict_interval(new, coverage=0.9)
+    sigma = auto.model_.predict(dict(new), verbose=0)["y"][:, 1]
+    np.testing.assert_allclose((bounds["upper"] - bounds["lower"]) / 2, 1.6448536 * sigma, rtol=1e-5)
+    assert abs(held(bounds, new["y"]) - 0.9) <= 0.03
+    # Fitted so from the start: no calibration is kept, and explain says where the intervals come from.
+    small = Automater("y", overrides={"training": {"epochs": 1}, "targets": {"numerical": {
+        "distribution": "normal", "calibrate_intervals": False}}}, verbose=0).fit(heteroscedastic_frame(300))
+    assert "calibration" not in small.targets_["y"].state
+    assert "mean +- z standard deviations" in small.explain().set_index("column").loc["y", "choice"]
+
+
+def test_a_normal_head_saves_and_exports_its_mean_and_bounds(normal_fitted, tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from keras_defaults.encoders import input_tensor
+
+    auto, new = normal_fitted
+    rows = new.head(50)
+    expected, predicted = auto.predict_interval(rows, coverage=0.8), auto.predict(rows)
+    auto.save(tmp_path / "run")
+    loaded = Automater.load(tmp_path / "run")
+    pd.testing.assert_frame_equal(loaded.predict_interval(rows, coverage=0.8), expected)
+    served = keras.saving.load_model(auto.export(tmp_path / "model.keras"), safe_mode=True)
+    np.testing.assert_allclose(served.predict(dict(rows), verbose=0)["y"][:, 0], predicted, rtol=1e-5, atol=1e-5)
+    path = auto.export(tmp_path / "serving", format="tf_saved_model", coverage=0.8)
+    names = json.loads((path / "keras_defaults_signature.json").read_text())
+    feeds = {spec["argument"]: input_tensor(rows[c], auto.profiles_[c]) for c, spec in names["inputs"].items()}
+    out = tf.saved_model.load(str(path)).signatures["serving_default"](**feeds)
+    names = names["outputs"]["y"]
+    np.testing.assert_allclose(out[names["prediction"]].numpy(), predicted, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out[names["lower"]].numpy(), expected["lower"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out[names["upper"]].numpy(), expected["upper"], rtol=1e-5, atol=1e-5)
+
+
+def test_a_point_head_without_calibration_has_no_intervals():
+    auto = Automater("y", overrides={"training": {"epochs": 1}, "targets": {"numerical": {
+        "calibrate_intervals": False}}}, verbose=0).fit(noisy_frame(200))
+    assert "calibration" not in auto.targets_["y"].state
+    with pytest.raises(DataError, match=r"Target 'y' has no prediction intervals: its head predicts one value a row "
+                                        r"and calibrate_intervals is false. Set calibrate_intervals: true"):
+        auto.predict_interval(noisy_frame(10))
+
+
+@pytest.mark.parametrize("settings, said", [
+    ({"loss": "huber"}, r"distribution: normal trains by the Gaussian negative log-likelihood, which is MSE with a "
+                        r"variance learned per row; loss 'huber' for target 'y' \(from overrides= argument\) "),
+    ({"activation": "relu"}, r"the head's activation is 'relu'.*Leave activation: linear"),
+    ({"log_transform": "auto"}, r"log_transform: auto would learn its logarithm.*Set log_transform: false"),
+])
+def test_a_normal_head_refuses_settings_it_cannot_train_with(settings, said):
+    overrides = {"targets": {"numerical": {"distribution": "normal", **settings}}}
+    with pytest.raises(ConfigError, match=said):
+        Automater("y", overrides=overrides, verbose=0).prepare(noisy_frame(50))
+
+
+def test_an_unknown_distribution_is_refused_with_a_suggestion():
+    with pytest.raises(ConfigError, match=r"Setting 'targets.numerical.distribution' in overrides= argument: Expected "
+                                          r"one of \{'normal', 'point'\}. Received: distribution='normall'. Did you "
+                                          r"mean 'normal'\?"):
+        Automater("y", overrides={"targets": {"numerical": {"distribution": "normall"}}}, verbose=0).prepare(
+            noisy_frame(50))

@@ -2,8 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from keras_defaults.layers import (CategoryCodes, FillMissing, MissingIndicator, OneHotDense, QuantileNormal,
-                                   SmoothClip, TargetDecoder)
+from keras_defaults.layers import (CategoryCodes, FillMissing, GaussianNLL, MissingIndicator, NormalDecoder,
+                                   NormalMixture, NormalParameters, OneHotDense, OnMean, QuantileNormal, SmoothClip,
+                                   TargetDecoder)
 
 
 def run(layer, values):
@@ -44,7 +45,8 @@ def test_target_decoder_inverts_the_target_transform(log1p):
 
 
 @pytest.mark.parametrize("layer", [FillMissing(1.0), MissingIndicator(), SmoothClip(2.0), CategoryCodes(-5),
-                                   TargetDecoder(1.0, 2.0, True), QuantileNormal([0.0, 1.0, 5.0], [0.1, 0.5, 0.9])])
+                                   TargetDecoder(1.0, 2.0, True), QuantileNormal([0.0, 1.0, 5.0], [0.1, 0.5, 0.9]),
+                                   NormalParameters(), NormalDecoder(1.0, 2.0), NormalMixture()])
 def test_layers_serialise_by_registered_name(layer):
     config = keras.saving.serialize_keras_object(layer)
     assert config["registered_name"].startswith("keras_defaults>")
@@ -204,3 +206,38 @@ def test_cumulative_logits_give_ordered_probabilities_whatever_the_weights():
     for bad in ([0.0, -1.0, 2.0], [0.0, 1.0], [0.0, float("nan"), 1.0]):
         with pytest.raises(ValueError, match="3 finite, increasing numbers"):
             CumulativeLogits(4, thresholds=bad)
+
+
+def test_a_normal_heads_parameters_keep_the_mean_and_a_positive_spread():
+    out = run(NormalParameters(), [[1.5, -50.0], [-2.0, 0.0], [0.0, 30.0]])
+    np.testing.assert_allclose(out[:, 0], [1.5, -2.0, 0.0])
+    np.testing.assert_allclose(out[:, 1], [1e-3, np.log(2.0) + 1e-3, 30.0 + 1e-3], rtol=1e-5)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_the_gaussian_nll_is_the_normals_log_density_and_beta_only_weighs_it(beta):
+    from scipy.stats import norm
+
+    y = np.array([[0.5], [2.0], [-1.0]], dtype="float32")
+    mean_sd = np.array([[0.0, 1.0], [1.0, 0.5], [-1.0, 2.0]], dtype="float32")
+    per_row = -norm.logpdf(y[:, 0], mean_sd[:, 0], mean_sd[:, 1]) * mean_sd[:, 1] ** (2 * beta)
+    loss = GaussianNLL(beta=beta)
+    assert float(loss(y, mean_sd)) == pytest.approx(per_row.mean(), rel=1e-5)
+    assert keras.losses.deserialize(keras.losses.serialize(loss)).beta == beta
+
+
+def test_a_normal_decoder_maps_the_mean_and_scales_the_spread():
+    np.testing.assert_allclose(run(NormalDecoder(10.0, 3.0), [[1.0, 0.5], [-2.0, 2.0]]), [[13.0, 1.5], [4.0, 6.0]])
+
+
+def test_a_normal_mixture_has_the_moments_of_its_members():
+    members = np.array([[[0.0, 1.0], [2.0, 1.0]], [[1.0, 0.5], [1.0, 0.5]]], dtype="float32")  # (batch 2, members 2)
+    out = run(NormalMixture(), members)
+    # Row 1: means 0 and 2, variance 1 each: mean 1, variance 1 + 1 (the spread of the means). Row 2: the same normal.
+    np.testing.assert_allclose(out, [[1.0, np.sqrt(2.0)], [1.0, 0.5]], rtol=1e-6)
+
+
+def test_on_mean_scores_a_normal_heads_mean_only():
+    metric = OnMean("mae")
+    metric.update_state(np.array([[1.0], [3.0]]), np.array([[2.0, 100.0], [3.0, 100.0]], dtype="float32"))
+    assert float(metric.result()) == pytest.approx(0.5)

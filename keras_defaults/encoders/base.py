@@ -15,6 +15,7 @@ import pandas as pd
 import tensorflow as tf
 from keras import ops
 
+from keras_defaults.layers import MemberMean
 from keras_defaults.schema import numeric_values, python_value, string_values
 from keras_defaults.state_schema import FLAG, LABEL, ListOf, Record
 
@@ -160,7 +161,7 @@ class Encoder(abc.ABC):
         """The head's output as the served model returns it (in the user's units)."""
         return output
 
-    def compile_metric(self, spec, metric):
+    def compile_metric(self, spec, metric, state):
         """The metric `compile` gets for a setting `spec` of this target; `metric` is the generic one."""
         return metric
 
@@ -189,6 +190,16 @@ class Encoder(abc.ABC):
         """A layer of this target's own that turns one linear score per row into its outputs (an ordinal head's
         class probabilities), or None: the head is then a dense layer of `head_units` with the target's activation.
         """
+        return None
+
+    def members_mean(self, state, name):
+        """The layer that makes an ensemble's members' outputs, (batch, members, units), one prediction (batch,
+        units), as the served model returns it: their mean, unless the head's outputs combine otherwise."""
+        return MemberMean(name=name)
+
+    def head_loss(self, state):
+        """The loss this target's head trains with when its state decides it (a normal head's likelihood), or None:
+        the `loss` setting's."""
         return None
 
     def head_description(self, state, settings):

@@ -87,7 +87,7 @@ class BooleanEncoder(Encoder):
     def accuracy_metric(self, settings):
         return keras.metrics.BinaryAccuracy(name="accuracy")
 
-    def compile_metric(self, spec, metric):
+    def compile_metric(self, spec, metric, state):
         # An instance named "auc", so that every compiled model logs it as auc and val_auc.
         return keras.metrics.AUC(name="auc") if spec == "auc" else metric
 

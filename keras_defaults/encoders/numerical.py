@@ -1,5 +1,7 @@
 """Numbers: impute the median and flag missing values, scale robustly (or by quantiles), clip smoothly; a linear
-regression head."""
+regression head, or a normal one (mean and standard deviation per row)."""
+
+from statistics import NormalDist
 
 import keras
 import numpy as np
@@ -8,14 +10,21 @@ import pandas as pd
 from keras_defaults.encoders.base import EncodedColumn, Encoder, loss_name
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
-from keras_defaults.layers import (FillMissing, MissingIndicator, PiecewiseLinear, QuantileNormal, SmoothClip,
+from keras_defaults.layers import (FillMissing, GaussianNLL, MissingIndicator, NormalDecoder, NormalMixture,
+                                   NormalParameters, OnMean, PiecewiseLinear, QuantileNormal, SmoothClip,
                                    TargetDecoder)
 from keras_defaults.schema import is_duration, numeric_values
 from keras_defaults.intervals import GRID
-from keras_defaults.state_schema import FINITE, FLAG, SCALE, Integer, ListOf, Nullable, Number, Record
+from keras_defaults.state_schema import FINITE, FLAG, SCALE, Integer, ListOf, Nullable, Number, Record, Text
 
 # Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
 UNSCALED_LOSSES = {"mean_squared_logarithmic_error", "poisson", "mean_absolute_percentage_error"}
+
+
+# A normal head's likelihood weighs each row by sigma^(2 beta) (beta-NLL, see `layers.GaussianNLL`). 0.5 is the
+# value Seitzer et al. (2022) recommend: the mean learns about as fast as under MSE, and the variance still fits.
+NORMAL_BETA = 0.5
+NORMAL_EXAMPLE = "targets: {numerical: {distribution: normal}}"
 
 
 # Normalization keeps its variance in float32, where the square of a spread above ~1.8e19 overflows to infinity and
@@ -71,15 +80,17 @@ class NumericalEncoder(Encoder):
              "levels": ListOf(Number(at_least=0, at_most=1), min_length=2)},
             [(lambda q: len(q["quantiles"]) == len(q["levels"]), "one level per quantile")])),
     })
-    # `calibration`: the validation rows' absolute errors for prediction intervals (see `intervals`); saves from
-    # before intervals existed, and fits without validation rows, lack it.
+    # `calibration`: the validation rows' conformity scores for prediction intervals (see `intervals`): absolute
+    # errors, divided by the predicted standard deviation for a normal head. Saves from before intervals existed,
+    # fits without validation rows, and fits with calibrate_intervals: false lack it. `distribution`: "normal" for a
+    # heteroscedastic Gaussian head (a point head's state has none).
     target_state_shape = Record(
-        {"center": FINITE, "scale": SCALE, "log1p": FLAG, "duration": FLAG,
+        {"center": FINITE, "scale": SCALE, "log1p": FLAG, "duration": FLAG, "distribution": Text(one_of=["normal"]),
          "calibration": Record({"rows": Integer(at_least=1),
                                 "errors": ListOf(Number(at_least=0), min_length=GRID + 1, max_length=GRID + 1)},
                                [(lambda c: all(a <= b for a, b in zip(c["errors"], c["errors"][1:])),
                                  "the errors' quantiles do not decrease")])},
-        optional=("calibration",))
+        optional=("calibration", "distribution"))
 
     def fit_input(self, series, profile, settings):
         values = numeric_values(series)
@@ -155,7 +166,8 @@ class NumericalEncoder(Encoder):
             center, scale = float(np.mean(learned)), float(np.std(learned)) or 1.0
         else:
             center, scale = 0.0, 1.0
-        return {"center": center, "scale": scale, "log1p": log1p, "duration": is_duration(series)}
+        state = {"center": center, "scale": scale, "log1p": log1p, "duration": is_duration(series)}
+        return {**state, "distribution": "normal"} if _is_normal(settings) else state
 
     def target_array(self, series, state, settings):
         values = numeric_values(series)
@@ -164,6 +176,8 @@ class NumericalEncoder(Encoder):
         return ((values - state["center"]) / state["scale"]).astype("float32").reshape(-1, 1)
 
     def check_loss(self, loss, given, settings, where):
+        if _is_normal(settings):
+            _check_normal_settings(loss, given, settings, where)
         if loss == "poisson":
             _check_poisson_settings(given, settings, where)
         if loss in UNSCALED_LOSSES and settings["standardize"]:
@@ -176,12 +190,68 @@ class NumericalEncoder(Encoder):
         return numeric_values(series).astype("float32").reshape(-1, 1)
 
     def serve(self, output, state, name):
+        if _is_normal(state):
+            return NormalDecoder(state["center"], state["scale"], name=f"{name}__in_user_units")(output)
         return TargetDecoder(state["center"], state["scale"], state["log1p"], name=f"{name}__in_user_units")(output)
 
     def decode(self, outputs, state):
-        values = super().decode(outputs, state)
-        # A duration is learned in seconds and predicted as one.
-        return pd.to_timedelta(values, unit="s").to_numpy() if state.get("duration") else values
+        return _as_target(_served_center(np.asarray(outputs, dtype="float64")), state)
+
+    def decode_tensor(self, outputs, class_names):
+        return _served_center(outputs)
+
+    # -- a normal head: two outputs, [mean, standard deviation], trained by the Gaussian likelihood
+    def head_units(self, state):
+        return 2 if _is_normal(state) else 1
+
+    def output_link(self, state, name):
+        return NormalParameters(name=f"{name}__normal") if _is_normal(state) else None
+
+    def head_loss(self, state):
+        return GaussianNLL(beta=NORMAL_BETA) if _is_normal(state) else None
+
+    def members_mean(self, state, name):
+        return NormalMixture(name=name) if _is_normal(state) else super().members_mean(state, name)
+
+    def compile_metric(self, spec, metric, state):
+        # mae, rmse: of the mean, the first of a normal head's outputs.
+        return OnMean(metric) if _is_normal(state) else metric
+
+    def head_description(self, state, settings):
+        if _is_normal(state):
+            return (f"normal (mean and standard deviation per row; Gaussian negative log-likelihood, "
+                    f"beta-NLL with beta {NORMAL_BETA:g})")
+        return super().head_description(state, settings)
+
+    # -- prediction intervals (see `intervals`): center +- factor * spread, in the user's units
+    def labels_in_user_units(self, labels, state):
+        """Labels as the loss reads them (standardised, log1p) in the user's units (seconds for durations)."""
+        values = np.asarray(labels, dtype="float64").reshape(-1) * state["scale"] + state["center"]
+        return np.expm1(values) if state["log1p"] else values
+
+    def conformity_scores(self, served, truths, state):
+        """How far each truth lies from the served model's prediction (`served`, its output for the target): the
+        absolute error, in units of the predicted standard deviation for a normal head (normalised conformal
+        scores: intervals then widen where the head expects more noise)."""
+        served = np.asarray(served, dtype="float64")
+        return np.abs(np.asarray(truths, dtype="float64") - _served_center(served)) / _served_spread(served, state)
+
+    def own_interval_factor(self, coverage, state):
+        """The factor of an interval the head gives without calibration: a normal head's mean +- z * sigma, with z
+        the standard normal's (1 + coverage) / 2 quantile; None for a point head, which has no spread of its own."""
+        return NormalDist().inv_cdf((1.0 + coverage) / 2.0) if _is_normal(state) else None
+
+    def interval_bounds(self, outputs, factor, state):
+        """The bounds (lower, upper) of intervals center +- factor * spread, in the user's units, from the served
+        model's outputs for the target (a numpy array)."""
+        outputs = np.asarray(outputs, dtype="float64")
+        center, spread = _served_center(outputs), _served_spread(outputs, state)
+        return _as_target(center - factor * spread, state), _as_target(center + factor * spread, state)
+
+    def interval_tensors(self, outputs, factor, state):
+        """`interval_bounds` inside a TensorFlow graph (the SavedModel's signature), durations in seconds."""
+        center, spread = _served_center(outputs), _served_spread(outputs, state)
+        return center - factor * spread, center + factor * spread
 
     def describe_target(self, state, settings):
         notes = [(state.get("duration"), ", a duration learned in seconds"), (state["log1p"], ", learned as log1p"),
@@ -190,8 +260,49 @@ class NumericalEncoder(Encoder):
                   f", a count: Poisson likelihood, log link, learned in units of its mean ({state['scale']:.4g})"),
                  ("calibration" in state,
                   f"; intervals (predict_interval) calibrated on {state.get('calibration', {}).get('rows')} "
-                  f"validation rows")]
+                  f"validation rows" + (" (errors in units of the predicted standard deviation)"
+                                        if _is_normal(state) else "")),
+                 ("calibration" not in state and _is_normal(state) and not settings["calibrate_intervals"],
+                  "; intervals (predict_interval): mean +- z standard deviations, as the head predicts them "
+                  "(calibrate_intervals: false)")]
         return "".join(note for applies, note in notes if applies)
+
+
+def _is_normal(state_or_settings):
+    """Whether a target has a normal head: its settings' `distribution`, or its fitted state's."""
+    return state_or_settings.get("distribution") == "normal"
+
+
+def _served_center(outputs):
+    """The served model's prediction, (batch,), from its output for a numerical target: the value, or the mean of a
+    normal head's [mean, standard deviation]. Numpy arrays and tensors alike."""
+    return outputs[:, 0]
+
+
+def _served_spread(outputs, state):
+    """The scale of an interval around the prediction: a normal head's standard deviation, else 1."""
+    return outputs[:, 1] if _is_normal(state) else 1.0
+
+
+def _as_target(values, state):
+    """Values in the target's units as predictions give them: a duration learned in seconds is predicted as one."""
+    return pd.to_timedelta(values, unit="s").to_numpy() if state.get("duration") else values
+
+
+def _check_normal_settings(loss, given, settings, where):
+    """A normal head trains by its own likelihood, on a mean that its decoder maps back linearly."""
+    if loss != "mean_squared_error":
+        raise ConfigError(f"distribution: normal trains by the Gaussian negative log-likelihood, which is MSE with a "
+                          f"variance learned per row; loss '{given}'{where} would be ignored. Leave the loss at mse, "
+                          f"or set distribution: point to train with '{given}'.")
+    if settings["activation"] != "linear":
+        raise ConfigError(f"distribution: normal predicts a mean on the whole real line, but the head's activation "
+                          f"is '{settings['activation']}'{where}. Leave activation: linear, or set distribution: "
+                          f"point.")
+    if settings["log_transform"] is not False:
+        raise ConfigError(f"distribution: normal is a normal of the target in its own units, but log_transform: "
+                          f"{settings['log_transform']} would learn its logarithm{where}. Set log_transform: false "
+                          f"with it, e.g. targets: {{numerical: {{distribution: normal, log_transform: false}}}}.")
 
 
 POISSON_EXAMPLE = "targets: {numerical: {loss: poisson, activation: exponential, standardize: false}}"
