@@ -1,5 +1,6 @@
 """Regression heads and their prediction intervals: the point head (the default, `distribution: point`) against the
-normal head (`distribution: normal`: a mean and a standard deviation per row, Gaussian negative log-likelihood).
+normal head (`distribution: normal`: a mean and a standard deviation per row, Gaussian negative log-likelihood) and
+the quantile head (`loss: quantile`: one output per quantile, pinball loss).
 
 For each regression table of a half of the quality benchmark (the tune half decides; the check half is run once to
 confirm, never to choose), the quality protocol's seeded folds (5-fold CV under 3,000 rows, 3-fold under 30,000,
@@ -11,6 +12,8 @@ else an 80/20 holdout), after a seeded subsample to 30,000 rows. Models:
   (beta-NLL, Seitzer et al. 2022) or 0 (the plain likelihood): the package's constant `NORMAL_BETA`, set in the
   worker for this run. Two sets of intervals from one fit: `conformal` (normalised split-conformal: the quantile of
   the validation errors in standard deviations, times each row's) and `own` (mean +- z sigma, uncalibrated).
+- `quantile`: `loss: {name: quantile, quantiles: QUANTILES}`. `conformal`: conformalized quantile regression on the
+  pair of quantiles whose own coverage is nearest; `own`: that pair as predicted (0.1 and 0.9 for 0.8).
 
 Scores per fold, on the held-out rows, in the target's units: R^2 and RMSE of the point prediction (the normal head's
 mean); for intervals of coverage 0.8 and 0.9, the share of rows whose truth they hold, their mean width and the
@@ -18,7 +21,7 @@ interval score (Gneiting & Raftery 2007: width plus 2 / (1 - coverage) times how
 lower is better, and it rewards intervals narrow where rows are predictable), both divided by the standard
 deviation of the held-out target so that tables compare. Fit time.
 
-Run: python benchmarks/intervals.py [--group tune|check|all] [--jobs 2]
+Run: python benchmarks/intervals.py [--group tune|check|all] [--models point,normal_b0,quantile] [--jobs 2]
 Writes benchmarks/results/intervals.md and intervals.csv (one row per dataset, model, fold and interval kind). An
 interrupted run resumes: rows already in the CSV (same code: the Automater's version) are kept.
 """
@@ -56,8 +59,10 @@ COVERAGES = (0.8, 0.9)
 # Tables under 3,000 rows get 3 folds here (quality.py: 5): three fits a fold, and the point is the intervals.
 FOLDS_SMALL = 3
 NORMAL = {"targets": {"numerical": {"distribution": "normal"}}}
-# model -> (overrides, beta: the normal head's NORMAL_BETA for the fit, None for the point head)
-MODELS = {"point": ({}, None), "normal_b05": (NORMAL, 0.5), "normal_b0": (NORMAL, 0.0)}
+QUANTILES = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
+QUANTILE = {"targets": {"numerical": {"loss": {"name": "quantile", "quantiles": QUANTILES}}}}
+# model -> (overrides, beta: the normal head's NORMAL_BETA for the fit, None for the other heads)
+MODELS = {"point": ({}, None), "normal_b05": (NORMAL, 0.5), "normal_b0": (NORMAL, 0.0), "quantile": (QUANTILE, None)}
 
 
 def regression_tables(group: str) -> dict[str, str]:
@@ -106,7 +111,7 @@ def run_fold(name: str, model: str, fold: int, half: str, made_by: str) -> list[
             "r2": r2_score(truth, predicted), "rmse": root_mean_squared_error(truth, predicted), "fit_s": fit_s,
             "version": made_by}
     kinds = {"conformal": fitted}
-    if beta is not None:
+    if model != "point":
         kinds["own"] = without_calibration(fitted)
     rows = []
     for kind, auto in kinds.items():
@@ -141,6 +146,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--group", choices=("tune", "check", "all"), default="tune")
     parser.add_argument("--datasets", help="comma list (default: the group's regression tables)")
+    parser.add_argument("--models", default=",".join(MODELS), help=f"comma list of {list(MODELS)} (point is the "
+                        f"reference and always runs)")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", default=str(RESULTS / "intervals"), help="output path without extension")
     args = parser.parse_args(argv)
@@ -150,13 +157,17 @@ def main(argv=None) -> None:
     out = Path(args.out)
     csv_path = out.with_suffix(".csv")
     done = pd.read_csv(csv_path) if csv_path.exists() else pd.DataFrame()
-    versions = {model: version(model) for model in MODELS}
+    models = list(dict.fromkeys(["point"] + args.models.split(",")))
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; expected some of {list(MODELS)}")
+    versions = {model: version(model) for model in models}
     if len(done):
         # Rows of other tables stay as they are; this run's tables keep the rows their code still makes.
         done = done[done.apply(lambda r: r["dataset"] not in tables or (
-            r["version"] == versions.get(r["model"]) and not (isinstance(r["error"], str) and r["error"])), axis=1)]
+            r["version"] == versions.get(r["model"], r["version"]) and not (isinstance(r["error"], str) and r["error"])), axis=1)]
     have = {(r.dataset, r.model, r.fold) for r in done.itertuples() if r.dataset in tables} if len(done) else set()
-    tasks = [(n, m, f) for n in tables for f in range(folds(n)) for m in MODELS if (n, m, f) not in have]
+    tasks = [(n, m, f) for n in tables for f in range(folds(n)) for m in models if (n, m, f) not in have]
     print(f"{len(tasks)} folds to fit ({len(have)} already in {csv_path})", flush=True)
     rows = done.to_dict("records") if len(done) else []
     started = time.perf_counter()
@@ -179,7 +190,7 @@ def main(argv=None) -> None:
 
 
 VARIANTS = [("point", "conformal"), ("normal_b05", "conformal"), ("normal_b05", "own"), ("normal_b0", "conformal"),
-            ("normal_b0", "own")]
+            ("normal_b0", "own"), ("quantile", "conformal"), ("quantile", "own")]
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
@@ -203,15 +214,17 @@ def write(rows: pd.DataFrame, out: Path, argv, wall: float) -> None:
               "R^2 of the prediction (the normal head's mean); for 90% intervals: held (the share of held-out rows "
               "whose truth the interval holds; 0.90 asked), width and interval score (both / the held-out "
               "target's standard deviation; lower is better), means over the folds. `conformal`: split-conformal "
-              "on the validation rows (normalised by the predicted standard deviation for a normal head); `own`: "
-              "a normal head's mean +- 1.645 sigma, uncalibrated. The tune half decides; the check half confirms.",
+              "on the validation rows (normalised by the predicted standard deviation for a normal head; "
+              "conformalized quantile regression for a quantile head); `own`: uncalibrated, a normal head's mean "
+              "+- 1.645 sigma, a quantile head's 0.05 and 0.95 quantiles. The tune half decides; the check half "
+              "confirms.",
               ""]
     for half in ("tune", "check"):
         if half not in table.index.get_level_values("half"):
             continue
         part = table.loc[half]
         present = [n for n in names if ("r2", n) in part.columns]
-        header = ["dataset", "R^2 point", "R^2 normal_b05", "R^2 normal_b0"] + [
+        header = ["dataset"] + [f"R^2 {m}" for m in MODELS] + [
             f"{metric} {n}" for metric in ("held", "score") for n in present]
         body = []
         for name in part.index:

@@ -522,8 +522,10 @@ class Automater:
         the absolute errors the network made on the validation rows, which it never trained on before they were
         scored. The width is the same for every row; with `distribution: normal` it is that quantile of the errors
         in standard deviations, times each row's predicted standard deviation (and with `calibrate_intervals:
-        false`, the normal's own z times it). With several targets, a dict {target: DataFrame} over the
-        regression targets. Files and `out` work as in `predict`.
+        false`, the normal's own z times it); with `loss: quantile`, a pair of the predicted quantiles, moved out
+        or in by how far outside it the validation rows fell (conformalized quantile regression; uncalibrated, the
+        pair itself). With several targets, a dict {target: DataFrame} over the regression targets. Files and `out`
+        work as in `predict`.
         """
         self._check_fitted()
         coverage = intervals.check_coverage(coverage)
@@ -531,18 +533,42 @@ class Automater:
         if not regression:
             raise DataError(f"predict_interval needs a regression target; {self.targets} is a classification "
                             f"target. Use predict_proba(df) for class probabilities.")
-        factors = {name: intervals.interval_factor(target, coverage, name) for name, target in regression.items()}
+        specs = {name: target.encoder.interval_spec(target.state, target.settings, coverage, name)
+                 for name, target in regression.items()}
 
         def bounds(frame, outputs):
             tables = {}
-            for name, factor in factors.items():
+            for name, spec in specs.items():
                 target = regression[name]
                 lower, upper = target.encoder.interval_bounds(
-                    outputs[name] if outputs is not None else np.zeros((0, target.units)), factor, target.state)
+                    outputs[name] if outputs is not None else np.zeros((0, target.units)), spec, target.state)
                 tables[name] = pd.DataFrame({"lower": lower, "upper": upper}, index=frame.index)
             return tables[self.targets[0]] if len(self.targets_) == 1 else tables
 
         return self._predict_each(df, out, bounds)
+
+    def predict_quantiles(self, df, out=None):
+        """A quantile head's predictions (loss: quantile), in the user's units: a DataFrame with one column per
+        quantile level (e.g. 0.05, 0.5, 0.95), lowest first, with `df`'s index. They never cross: on every row a
+        higher level has a value at least as high. With several such targets, a dict {target: DataFrame}. Files and
+        `out` work as in `predict`.
+        """
+        self._check_fitted()
+        heads = {name: target for name, target in self.targets_.items()
+                 if target.encoder.quantile_levels(target.state) is not None}
+        if not heads:
+            raise DataError(f"predict_quantiles needs a target trained with the quantile loss, and {self.targets} "
+                            f"{'has' if len(self.targets_) == 1 else 'have'} none. Fit with targets: {{numerical: "
+                            f"{{loss: {{name: quantile, quantiles: [0.05, 0.5, 0.95]}}}}}}; for intervals of any "
+                            f"regression target, use predict_interval(df).")
+
+        def quantiles(frame, outputs):
+            tables = {name: pd.DataFrame(target.encoder.quantile_values(
+                outputs[name] if outputs is not None else np.zeros((0, target.units)), target.state),
+                index=frame.index) for name, target in heads.items()}
+            return tables[self.targets[0]] if len(self.targets_) == 1 else tables
+
+        return self._predict_each(df, out, quantiles)
 
     def evaluate(self, df):
         """Metrics on labelled data, in the user's units: a dict {metric: value}.
@@ -665,17 +691,17 @@ class Automater:
             return exporting.export_keras(self.model_, path)
         if format == "tf_saved_model":
             coverage = intervals.check_coverage(coverage)
-            factors = {}
+            specs = {}
             for name, target in self.targets_.items():
                 if target.predicts_classes:
                     continue
                 try:
-                    factors[name] = intervals.interval_factor(target, coverage, name)
+                    specs[name] = target.encoder.interval_spec(target.state, target.settings, coverage, name)
                 except DataError as error:  # no intervals at all, or too few rows for this coverage: serve no bounds
                     if "calibration" in target.state:
                         warn(f"The SavedModel returns no interval bounds for target '{name}'. {error}")
             return exporting.export_saved_model(self.model_, self.inputs_, self.targets_, path,
-                                                {"coverage": coverage, "factors": factors})
+                                                {"coverage": coverage, "specs": specs})
         raise ConfigError("Unknown export format. " + expected_one_of("format", format, ["keras", "tf_saved_model"]))
 
     def save(self, path):

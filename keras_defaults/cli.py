@@ -124,6 +124,9 @@ def build_parser():
     predict.add_argument("--interval", type=_coverage, metavar="COVERAGE",
                          help="add prediction intervals of this coverage (e.g. 0.9) for regression targets, as "
                               "<target>_lower and <target>_upper columns")
+    predict.add_argument("--quantiles", action="store_true",
+                         help="add a quantile head's quantiles (loss: quantile) as <target>_q<level> columns, e.g. "
+                              "price_q0.05")
     predict.add_argument("--keep", action="append", metavar="COLUMN",
                          help="copy this input column (an ID, say) into the output; repeatable")
     predict.set_defaults(run=_predict)
@@ -244,6 +247,13 @@ def _predict(args):
         for target, table in bounds.items():
             for side in ("lower", "upper"):
                 named[f"{target}_{side}"] = table[side]
+    if args.quantiles:
+        quantiles = auto.predict_quantiles(data)
+        if isinstance(quantiles, pd.DataFrame):
+            quantiles = {auto.targets[0]: quantiles}
+        for target, table in quantiles.items():
+            for level in table.columns:
+                named[f"{target}_q{level:g}"] = table[level]
     clash = [c for c in named.columns if c in columns]
     if clash:
         raise DataError(f"--keep {clash[0]} would clash with the prediction column of the same name. Keep it under "

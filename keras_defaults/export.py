@@ -189,8 +189,8 @@ def _named_objects(node):
 
 def serving_signature(inputs, targets, bounds=None):
     """The SavedModel's inputs (column -> argument name and dtype) and outputs (target -> output names); with
-    `bounds` ({"coverage": c, "factors": {target: factor}}, see `intervals.interval_factor`), the interval's bounds
-    of those targets too."""
+    `bounds` ({"coverage": c, "specs": {target: spec}}, see `NumericalEncoder.interval_spec`), the interval's bounds
+    of those targets too; for a quantile head, its quantiles."""
     taken = set()
     arguments = {}
     for column, spec in inputs.items():
@@ -205,7 +205,10 @@ def serving_signature(inputs, targets, bounds=None):
         if target.predicts_classes:
             outputs[name]["probabilities"] = signature_name(f"{key}_probabilities", taken)
             outputs[name]["classes"] = [str(c) for c in target.classes]
-        if bounds and name in bounds["factors"]:
+        levels = target.encoder.quantile_levels(target.state)
+        if levels is not None:
+            outputs[name].update(quantiles=signature_name(f"{key}_quantiles", taken), quantile_levels=levels)
+        if bounds and name in bounds["specs"]:
             outputs[name].update(lower=signature_name(f"{key}_lower", taken),
                                  upper=signature_name(f"{key}_upper", taken), coverage=bounds["coverage"])
     return {"inputs": arguments, "outputs": outputs}
@@ -218,7 +221,7 @@ def export_saved_model(model, inputs, targets, path, bounds=None):
     targets' own (`Encoder.probabilities` and `decode_tensor`), run inside the graph."""
     path = Path(path)
     signature = serving_signature(inputs, targets, bounds)
-    factors = (bounds or {}).get("factors", {})
+    intervals = (bounds or {}).get("specs", {})
     specs = {spec["argument"]: tf.TensorSpec([None], tf.string if spec["dtype"] == "string" else tf.float32,
                                              name=spec["argument"])
              for spec in signature["inputs"].values()}
@@ -231,12 +234,15 @@ def export_saved_model(model, inputs, targets, path, bounds=None):
         result = {}
         for name, out in signature["outputs"].items():
             encoder = targets[name].encoder
-            result[out["prediction"]] = encoder.decode_tensor(outputs[name], class_names.get(name))
+            result[out["prediction"]] = encoder.decode_tensor(outputs[name], class_names.get(name),
+                                                              targets[name].state)
             if name in class_names:
                 result[out["probabilities"]] = encoder.probabilities(outputs[name])
             if "lower" in out:
                 result[out["lower"]], result[out["upper"]] = encoder.interval_tensors(
-                    outputs[name], factors[name], targets[name].state)
+                    outputs[name], intervals[name], targets[name].state)
+            if "quantiles" in out:
+                result[out["quantiles"]] = outputs[name]
         return result
 
     archive = keras.export.ExportArchive()

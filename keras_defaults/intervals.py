@@ -13,6 +13,10 @@ A normal head (distribution: normal) predicts a standard deviation per row: its 
 times the row's standard deviation: as wide as the head expects the row to be noisy, with the same guarantee. With
 calibrate_intervals: false it is the mean plus or minus the normal's own z times the standard deviation, which
 holds as stated only as far as the head's variances are right.
+
+A quantile head (loss: quantile) predicts quantiles of its own: an interval is a pair of them (0.05 and 0.95 for a
+coverage of 0.9), moved out or in by the conformal quantile of how far outside the pair the validation rows' truths
+fell (conformalized quantile regression, Romano et al. 2019). Uncalibrated, it is the pair itself.
 """
 
 import math
@@ -29,9 +33,8 @@ GRID = 1000
 def calibrate(network, validation, steps, targets):
     """{regression target: calibration} from the validation batches (`validation`, a dataset of (features, labels)
     or (features, labels, weights) batches; `steps` of them, or all when None) and `network`, as trained: the
-    calibration is {"rows": n, "errors": [GRID + 1 quantiles of the conformity scores]}: |prediction - truth| in
-    the user's units, divided by the predicted standard deviation for a normal head. Targets set to
-    calibrate_intervals: false get none."""
+    calibration is the validation rows' count and the quantiles of their conformity scores (see
+    `NumericalEncoder.calibration`). Targets set to calibrate_intervals: false get none."""
     regression = {name: target for name, target in targets.items()
                   if not target.predicts_classes and target.settings.get("calibrate_intervals", True)}
     if validation is None or not regression:
@@ -54,31 +57,18 @@ def calibrate(network, validation, steps, targets):
         # Decoded once, all batches together: one decoding layer per target, not one per batch.
         served = target.encoder.serve(ops.convert_to_tensor(np.concatenate(outputs[name]), dtype="float32"),
                                       target.state, "calibration")
-        errors = target.encoder.conformity_scores(ops.convert_to_numpy(served), target.encoder.labels_in_user_units(
-            np.concatenate(labels[name]), target.state), target.state)
-        errors = errors[np.isfinite(errors)]
-        if len(errors):
-            quantiles = np.quantile(errors, np.linspace(0.0, 1.0, GRID + 1), method="inverted_cdf")
-            calibration[name] = {"rows": int(len(errors)), "errors": [float(q) for q in quantiles]}
+        truths = target.encoder.labels_in_user_units(np.concatenate(labels[name]), target.state)
+        found = target.encoder.calibration(ops.convert_to_numpy(served), truths, target.state)
+        if found is not None:
+            calibration[name] = found
     return calibration
 
 
-def interval_factor(target, coverage, name):
-    """How many spreads an interval of `coverage` reaches either side of a target's prediction (see
-    `NumericalEncoder.interval_bounds`): the calibrated score's quantile (`half_width`) when the target has a
-    calibration, else what its head gives (a normal head's z). Raises DataError when it has neither."""
-    if "calibration" in target.state:
-        return half_width(target.state["calibration"], coverage, name)
-    own = target.encoder.own_interval_factor(coverage, target.state)
-    if own is not None:
-        return own
-    if not target.settings.get("calibrate_intervals", True):
-        raise DataError(f"Target '{name}' has no prediction intervals: its head predicts one value a row and "
-                        f"calibrate_intervals is false. Set calibrate_intervals: true (intervals from the validation "
-                        f"rows' errors), or distribution: normal (a standard deviation per row), and fit again.")
-    raise DataError(f"Target '{name}' has no calibration for intervals: it was fitted without validation rows "
-                    f"(training.validation_split: 0, or too few rows to hold any out), or saved before intervals "
-                    f"existed. Fit again with validation rows (or validation_data=).")
+def score_quantiles(scores):
+    """The quantiles of conformity scores at 0, 1/GRID, ..., 1, as a calibration keeps them."""
+    quantiles = np.quantile(np.asarray(scores, dtype="float64"), np.linspace(0.0, 1.0, GRID + 1),
+                            method="inverted_cdf")
+    return [float(q) for q in quantiles]
 
 
 def check_coverage(coverage):

@@ -558,18 +558,19 @@ class NormalMixture(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class OnMean(keras.metrics.Metric):
-    """`metric` of a normal head's mean: the first of its outputs [mean, standard deviation]. The regression
-    metrics (mae, rmse) would otherwise compare the truth with both."""
+class OnColumn(keras.metrics.Metric):
+    """`metric` of one of a head's outputs: a normal head's mean (the first of [mean, standard deviation]), a
+    quantile head's median. The regression metrics (mae, rmse) would otherwise compare the truth with all of them."""
 
-    def __init__(self, metric=None, **kwargs):
+    def __init__(self, metric=None, column=0, **kwargs):
         metric = keras.metrics.get(metric) if not isinstance(metric, keras.metrics.Metric) else metric
         kwargs.setdefault("name", metric.name)
         super().__init__(**kwargs)
         self.metric = metric
+        self.column = int(column)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        return self.metric.update_state(y_true, y_pred[..., :1], sample_weight)
+        return self.metric.update_state(y_true, y_pred[..., self.column:self.column + 1], sample_weight)
 
     def result(self):
         return self.metric.result()
@@ -578,7 +579,82 @@ class OnMean(keras.metrics.Metric):
         self.metric.reset_state()
 
     def get_config(self):
-        return {**super().get_config(), "metric": keras.metrics.serialize(self.metric)}
+        return {**super().get_config(), "metric": keras.metrics.serialize(self.metric), "column": self.column}
+
+
+# ---------------------------------------------------------------------------------------------------- quantile heads
+def check_quantiles(quantiles):
+    """`quantiles` as a list of floats: distinct, increasing, strictly between 0 and 1, and holding 0.5 (the median,
+    which is the prediction). Raises ValueError saying what is wrong."""
+    example = "e.g. [0.05, 0.5, 0.95]"
+    if not isinstance(quantiles, (list, tuple)) or not quantiles or not all(
+            isinstance(q, (int, float, np.number)) and not isinstance(q, bool) for q in quantiles):
+        raise ValueError(f"quantiles must be a list of numbers strictly between 0 and 1, {example}. Received: "
+                         f"quantiles={quantiles!r}.")
+    levels = [float(q) for q in quantiles]
+    if not all(0.0 < q < 1.0 for q in levels):
+        raise ValueError(f"every quantile must be strictly between 0 and 1, {example}. Received: "
+                         f"quantiles={quantiles!r}.")
+    if any(b <= a for a, b in zip(levels, levels[1:])):
+        raise ValueError(f"quantiles must be listed from lowest to highest, each once, {example}. Received: "
+                         f"quantiles={quantiles!r}.")
+    if 0.5 not in levels:
+        raise ValueError(f"quantiles must include 0.5: the median is what predict returns, {example}. Received: "
+                         f"quantiles={quantiles!r}.")
+    return levels
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PinballLoss(keras.losses.Loss):
+    """The quantile (pinball) loss, one output per quantile: for quantile q and error e = y - prediction,
+    max(q e, (q - 1) e), averaged over the quantiles. Its minimiser is the conditional q-quantile (Koenker & Bassett
+    1978); 0.5 gives half the mean absolute error.
+
+    y_true: (batch, 1). y_pred: (batch, quantiles), in the order of `quantiles`.
+    """
+
+    def __init__(self, quantiles=(0.05, 0.5, 0.95), **kwargs):
+        kwargs.setdefault("name", "quantile")
+        super().__init__(**kwargs)
+        self.quantiles = check_quantiles(quantiles)
+
+    def call(self, y_true, y_pred):
+        levels = ops.convert_to_tensor(np.asarray(self.quantiles, dtype="float32"), dtype=y_pred.dtype)
+        error = ops.cast(y_true, y_pred.dtype) - y_pred
+        return ops.mean(ops.maximum(levels * error, (levels - 1.0) * error), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "quantiles": self.quantiles}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class QuantileLadder(keras.layers.Layer):
+    """A quantile head's outputs, one per quantile, that cannot cross: the median is a free score, and each quantile
+    above (below) it is the one before plus (minus) a positive step, softplus of a score of its own. Training with
+    the pinball loss then fits every quantile while keeping their order on every row (no crossing quantiles, which
+    separately fitted heads give; Chernozhukov et al. 2010 sort them afterwards instead).
+
+    Input: (..., quantiles) scores. Output: (..., quantiles) values, lowest quantile first.
+    """
+
+    def __init__(self, quantiles=(0.05, 0.5, 0.95), **kwargs):
+        super().__init__(**kwargs)
+        self.quantiles = check_quantiles(quantiles)
+        # The linear scores a row it reads (the head's dense layer's units).
+        self.score_units = len(self.quantiles)
+
+    def call(self, scores):
+        middle = self.quantiles.index(0.5)
+        median = scores[..., middle:middle + 1]
+        up = median + ops.cumsum(ops.softplus(scores[..., middle + 1:]), axis=-1)
+        down = median - ops.cumsum(ops.softplus(ops.flip(scores[..., :middle], axis=-1)), axis=-1)
+        return ops.concatenate([ops.flip(down, axis=-1), median, up], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "quantiles": self.quantiles}
 
 
 # ---------------------------------------------------------------------------------------------------- ensembles

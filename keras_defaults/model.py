@@ -21,7 +21,7 @@ import keras
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
 from keras_defaults.layers import (EnsembleDense, EnsembleInputs, MembersLoss, MembersMetric,
                                    SmoothedSparseCategoricalCrossentropy)
-from keras_defaults.layers import OneHotDense, PeriodicEmbedding, ServedModel, SmoothClip
+from keras_defaults.layers import OneHotDense, PeriodicEmbedding, PinballLoss, ServedModel, SmoothClip
 
 FEATURES = "features"
 NUMBERS = "numbers"
@@ -265,8 +265,12 @@ def _functions(module):
                   if name.islower() and callable(obj) and not isinstance(obj, type) and name not in _NOT_NAMES)
 
 
+# Losses of this package's own, by the name a setting gives them (Keras's `losses.get` knows only its own).
+PACKAGE_LOSSES = {"quantile": PinballLoss}
+
+
 def loss_names():
-    return _functions(keras.losses)
+    return sorted(set(_functions(keras.losses)) | set(PACKAGE_LOSSES))
 
 
 def metric_names():
@@ -324,6 +328,8 @@ def canonical_loss(spec, context="", also=()):
     `also`: more names to suggest when it is unknown (the table's short names, such as mse).
     """
     name, _ = _split(spec)
+    if name in PACKAGE_LOSSES:
+        return name
     try:
         found = keras.losses.get(name)
     except (ValueError, TypeError):
@@ -338,6 +344,8 @@ def keras_loss(spec, context=""):
     """A loss for `compile`: its name, or an instance of its class when the YAML gives arguments."""
     name, args = _split(spec)
     canonical = canonical_loss(spec, context)
+    if canonical in PACKAGE_LOSSES:
+        return _build("loss", name, PACKAGE_LOSSES[canonical], args, context)
     if not args:
         return canonical
     cls = _classes(keras.losses, keras.losses.Loss).get(canonical)

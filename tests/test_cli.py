@@ -480,3 +480,20 @@ def test_predict_writes_interval_bounds_for_a_regression_target(run, tmp_path):
     assert main(["export", str(out), "--out", str(tmp_path / "serving"), "--coverage", "0.8"]) == 0
     signature = json.loads((tmp_path / "serving" / "keras_defaults_signature.json").read_text())
     assert signature["outputs"]["fare"]["coverage"] == 0.8
+
+
+def test_predict_writes_a_quantile_heads_quantiles(run, tmp_path):
+    from keras_defaults import Automater
+
+    config = tmp_path / "quantiles.yaml"
+    config.write_text("targets:\n  numerical:\n    loss: {name: quantile, quantiles: [0.1, 0.5, 0.9]}\n")
+    out = tmp_path / "fares"
+    assert main(["fit", str(run["train"]), "--target", "fare", "--config", str(config), "--epochs", "2", "--quiet",
+                 "--out", str(out)]) == 0
+    predictions = tmp_path / "fares.csv"
+    assert main(["predict", str(out), str(run["train"]), "--out", str(predictions), "--quantiles"]) == 0
+    written = pd.read_csv(predictions)
+    assert list(written.columns) == ["fare", "fare_q0.1", "fare_q0.5", "fare_q0.9"]
+    expected = Automater.load(out).predict_quantiles(pd.read_csv(run["train"]))
+    np.testing.assert_allclose(written["fare_q0.9"], expected[0.9], rtol=1e-5)
+    np.testing.assert_allclose(written["fare"], written["fare_q0.5"], rtol=1e-6)

@@ -238,3 +238,137 @@ def test_an_unknown_distribution_is_refused_with_a_suggestion():
                                           r"mean 'normal'\?"):
         Automater("y", overrides={"targets": {"numerical": {"distribution": "normall"}}}, verbose=0).prepare(
             noisy_frame(50))
+
+
+# ---------------------------------------------------------------------------------------------------- quantile heads
+LEVELS = [0.05, 0.25, 0.5, 0.75, 0.95]
+QUANTILE = {"training": {"epochs": 15}, "targets": {"numerical": {"loss": {"name": "quantile", "quantiles": LEVELS}}}}
+
+
+@pytest.fixture(scope="module")
+def quantile_fitted():
+    data = heteroscedastic_frame(12000, seed=1)
+    auto = Automater("y", overrides=QUANTILE, seed=0, verbose=0).fit(data.iloc[:8000])
+    return auto, data.iloc[8000:]
+
+
+def test_a_quantile_head_predicts_quantiles_that_never_cross_and_hold_their_levels(quantile_fitted):
+    auto, new = quantile_fitted
+    quantiles = auto.predict_quantiles(new)
+    assert list(quantiles.columns) == LEVELS and quantiles.index.equals(new.index)
+    assert (np.diff(quantiles.to_numpy(), axis=1) >= 0).all()
+    np.testing.assert_allclose(auto.predict(new), quantiles[0.5], rtol=1e-6)
+    # Each quantile has about its level's share of the truths below it (new rows, 4,000: +-0.01 by chance).
+    below = [(new["y"] <= quantiles[level]).mean() for level in LEVELS]
+    np.testing.assert_allclose(below, LEVELS, atol=0.04)
+    # Calibrated intervals hold as asked, whichever pair of quantiles they start from.
+    for coverage in (0.5, 0.8, 0.9):
+        assert abs(held(auto.predict_interval(new, coverage=coverage), new["y"]) - coverage) <= 0.03, coverage
+    width = auto.predict_interval(new, coverage=0.9).pipe(lambda b: b["upper"] - b["lower"])
+    assert width[new["x"].abs() < 0.5].mean() * 2 < width[new["x"].abs() > 1.5].mean()
+    choice = auto.explain().set_index("column").loc["y", "choice"]
+    assert "5 unit(s), quantiles [0.05, 0.25, 0.5, 0.75, 0.95], kept in order (predict gives the median)" in choice
+    assert "loss quantile(quantiles=[0.05, 0.25, 0.5, 0.75, 0.95])" in choice
+    assert "calibrated on 1600 validation rows (conformalized quantile regression)" in choice
+
+
+def test_a_quantile_head_without_calibration_gives_pairs_of_its_quantiles(quantile_fitted):
+    auto, new = quantile_fitted
+    target = auto.targets_["y"]
+    uncalibrated = copy.copy(auto)
+    uncalibrated.targets_ = {"y": dataclasses.replace(
+        target, state={key: value for key, value in target.state.items() if key != "calibration"},
+        settings={**target.settings, "calibrate_intervals": False})}
+    quantiles = auto.predict_quantiles(new)
+    bounds = uncalibrated.predict_interval(new, coverage=0.9)
+    np.testing.assert_allclose(bounds["lower"], quantiles[0.05], rtol=1e-6)
+    np.testing.assert_allclose(bounds["upper"], quantiles[0.95], rtol=1e-6)
+    with pytest.raises(DataError, match=r"for coverage 0.8 would be the levels 0.1 and 0.9. Coverages its quantiles "
+                                        r"give: 0.5 \(0.25, 0.75\), 0.9 \(0.05, 0.95\)\. Ask for one of those"):
+        uncalibrated.predict_interval(new, coverage=0.8)
+
+
+def test_a_quantile_head_saves_and_exports_its_quantiles_and_bounds(quantile_fitted, tmp_path):
+    import tensorflow as tf
+
+    from keras_defaults.encoders import input_tensor
+
+    auto, new = quantile_fitted
+    rows = new.head(50)
+    quantiles, bounds = auto.predict_quantiles(rows), auto.predict_interval(rows, coverage=0.8)
+    auto.save(tmp_path / "run")
+    loaded = Automater.load(tmp_path / "run")
+    pd.testing.assert_frame_equal(loaded.predict_quantiles(rows), quantiles)
+    pd.testing.assert_frame_equal(loaded.predict_interval(rows, coverage=0.8), bounds)
+    path = auto.export(tmp_path / "serving", format="tf_saved_model", coverage=0.8)
+    signature = json.loads((path / "keras_defaults_signature.json").read_text())
+    names = signature["outputs"]["y"]
+    assert names["quantile_levels"] == LEVELS
+    feeds = {spec["argument"]: input_tensor(rows[c], auto.profiles_[c]) for c, spec in signature["inputs"].items()}
+    out = tf.saved_model.load(str(path)).signatures["serving_default"](**feeds)
+    np.testing.assert_allclose(out[names["quantiles"]].numpy(), quantiles.to_numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out[names["prediction"]].numpy(), quantiles[0.5], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out[names["lower"]].numpy(), bounds["lower"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out[names["upper"]].numpy(), bounds["upper"], rtol=1e-5, atol=1e-5)
+
+
+def test_predict_quantiles_needs_a_quantile_head(fitted):
+    auto, new = fitted
+    with pytest.raises(DataError, match=r"predict_quantiles needs a target trained with the quantile loss, and "
+                                        r"\['y'\] has none. Fit with targets: \{numerical: \{loss: \{name: quantile"):
+        auto.predict_quantiles(new)
+
+
+@pytest.mark.parametrize("loss, said", [
+    ({"name": "quantile", "quantiles": [0.1, 0.9]}, r"quantiles must include 0.5: the median is what predict "
+                                                    r"returns, e.g. \[0.05, 0.5, 0.95\]. Received: quantiles=\[0.1, "
+                                                    r"0.9\]"),
+    ({"name": "quantile", "quantiles": [0.9, 0.5]}, r"quantiles must be listed from lowest to highest, each once"),
+    ({"name": "quantile", "quantiles": [0.0, 0.5]}, r"every quantile must be strictly between 0 and 1"),
+    ({"name": "quantile", "quantiles": "0.5"}, r"quantiles must be a list of numbers"),
+    ({"name": "quantile", "quantile": [0.5]}, r"Unknown argument 'quantile' for loss 'quantile' for target 'y' "
+                                              r"\(from overrides= argument\). Did you mean 'quantiles'\?"),
+])
+def test_a_quantile_loss_refuses_quantiles_it_cannot_fit(loss, said):
+    with pytest.raises(ConfigError, match=said):
+        Automater("y", overrides={"targets": {"numerical": {"loss": loss}}}, verbose=0).prepare(noisy_frame(50))
+
+
+def test_a_quantile_loss_takes_no_bending_activation_nor_a_normal_head():
+    with pytest.raises(ConfigError, match=r"Loss 'quantile' for target 'y' .* gives each quantile its own output, "
+                                          r"kept in order; the head's activation 'relu' would bend them"):
+        Automater("y", overrides={"targets": {"numerical": {"loss": "quantile", "activation": "relu"}}},
+                  verbose=0).prepare(noisy_frame(50))
+    with pytest.raises(ConfigError, match=r"distribution: normal trains by the Gaussian negative log-likelihood"):
+        Automater("y", overrides={"targets": {"numerical": {"loss": "quantile", "distribution": "normal"}}},
+                  verbose=0).prepare(noisy_frame(50))
+    # A name alone gets the loss's own levels.
+    auto = Automater("y", overrides={"targets": {"numerical": {"loss": "quantile"}}}, verbose=0).prepare(
+        noisy_frame(50))
+    assert auto.targets_["y"].state["quantiles"] == [0.05, 0.5, 0.95]
+
+
+def test_the_interval_pairs_mirror_each_quantile_and_keep_the_median():
+    from keras_defaults.encoders.numerical import _interval_pairs
+
+    assert _interval_pairs([0.05, 0.25, 0.5, 0.75, 0.95]) == [(0, 4), (1, 3), (2, 2)]
+    assert _interval_pairs([0.1, 0.5, 0.8, 0.95]) == [(0, 2), (0, 3), (1, 1)]
+    assert _interval_pairs([0.5]) == [(0, 0)]
+
+
+def test_a_saved_quantile_calibration_is_checked():
+    from keras_defaults.encoders.numerical import NumericalEncoder
+    from keras_defaults.state_schema import ShapeMismatch, check
+
+    shape = NumericalEncoder.target_state_shape
+    state = {"center": 0.0, "scale": 1.0, "log1p": False, "duration": False, "quantiles": [0.05, 0.5, 0.95]}
+    pair = {"lower": 0, "upper": 2, "errors": [-1.0] * (GRID + 1)}
+    check({**state, "calibration": {"rows": 10, "pairs": [pair]}}, shape, "state")
+    for bad, said in (({**state, "calibration": {"rows": 10, "errors": [0.0] * (GRID + 1)}}, "has pairs"),
+                      ({**state, "calibration": {"rows": 10, "pairs": [{**pair, "upper": 3}]}}, "two of the"),
+                      ({**state, "calibration": {"rows": 10, "pairs": [{**pair, "lower": 2, "upper": 0}]}},
+                       "lower is at most upper"),
+                      ({**state, "quantiles": [0.05, 0.95]}, "include 0.5"),
+                      ({**state, "distribution": "normal"}, "not both")):
+        with pytest.raises(ShapeMismatch, match=said):
+            check(bad, shape, "state")

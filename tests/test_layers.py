@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from keras_defaults.layers import (CategoryCodes, FillMissing, GaussianNLL, MissingIndicator, NormalDecoder,
-                                   NormalMixture, NormalParameters, OneHotDense, OnMean, QuantileNormal, SmoothClip,
+                                   NormalMixture, NormalParameters, OneHotDense, OnColumn, QuantileNormal, SmoothClip,
                                    TargetDecoder)
 
 
@@ -237,7 +237,32 @@ def test_a_normal_mixture_has_the_moments_of_its_members():
     np.testing.assert_allclose(out, [[1.0, np.sqrt(2.0)], [1.0, 0.5]], rtol=1e-6)
 
 
-def test_on_mean_scores_a_normal_heads_mean_only():
-    metric = OnMean("mae")
+def test_on_column_scores_one_output_only():
+    metric = OnColumn("mae")
     metric.update_state(np.array([[1.0], [3.0]]), np.array([[2.0, 100.0], [3.0, 100.0]], dtype="float32"))
     assert float(metric.result()) == pytest.approx(0.5)
+
+
+def test_the_pinball_loss_is_each_quantiles_check_function():
+    from keras_defaults.layers import PinballLoss
+
+    y = np.array([[1.0], [0.0]], dtype="float32")
+    predicted = np.array([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]], dtype="float32")
+    levels = np.array([0.1, 0.5, 0.9])
+    error = y - predicted
+    expected = np.maximum(levels * error, (levels - 1) * error).mean(axis=1).mean()
+    assert float(PinballLoss([0.1, 0.5, 0.9])(y, predicted)) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("levels", [[0.05, 0.5, 0.95], [0.5, 0.9], [0.1, 0.25, 0.5], [0.5]])
+def test_a_quantile_ladder_keeps_its_outputs_in_order_whatever_the_scores(levels):
+    from keras_defaults.layers import QuantileLadder
+
+    scores = np.random.default_rng(0).normal(scale=5.0, size=(200, len(levels)))
+    out = run(QuantileLadder(levels), scores)
+    middle = levels.index(0.5)
+    assert out.shape == scores.shape and (np.diff(out, axis=1) >= 0).all()
+    np.testing.assert_allclose(out[:, middle], scores[:, middle], rtol=1e-6)
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(QuantileLadder(levels)),
+                                                  safe_mode=True)
+    assert again.quantiles == levels

@@ -176,7 +176,7 @@ class Encoder(abc.ABC):
             return np.array(state["classes"], dtype=object)[index]
         return np.asarray(outputs, dtype="float64").reshape(-1)
 
-    def decode_tensor(self, outputs, class_names):
+    def decode_tensor(self, outputs, class_names, state):
         """`decode` inside a TensorFlow graph (the SavedModel's signature): labels as strings, `class_names`."""
         if self.predicts_classes:
             return tf.gather(class_names, tf.argmax(self.probabilities(outputs), axis=-1))
@@ -196,6 +196,10 @@ class Encoder(abc.ABC):
         """The layer that makes an ensemble's members' outputs, (batch, members, units), one prediction (batch,
         units), as the served model returns it: their mean, unless the head's outputs combine otherwise."""
         return MemberMean(name=name)
+
+    def quantile_levels(self, state):
+        """The levels of the quantiles a quantile head predicts, lowest first, or None for any other head."""
+        return None
 
     def head_loss(self, state):
         """The loss this target's head trains with when its state decides it (a normal head's likelihood), or None:

@@ -6,15 +6,16 @@ from statistics import NormalDist
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from keras_defaults.encoders.base import EncodedColumn, Encoder, loss_name
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
 from keras_defaults.layers import (FillMissing, GaussianNLL, MissingIndicator, NormalDecoder, NormalMixture,
-                                   NormalParameters, OnMean, PiecewiseLinear, QuantileNormal, SmoothClip,
-                                   TargetDecoder)
+                                   NormalParameters, OnColumn, PinballLoss, PiecewiseLinear, QuantileLadder,
+                                   QuantileNormal, SmoothClip, TargetDecoder)
 from keras_defaults.schema import is_duration, numeric_values
-from keras_defaults.intervals import GRID
+from keras_defaults.intervals import GRID, half_width, score_quantiles
 from keras_defaults.state_schema import FINITE, FLAG, SCALE, Integer, ListOf, Nullable, Number, Record, Text
 
 # Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
@@ -81,16 +82,33 @@ class NumericalEncoder(Encoder):
             [(lambda q: len(q["quantiles"]) == len(q["levels"]), "one level per quantile")])),
     })
     # `calibration`: the validation rows' conformity scores for prediction intervals (see `intervals`): absolute
-    # errors, divided by the predicted standard deviation for a normal head. Saves from before intervals existed,
-    # fits without validation rows, and fits with calibrate_intervals: false lack it. `distribution`: "normal" for a
-    # heteroscedastic Gaussian head (a point head's state has none).
+    # errors ("errors"), divided by the predicted standard deviation for a normal head; for a quantile head, those of
+    # each pair of its quantiles that an interval can use ("pairs": indices into `quantiles`, and the conformalized
+    # quantile regression scores, which are negative where the pair holds the truth with room to spare). Saves from
+    # before intervals existed, fits without validation rows, and fits with calibrate_intervals: false lack it.
+    # `distribution`: "normal" for a heteroscedastic Gaussian head; `quantiles`: a quantile head's levels (a point
+    # head's state has neither).
     target_state_shape = Record(
         {"center": FINITE, "scale": SCALE, "log1p": FLAG, "duration": FLAG, "distribution": Text(one_of=["normal"]),
-         "calibration": Record({"rows": Integer(at_least=1),
-                                "errors": ListOf(Number(at_least=0), min_length=GRID + 1, max_length=GRID + 1)},
-                               [(lambda c: all(a <= b for a, b in zip(c["errors"], c["errors"][1:])),
-                                 "the errors' quantiles do not decrease")])},
-        optional=("calibration", "distribution"))
+         "quantiles": ListOf(Number(at_least=0, at_most=1), min_length=1, increasing=True),
+         "calibration": Record(
+             {"rows": Integer(at_least=1),
+              "errors": ListOf(Number(at_least=0), min_length=GRID + 1, max_length=GRID + 1),
+              "pairs": ListOf(Record({"lower": Integer(at_least=0), "upper": Integer(at_least=0),
+                                      "errors": ListOf(FINITE, min_length=GRID + 1, max_length=GRID + 1)},
+                                     [(lambda p: p["lower"] <= p["upper"], "lower is at most upper"),
+                                      (lambda p: _non_decreasing(p["errors"]), "the errors' quantiles do not "
+                                                                               "decrease")]), min_length=1)},
+             [(lambda c: ("errors" in c) != ("pairs" in c), "it has errors or pairs, one of them"),
+              (lambda c: _non_decreasing(c.get("errors", [])), "the errors' quantiles do not decrease")],
+             optional=("errors", "pairs"))},
+        [(lambda s: not ("quantiles" in s and "distribution" in s), "a head has quantiles or a distribution, not both"),
+         (lambda s: "quantiles" not in s or 0.5 in s["quantiles"], "the quantiles include 0.5"),
+         (lambda s: "calibration" not in s or ("pairs" in s["calibration"]) == ("quantiles" in s),
+          "a quantile head's calibration has pairs, any other's errors"),
+         (lambda s: all(p["upper"] < len(s.get("quantiles", [])) for p in s.get("calibration", {}).get("pairs", [])),
+          "each pair names two of the quantiles")],
+        optional=("calibration", "distribution", "quantiles"))
 
     def fit_input(self, series, profile, settings):
         values = numeric_values(series)
@@ -167,6 +185,8 @@ class NumericalEncoder(Encoder):
         else:
             center, scale = 0.0, 1.0
         state = {"center": center, "scale": scale, "log1p": log1p, "duration": is_duration(series)}
+        if loss_name(settings["loss"]) == "quantile":
+            return {**state, "quantiles": _loss_quantiles(settings["loss"])}
         return {**state, "distribution": "normal"} if _is_normal(settings) else state
 
     def target_array(self, series, state, settings):
@@ -180,6 +200,10 @@ class NumericalEncoder(Encoder):
             _check_normal_settings(loss, given, settings, where)
         if loss == "poisson":
             _check_poisson_settings(given, settings, where)
+        if loss == "quantile" and settings["activation"] != "linear":
+            raise ConfigError(f"Loss '{given}'{where} gives each quantile its own output, kept in order; the head's "
+                              f"activation '{settings['activation']}' would bend them. Leave activation: linear, e.g. "
+                              f"{QUANTILE_EXAMPLE}.")
         if loss in UNSCALED_LOSSES and settings["standardize"]:
             raise ConfigError(f"Loss '{given}'{where} works on the target in its own units, but the target is "
                               f"standardised before training (standardize: true). Add standardize: false next to the "
@@ -195,17 +219,28 @@ class NumericalEncoder(Encoder):
         return TargetDecoder(state["center"], state["scale"], state["log1p"], name=f"{name}__in_user_units")(output)
 
     def decode(self, outputs, state):
-        return _as_target(_served_center(np.asarray(outputs, dtype="float64")), state)
+        return _as_target(_served_center(np.asarray(outputs, dtype="float64"), state), state)
 
-    def decode_tensor(self, outputs, class_names):
-        return _served_center(outputs)
+    def decode_tensor(self, outputs, class_names, state):
+        return _served_center(outputs, state)
 
-    # -- a normal head: two outputs, [mean, standard deviation], trained by the Gaussian likelihood
+    # -- a normal head: two outputs, [mean, standard deviation], trained by the Gaussian likelihood; a quantile head:
+    # one output per quantile, lowest first, trained by the pinball loss
     def head_units(self, state):
-        return 2 if _is_normal(state) else 1
+        return len(state["quantiles"]) if "quantiles" in state else 2 if _is_normal(state) else 1
 
     def output_link(self, state, name):
+        if "quantiles" in state:
+            return QuantileLadder(state["quantiles"], name=f"{name}__quantiles")
         return NormalParameters(name=f"{name}__normal") if _is_normal(state) else None
+
+    def quantile_levels(self, state):
+        return state.get("quantiles")
+
+    def quantile_values(self, outputs, state):
+        """A quantile head's predictions, {level: values in the target's units}, from the served model's output."""
+        outputs = np.asarray(outputs, dtype="float64")
+        return {level: _as_target(outputs[:, i], state) for i, level in enumerate(state["quantiles"])}
 
     def head_loss(self, state):
         return GaussianNLL(beta=NORMAL_BETA) if _is_normal(state) else None
@@ -214,13 +249,17 @@ class NumericalEncoder(Encoder):
         return NormalMixture(name=name) if _is_normal(state) else super().members_mean(state, name)
 
     def compile_metric(self, spec, metric, state):
-        # mae, rmse: of the mean, the first of a normal head's outputs.
-        return OnMean(metric) if _is_normal(state) else metric
+        # mae, rmse: of the prediction, a normal head's mean (its first output) or a quantile head's median.
+        if "quantiles" in state:
+            return OnColumn(metric, column=state["quantiles"].index(0.5))
+        return OnColumn(metric) if _is_normal(state) else metric
 
     def head_description(self, state, settings):
         if _is_normal(state):
             return (f"normal (mean and standard deviation per row; Gaussian negative log-likelihood, "
                     f"beta-NLL with beta {NORMAL_BETA:g})")
+        if "quantiles" in state:
+            return f"quantiles {state['quantiles']}, kept in order (predict gives the median)"
         return super().head_description(state, settings)
 
     # -- prediction intervals (see `intervals`): center +- factor * spread, in the user's units
@@ -229,29 +268,58 @@ class NumericalEncoder(Encoder):
         values = np.asarray(labels, dtype="float64").reshape(-1) * state["scale"] + state["center"]
         return np.expm1(values) if state["log1p"] else values
 
-    def conformity_scores(self, served, truths, state):
-        """How far each truth lies from the served model's prediction (`served`, its output for the target): the
-        absolute error, in units of the predicted standard deviation for a normal head (normalised conformal
-        scores: intervals then widen where the head expects more noise)."""
-        served = np.asarray(served, dtype="float64")
-        return np.abs(np.asarray(truths, dtype="float64") - _served_center(served)) / _served_spread(served, state)
+    def calibration(self, served, truths, state):
+        """The calibration of intervals from the validation rows (`served`: the served model's output for them,
+        `truths`: their targets, both in the user's units), or None when no row is usable: the quantiles of their
+        conformity scores. For a point head, the absolute errors; for a normal head, the same in units of the
+        predicted standard deviation (normalised conformal scores: intervals then widen where the head expects more
+        noise); for a quantile head, per pair of quantiles (lower, upper), max(lower - truth, truth - upper)
+        (conformalized quantile regression, Romano et al. 2019: how far outside the pair the truth falls, negative
+        inside)."""
+        served, truths = np.asarray(served, dtype="float64"), np.asarray(truths, dtype="float64")
+        usable = np.isfinite(truths) & np.isfinite(served).all(axis=1)
+        served, truths = served[usable], truths[usable]
+        if not len(truths):
+            return None
+        if "quantiles" in state:
+            return {"rows": int(len(truths)), "pairs": [
+                {"lower": lower, "upper": upper,
+                 "errors": score_quantiles(np.maximum(served[:, lower] - truths, truths - served[:, upper]))}
+                for lower, upper in _interval_pairs(state["quantiles"])]}
+        scores = np.abs(truths - _served_center(served, state)) / _served_spread(served, state)
+        return {"rows": int(len(truths)), "errors": score_quantiles(scores)}
 
-    def own_interval_factor(self, coverage, state):
-        """The factor of an interval the head gives without calibration: a normal head's mean +- z * sigma, with z
-        the standard normal's (1 + coverage) / 2 quantile; None for a point head, which has no spread of its own."""
-        return NormalDist().inv_cdf((1.0 + coverage) / 2.0) if _is_normal(state) else None
+    def interval_spec(self, state, settings, coverage, name):
+        """How an interval of `coverage` is made from the served model's outputs (see `interval_bounds`): the
+        prediction +- {"factor": f} spreads (a point head's spread is 1, a normal head's its standard deviation), or
+        a quantile head's pair {"lower": i, "upper": j} of quantiles moved out by "shift". Calibrated when the target
+        has a calibration; else what the head gives (a normal head's z, a quantile head's pair of exactly that
+        coverage). Raises DataError when it has neither."""
+        calibration, levels = state.get("calibration"), state.get("quantiles")
+        if levels is not None:
+            return _quantile_interval(levels, calibration, coverage, name)
+        if calibration is not None:
+            return {"factor": half_width(calibration, coverage, name)}
+        if _is_normal(state):
+            return {"factor": NormalDist().inv_cdf((1.0 + coverage) / 2.0)}
+        if not settings.get("calibrate_intervals", True):
+            raise DataError(f"Target '{name}' has no prediction intervals: its head predicts one value a row and "
+                            f"calibrate_intervals is false. Set calibrate_intervals: true (intervals from the "
+                            f"validation rows' errors), or distribution: normal (a standard deviation per row), and "
+                            f"fit again.")
+        raise DataError(f"Target '{name}' has no calibration for intervals: it was fitted without validation rows "
+                        f"(training.validation_split: 0, or too few rows to hold any out), or saved before "
+                        f"intervals existed. Fit again with validation rows (or validation_data=).")
 
-    def interval_bounds(self, outputs, factor, state):
-        """The bounds (lower, upper) of intervals center +- factor * spread, in the user's units, from the served
-        model's outputs for the target (a numpy array)."""
-        outputs = np.asarray(outputs, dtype="float64")
-        center, spread = _served_center(outputs), _served_spread(outputs, state)
-        return _as_target(center - factor * spread, state), _as_target(center + factor * spread, state)
+    def interval_bounds(self, outputs, spec, state):
+        """The bounds (lower, upper) of the intervals `spec` describes (see `interval_spec`), in the target's units,
+        from the served model's outputs for the target (a numpy array)."""
+        lower, upper = _interval(np.asarray(outputs, dtype="float64"), spec, state, np.minimum, np.maximum)
+        return _as_target(lower, state), _as_target(upper, state)
 
-    def interval_tensors(self, outputs, factor, state):
+    def interval_tensors(self, outputs, spec, state):
         """`interval_bounds` inside a TensorFlow graph (the SavedModel's signature), durations in seconds."""
-        center, spread = _served_center(outputs), _served_spread(outputs, state)
-        return center - factor * spread, center + factor * spread
+        return _interval(outputs, spec, state, tf.minimum, tf.maximum)
 
     def describe_target(self, state, settings):
         notes = [(state.get("duration"), ", a duration learned in seconds"), (state["log1p"], ", learned as log1p"),
@@ -261,7 +329,11 @@ class NumericalEncoder(Encoder):
                  ("calibration" in state,
                   f"; intervals (predict_interval) calibrated on {state.get('calibration', {}).get('rows')} "
                   f"validation rows" + (" (errors in units of the predicted standard deviation)"
-                                        if _is_normal(state) else "")),
+                                        if _is_normal(state) else " (conformalized quantile regression)"
+                                        if "quantiles" in state else "")),
+                 ("calibration" not in state and "quantiles" in state and not settings["calibrate_intervals"],
+                  "; intervals (predict_interval): pairs of the quantiles, as the head predicts them "
+                  "(calibrate_intervals: false)"),
                  ("calibration" not in state and _is_normal(state) and not settings["calibrate_intervals"],
                   "; intervals (predict_interval): mean +- z standard deviations, as the head predicts them "
                   "(calibrate_intervals: false)")]
@@ -273,15 +345,75 @@ def _is_normal(state_or_settings):
     return state_or_settings.get("distribution") == "normal"
 
 
-def _served_center(outputs):
-    """The served model's prediction, (batch,), from its output for a numerical target: the value, or the mean of a
-    normal head's [mean, standard deviation]. Numpy arrays and tensors alike."""
-    return outputs[:, 0]
+def _served_center(outputs, state):
+    """The served model's prediction, (batch,), from its output for a numerical target: the value, the mean of a
+    normal head's [mean, standard deviation], or a quantile head's median. Numpy arrays and tensors alike."""
+    return outputs[:, state["quantiles"].index(0.5) if "quantiles" in state else 0]
 
 
 def _served_spread(outputs, state):
     """The scale of an interval around the prediction: a normal head's standard deviation, else 1."""
     return outputs[:, 1] if _is_normal(state) else 1.0
+
+
+def _non_decreasing(values):
+    return all(a <= b for a, b in zip(values, values[1:]))
+
+
+QUANTILE_EXAMPLE = "targets: {numerical: {loss: {name: quantile, quantiles: [0.05, 0.5, 0.95]}}}"
+
+
+def _loss_quantiles(spec):
+    """The levels of a quantile loss setting (`quantile`, or a mapping with its `quantiles`), as the loss has them."""
+    return PinballLoss(**({k: v for k, v in spec.items() if k != "name"} if isinstance(spec, dict) else {})).quantiles
+
+
+def _interval_pairs(levels):
+    """The pairs (i, j) of a quantile head's quantiles, i <= median <= j, that intervals are made from: each
+    quantile below the median with the one above it nearest its mirror level (0.05 with 0.95), each above with the
+    one below nearest its mirror, and the median with itself (an interval around it by its errors alone)."""
+    middle = levels.index(0.5)
+    below, above = range(middle + 1), range(middle, len(levels))
+    pairs = {(middle, middle)}
+    pairs |= {(i, min(above, key=lambda j: (abs(levels[j] - (1 - levels[i])), j))) for i in range(middle)}
+    pairs |= {(min(below, key=lambda i: (abs(levels[i] - (1 - levels[j])), -i)), j) for j in above if j > middle}
+    return sorted(pairs)
+
+
+def _quantile_interval(levels, calibration, coverage, name):
+    """A quantile head's interval of `coverage` (see `NumericalEncoder.interval_spec`): calibrated, the pair whose
+    own coverage (upper level - lower level) is nearest, moved out (or in) by its scores' conformal quantile; else
+    the pair of levels (1 - coverage) / 2 and (1 + coverage) / 2, which must be among the quantiles."""
+    if calibration is not None:
+        pair = min(calibration["pairs"], key=lambda p: (
+            abs(levels[p["upper"]] - levels[p["lower"]] - coverage), -(p["upper"] - p["lower"])))
+        shift = half_width({"rows": calibration["rows"], "errors": pair["errors"]}, coverage, name)
+        return {"lower": pair["lower"], "upper": pair["upper"], "shift": shift}
+    ends = [next((i for i, level in enumerate(levels) if abs(level - wanted) < 1e-9), None)
+            for wanted in ((1 - coverage) / 2, (1 + coverage) / 2)]
+    if None in ends:
+        offered = [f"{levels[j] - levels[i]:.4g} ({levels[i]:g}, {levels[j]:g})"
+                   for i, j in sorted(_interval_pairs(levels), key=lambda p: levels[p[1]] - levels[p[0]])
+                   if i != j and abs(levels[i] + levels[j] - 1) < 1e-9]
+        raise DataError(f"Target '{name}' predicts the quantiles {levels} and its intervals are not calibrated "
+                        f"(calibrate_intervals: false): an interval is a pair of them, which for coverage {coverage:g} "
+                        f"would be the levels {(1 - coverage) / 2:g} and {(1 + coverage) / 2:g}. "
+                        + (f"Coverages its quantiles give: {', '.join(offered)}. " if offered else "")
+                        + "Ask for one of those, add the two levels to the quantiles, or set calibrate_intervals: "
+                          "true, and fit again.")
+    return {"lower": ends[0], "upper": ends[1], "shift": 0.0}
+
+
+def _interval(outputs, spec, state, minimum, maximum):
+    """(lower, upper) of the intervals `spec` describes, from the served model's outputs (numpy or a tensor, with
+    its `minimum` and `maximum`)."""
+    if "factor" in spec:
+        center, spread = _served_center(outputs, state), _served_spread(outputs, state)
+        return center - spec["factor"] * spread, center + spec["factor"] * spread
+    low, high = outputs[:, spec["lower"]], outputs[:, spec["upper"]]
+    # A negative shift (the pair held the truth with room to spare) narrows the pair, never past its middle.
+    middle = (low + high) / 2
+    return minimum(low - spec["shift"], middle), maximum(high + spec["shift"], middle)
 
 
 def _as_target(values, state):
