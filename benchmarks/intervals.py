@@ -149,6 +149,8 @@ def main(argv=None) -> None:
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma list of {list(MODELS)} (point is the "
                         f"reference and always runs)")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the report from the rows already in the CSV, fitting nothing")
     parser.add_argument("--out", default=str(RESULTS / "intervals"), help="output path without extension")
     args = parser.parse_args(argv)
     tables = regression_tables(args.group)
@@ -167,7 +169,8 @@ def main(argv=None) -> None:
         done = done[done.apply(lambda r: r["dataset"] not in tables or (
             r["version"] == versions.get(r["model"], r["version"]) and not (isinstance(r["error"], str) and r["error"])), axis=1)]
     have = {(r.dataset, r.model, r.fold) for r in done.itertuples() if r.dataset in tables} if len(done) else set()
-    tasks = [(n, m, f) for n in tables for f in range(folds(n)) for m in models if (n, m, f) not in have]
+    tasks = [] if args.report_only else [(n, m, f) for n in tables for f in range(folds(n)) for m in models
+                                         if (n, m, f) not in have]
     print(f"{len(tasks)} folds to fit ({len(have)} already in {csv_path})", flush=True)
     rows = done.to_dict("records") if len(done) else []
     started = time.perf_counter()

@@ -372,3 +372,21 @@ def test_a_saved_quantile_calibration_is_checked():
                       ({**state, "distribution": "normal"}, "not both")):
         with pytest.raises(ShapeMismatch, match=said):
             check(bad, shape, "state")
+
+
+@pytest.mark.parametrize("head", [{"distribution": "normal"}, {"loss": {"name": "quantile", "quantiles": [0.1, 0.5,
+                                                                                                          0.9]}}])
+def test_normal_and_quantile_heads_fit_and_predict_from_files(head, tmp_path):
+    data = heteroscedastic_frame(1500, seed=2)
+    path = tmp_path / "rows.parquet"
+    data.to_parquet(path, index=False)
+    overrides = {"training": {"epochs": 3}, "targets": {"numerical": head}}
+    auto = Automater("y", overrides=overrides, seed=0, verbose=0).fit(str(path))
+    assert auto.targets_["y"].state["calibration"]["rows"] > 0
+    from_file, from_frame = auto.predict_interval(str(path), coverage=0.8), auto.predict_interval(data, coverage=0.8)
+    np.testing.assert_allclose(from_file.to_numpy(), from_frame.to_numpy(), rtol=1e-5, atol=1e-5)
+    scores = auto.evaluate(str(path))
+    assert set(scores) >= {"mae", "rmse", "r2"} and scores["r2"] > 0.3
+    if "loss" in head:
+        np.testing.assert_allclose(auto.predict_quantiles(str(path)).to_numpy(),
+                                   auto.predict_quantiles(data).to_numpy(), rtol=1e-5, atol=1e-5)
