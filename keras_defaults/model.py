@@ -195,7 +195,7 @@ def build_network(preprocessor, inputs, targets, body_config, body=None):
 
 def _head(hidden, target, members, name):
     """One target's output layer(s): `units` with the target's activation, or, where its encoder has a link of its
-    own (an ordinal head, a normal head), linear scores that the link turns into the outputs."""
+    own (an ordinal head, a normal head, a quantile head), linear scores that the link turns into the outputs."""
     link = target.encoder.output_link(target.state, name)
     units, activation = ((link.score_units, "linear") if link is not None
                          else (target.units, target.settings["activation"]))
