@@ -210,7 +210,7 @@ def write(rows: pd.DataFrame, out: Path, argv, wall: float) -> None:
     table = summary(rows)
     failed = rows[rows["error"].astype(object).fillna("") != ""]
     names = [f"{model}/{kind}" for model, kind in VARIANTS]
-    lines = ["# Regression heads and prediction intervals: point vs normal", "",
+    lines = ["# Regression heads and prediction intervals: point, normal and quantile", "",
              f"Command: `python benchmarks/intervals.py {' '.join(argv)}`", ""]
     lines += [f"- **{k}**: `{v}`" for k, v in report.provenance().items()]
     lines += [f"- **wall time of this run**: {wall:,.0f} s", "",
