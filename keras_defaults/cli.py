@@ -234,26 +234,12 @@ def _predict(args):
     columns = {c: data[c] for c in keep}
     named = predictions.to_frame() if isinstance(predictions, pd.Series) else predictions
     if args.proba:
-        probabilities = auto.predict_proba(data)
-        if isinstance(probabilities, pd.DataFrame):
-            probabilities = {auto.targets[0]: probabilities}
-        for target, table in probabilities.items():
-            for label in table.columns:
-                named[f"{target}_proba_{label}"] = table[label]
+        _add_columns(named, auto, auto.predict_proba(data), lambda target, label: f"{target}_proba_{label}")
     if args.interval is not None:
-        bounds = auto.predict_interval(data, coverage=args.interval)
-        if isinstance(bounds, pd.DataFrame):
-            bounds = {auto.targets[0]: bounds}
-        for target, table in bounds.items():
-            for side in ("lower", "upper"):
-                named[f"{target}_{side}"] = table[side]
+        _add_columns(named, auto, auto.predict_interval(data, coverage=args.interval),
+                     lambda target, side: f"{target}_{side}")
     if args.quantiles:
-        quantiles = auto.predict_quantiles(data)
-        if isinstance(quantiles, pd.DataFrame):
-            quantiles = {auto.targets[0]: quantiles}
-        for target, table in quantiles.items():
-            for level in table.columns:
-                named[f"{target}_q{level:g}"] = table[level]
+        _add_columns(named, auto, auto.predict_quantiles(data), lambda target, level: f"{target}_q{level:g}")
     clash = [c for c in named.columns if c in columns]
     if clash:
         raise DataError(f"--keep {clash[0]} would clash with the prediction column of the same name. Keep it under "
@@ -264,6 +250,16 @@ def _predict(args):
     writer.write(output)
     writer.close()
     print(f"Wrote {len(output)} prediction(s) for {', '.join(auto.targets)} to {args.out}.")
+
+
+def _add_columns(named, auto, tables, column_name):
+    """Add to `named` every column of `tables` (one target's DataFrame, or {target: DataFrame} for several, as
+    predict_proba, predict_interval and predict_quantiles return them), named `column_name(target, column)`."""
+    if not isinstance(tables, dict):
+        tables = {auto.targets[0]: tables}
+    for target, table in tables.items():
+        for column in table.columns:
+            named[column_name(target, column)] = table[column]
 
 
 def _explain(args):

@@ -148,6 +148,15 @@ def normal_fitted():
     return auto, data.iloc[8000:]
 
 
+def without_calibration(auto):
+    """A shallow copy of a fitted Automater as if fitted with calibrate_intervals: false (no calibration kept)."""
+    uncalibrated = copy.copy(auto)
+    uncalibrated.targets_ = {name: dataclasses.replace(
+        target, state={key: value for key, value in target.state.items() if key != "calibration"},
+        settings={**target.settings, "calibrate_intervals": False}) for name, target in auto.targets_.items()}
+    return uncalibrated
+
+
 def held(bounds, truth):
     return float(((bounds["lower"] <= truth) & (truth <= bounds["upper"])).mean())
 
@@ -171,11 +180,7 @@ def test_a_normal_head_predicts_the_mean_and_intervals_as_wide_as_the_noise(norm
 
 def test_a_normal_head_without_calibration_gives_its_own_intervals(normal_fitted):
     auto, new = normal_fitted
-    target = auto.targets_["y"]
-    uncalibrated = copy.copy(auto)
-    state = {key: value for key, value in target.state.items() if key != "calibration"}
-    uncalibrated.targets_ = {"y": dataclasses.replace(target, state=state,
-                                                      settings={**target.settings, "calibrate_intervals": False})}
+    uncalibrated = without_calibration(auto)
     bounds = uncalibrated.predict_interval(new, coverage=0.9)
     sigma = auto.model_.predict(dict(new), verbose=0)["y"][:, 1]
     np.testing.assert_allclose((bounds["upper"] - bounds["lower"]) / 2, 1.6448536 * sigma, rtol=1e-5)
@@ -274,11 +279,7 @@ def test_a_quantile_head_predicts_quantiles_that_never_cross_and_hold_their_leve
 
 def test_a_quantile_head_without_calibration_gives_pairs_of_its_quantiles(quantile_fitted):
     auto, new = quantile_fitted
-    target = auto.targets_["y"]
-    uncalibrated = copy.copy(auto)
-    uncalibrated.targets_ = {"y": dataclasses.replace(
-        target, state={key: value for key, value in target.state.items() if key != "calibration"},
-        settings={**target.settings, "calibrate_intervals": False})}
+    uncalibrated = without_calibration(auto)
     quantiles = auto.predict_quantiles(new)
     bounds = uncalibrated.predict_interval(new, coverage=0.9)
     np.testing.assert_allclose(bounds["lower"], quantiles[0.05], rtol=1e-6)
