@@ -423,7 +423,10 @@ def package_source_sha256() -> str:
 
 
 def automater_version(overrides: dict | None = None) -> str:
-    blob = json.dumps({"defaults.yaml": sha256_file(REPO_ROOT / "defaults.yaml"),
+    # The table's settings, not its bytes: an edited note or comment keeps the cached fits.
+    from keras_defaults.defaults import settings_sha256
+
+    blob = json.dumps({"defaults.yaml settings": settings_sha256(REPO_ROOT / "defaults.yaml"),
                        "overrides": overrides or {}, "package": package_source_sha256()}, sort_keys=True)
     return "automater:" + hashlib.sha256(blob.encode()).hexdigest()
 

@@ -189,6 +189,8 @@ def _git(*args: str) -> str:
 
 
 def provenance() -> dict[str, str]:
+    from keras_defaults.defaults import settings_sha256
+
     commit = _git("rev-parse", "HEAD").strip() or "unknown"
     # Dirty: any change outside the outputs of this script (results, cache).
     status = [line for line in _git("status", "--porcelain").splitlines()
@@ -197,6 +199,7 @@ def provenance() -> dict[str, str]:
             "working tree": ("dirty (uncommitted changes: " + ", ".join(s[3:] for s in status[:8])
                              + (" ..." if len(status) > 8 else "") + ")") if status else "clean",
             "defaults.yaml sha256": baselines.sha256_file(baselines.REPO_ROOT / "defaults.yaml"),
+            "defaults.yaml settings sha256": settings_sha256(baselines.REPO_ROOT / "defaults.yaml"),
             "keras_defaults source sha256": baselines.package_source_sha256()}
 
 

@@ -11,6 +11,8 @@ and the entry's did not.
 
 import copy
 import dataclasses
+import hashlib
+import json
 import math
 import numbers
 from importlib import resources
@@ -126,6 +128,20 @@ def _builtin_data():
         _PARSED_BUILTIN.clear()
         _PARSED_BUILTIN[key] = read_yaml(path)
     return copy.deepcopy(_PARSED_BUILTIN[key])
+
+
+def settings_sha256(path=None):
+    """The sha256 of the settings a defaults table gives (the built-in one by default): its parsed values without
+    the documentation maps (`_DOC_KEYS`), as canonical JSON. Comments, layout and notes do not change it; any setting
+    does. A benchmark records it, so that its results stay those of a table whose notes were edited since."""
+
+    def settings_only(value):
+        if isinstance(value, dict):
+            return {str(k): settings_only(v) for k, v in value.items() if k not in _DOC_KEYS}
+        return [settings_only(v) for v in value] if isinstance(value, list) else value
+
+    data = settings_only(read_yaml(builtin_path() if path is None else path))
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def read_yaml(path):

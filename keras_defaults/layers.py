@@ -582,6 +582,101 @@ class OnColumn(keras.metrics.Metric):
         return {**super().get_config(), "metric": keras.metrics.serialize(self.metric), "column": self.column}
 
 
+# ---------------------------------------------------------------------------------------------------- count heads
+# The smallest dispersion a negative binomial head predicts: the Poisson limit (dispersion 0) makes the likelihood's
+# log-gamma terms differences of huge numbers, which float32 cannot resolve.
+_MIN_DISPERSION = 1e-3
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NegativeBinomialParameters(keras.layers.Layer):
+    """A negative binomial head's parameters from two linear scores per row: the mean, exp of the first (the log
+    link of a count regression; in units of the training mean, as the target is learned), and the dispersion alpha,
+    softplus of the second plus a floor (the variance is mean + alpha mean^2 in the counts' units: alpha 0 is Poisson).
+
+    Input: (..., 2) scores. Output: (..., 2), [mean, dispersion].
+    """
+
+    score_units = 2
+
+    def call(self, scores):
+        return ops.concatenate([ops.exp(scores[..., :1]), ops.softplus(scores[..., 1:]) + _MIN_DISPERSION], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NegativeBinomialNLL(keras.losses.Loss):
+    """The negative log-likelihood of a negative binomial (NB2) count with mean mu and dispersion alpha, r = 1/alpha:
+    lgamma(r) - lgamma(y + r) + lgamma(y + 1) + (r + y) log(1 + alpha mu) - y log(alpha mu). Its variance,
+    mu + alpha mu^2, grows faster than the Poisson's (mu): overdispersed counts. As alpha -> 0 it is the Poisson
+    likelihood.
+
+    The head learns the counts in units of `count_scale` (the training mean, so that it starts near it): y_true and
+    the predicted mean are multiplied back by it here, so that the likelihood is that of the counts themselves.
+
+    y_true: (batch, 1), counts / count_scale. y_pred: (batch, 2), [mean / count_scale, alpha]
+    (`NegativeBinomialParameters`).
+    """
+
+    def __init__(self, count_scale=1.0, **kwargs):
+        kwargs.setdefault("name", "negative_binomial")
+        super().__init__(**kwargs)
+        self.count_scale = float(count_scale)
+        if not np.isfinite(self.count_scale) or self.count_scale <= 0:
+            raise ValueError(f"count_scale must be a positive number. Received: count_scale={count_scale!r}.")
+
+    def call(self, y_true, y_pred):
+        counts = ops.cast(y_true, y_pred.dtype) * self.count_scale
+        mean, alpha = y_pred[..., :1] * self.count_scale, y_pred[..., 1:2]
+        r = 1.0 / alpha
+        # A smallest positive mean: exp can underflow to 0 far from the data, and log(0) would be -inf.
+        alpha_mean = alpha * ops.maximum(mean, 1e-12)
+        nll = (tf.math.lgamma(r) - tf.math.lgamma(counts + r) + tf.math.lgamma(counts + 1.0)
+               + (r + counts) * ops.log1p(alpha_mean) - counts * ops.log(alpha_mean))
+        return ops.mean(nll, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "count_scale": self.count_scale}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NegativeBinomialDecoder(keras.layers.Layer):
+    """A negative binomial head's [mean, dispersion] as the served [mean, standard deviation] in counts: the mean
+    times `count_scale`, sqrt(mean + alpha mean^2). Output: (batch, 2)."""
+
+    def __init__(self, count_scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.count_scale = float(count_scale)
+
+    def call(self, inputs):
+        mean = inputs[..., :1] * self.count_scale
+        return ops.concatenate([mean, ops.sqrt(mean + inputs[..., 1:2] * ops.square(mean))], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "count_scale": self.count_scale}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NegativeBinomialMixture(keras.layers.Layer):
+    """An ensemble of negative binomial heads as one: the mean of the members' means, and the dispersion that gives
+    their mixture's variance, mean(mu_m + alpha_m mu_m^2) + spread of the mu_m, i.e. alpha = (mean(alpha_m mu_m^2) +
+    var(mu_m)) / mu^2 (the same in any units of the mean). (batch, members, 2) -> (batch, 2), [mean, dispersion]."""
+
+    def call(self, inputs):
+        means, alphas = inputs[..., 0], inputs[..., 1]
+        mean = ops.mean(means, axis=1)
+        excess = ops.mean(alphas * ops.square(means) + ops.square(means - ops.expand_dims(mean, 1)), axis=1)
+        return ops.stack([mean, excess / ops.maximum(ops.square(mean), 1e-24)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + tuple(input_shape[2:])
+
+
 # ---------------------------------------------------------------------------------------------------- quantile heads
 def check_quantiles(quantiles):
     """`quantiles` as a list of floats: distinct, increasing, strictly between 0 and 1, and holding 0.5 (the median,

@@ -21,7 +21,8 @@ import keras
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
 from keras_defaults.layers import (EnsembleDense, EnsembleInputs, MembersLoss, MembersMetric,
                                    SmoothedSparseCategoricalCrossentropy)
-from keras_defaults.layers import OneHotDense, PeriodicEmbedding, PinballLoss, ServedModel, SmoothClip
+from keras_defaults.layers import (NegativeBinomialNLL, OneHotDense, PeriodicEmbedding, PinballLoss, ServedModel,
+                                   SmoothClip)
 
 FEATURES = "features"
 NUMBERS = "numbers"
@@ -266,7 +267,7 @@ def _functions(module):
 
 
 # Losses of this package's own, by the name a setting gives them (Keras's `losses.get` knows only its own).
-PACKAGE_LOSSES = {"quantile": PinballLoss}
+PACKAGE_LOSSES = {"quantile": PinballLoss, "negative_binomial": NegativeBinomialNLL}
 
 
 def loss_names():

@@ -1,8 +1,10 @@
 """The committed quality benchmark must have been made with the current defaults.yaml.
 
-benchmarks/results/quality.md records the sha256 of the defaults.yaml it was run with. When defaults.yaml changes,
-this test fails until the benchmark is run again (`make benchmark-quality`; results are cached, so only what the
-change touches is refitted) and the new results are committed. Reads two files; needs no benchmark package.
+benchmarks/results/quality.md records the sha256 of the settings in the defaults.yaml it was run with (its parsed
+values without the cheat-sheet notes: `defaults.settings_sha256`; reports from before record the file's sha256).
+When a setting changes, this test fails until the benchmark is run again (`make benchmark-quality`; results are
+cached, so only what the change touches is refitted) and the new results are committed. An edited comment or note
+changes no setting. Reads two files; needs no benchmark package.
 """
 
 import hashlib
@@ -15,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "benchmarks" / "results" / "quality.md"
 
 
-def recorded_hash(text: str) -> str | None:
-    match = re.search(r"defaults\.yaml sha256\*\*: `([0-9a-f]{64})`", text)
+def recorded_hash(text: str, what: str = "sha256") -> str | None:
+    match = re.search(rf"defaults\.yaml {what}\*\*: `([0-9a-f]{{64}})`", text)
     return match.group(1) if match else None
 
 
@@ -25,11 +27,35 @@ def test_report_records_a_defaults_hash():
 
 
 def test_report_was_made_with_the_current_defaults():
-    recorded = recorded_hash(REPORT.read_text(encoding="utf-8"))
-    current = hashlib.sha256((ROOT / "defaults.yaml").read_bytes()).hexdigest()
+    from keras_defaults.defaults import settings_sha256
+
+    text = REPORT.read_text(encoding="utf-8")
+    recorded = recorded_hash(text, "settings sha256")
+    if recorded is not None:
+        current, what = settings_sha256(ROOT / "defaults.yaml"), "settings sha256"
+    else:
+        recorded, what = recorded_hash(text), "sha256"
+        current = hashlib.sha256((ROOT / "defaults.yaml").read_bytes()).hexdigest()
     assert recorded == current, (
-        f"benchmarks/results/quality.md was made with defaults.yaml sha256 {recorded}, but defaults.yaml is now "
+        f"benchmarks/results/quality.md was made with defaults.yaml {what} {recorded}, but defaults.yaml is now "
         f"{current}: run `make benchmark-quality` and commit benchmarks/results/")
+
+
+def test_the_settings_hash_ignores_comments_and_notes_but_not_settings(tmp_path):
+    from keras_defaults.defaults import settings_sha256
+
+    table = (ROOT / "defaults.yaml").read_text(encoding="utf-8")
+    base = settings_sha256(ROOT / "defaults.yaml")
+    edits = {"comment": table.replace("targets:", "# a new comment\ntargets:", 1),
+             "note": table.replace("poisson: \"Counts", "poisson: \"Whole-number counts", 1),
+             "setting": table.replace("learning_rate: 0.001", "learning_rate: 0.002", 1)}
+    hashes = {}
+    for name, text in edits.items():
+        assert text != table, name
+        (tmp_path / f"{name}.yaml").write_text(text, encoding="utf-8")
+        hashes[name] = settings_sha256(tmp_path / f"{name}.yaml")
+    assert hashes["comment"] == base and hashes["note"] == base
+    assert hashes["setting"] != base
 
 
 FOLDS = ROOT / "benchmarks" / "results" / "quality_folds.csv"

@@ -2,6 +2,8 @@ import keras
 import numpy as np
 import pytest
 
+from keras_defaults.layers import (NegativeBinomialDecoder, NegativeBinomialMixture, NegativeBinomialNLL,
+                                   NegativeBinomialParameters)
 from keras_defaults.layers import (CategoryCodes, FillMissing, GaussianNLL, MissingIndicator, NormalDecoder,
                                    NormalMixture, NormalParameters, OneHotDense, OnColumn, QuantileNormal, SmoothClip,
                                    TargetDecoder)
@@ -46,7 +48,9 @@ def test_target_decoder_inverts_the_target_transform(log1p):
 
 @pytest.mark.parametrize("layer", [FillMissing(1.0), MissingIndicator(), SmoothClip(2.0), CategoryCodes(-5),
                                    TargetDecoder(1.0, 2.0, True), QuantileNormal([0.0, 1.0, 5.0], [0.1, 0.5, 0.9]),
-                                   NormalParameters(), NormalDecoder(1.0, 2.0), NormalMixture()])
+                                   NormalParameters(), NormalDecoder(1.0, 2.0), NormalMixture(),
+                                   NegativeBinomialParameters(), NegativeBinomialDecoder(3.0),
+                                   NegativeBinomialMixture()])
 def test_layers_serialise_by_registered_name(layer):
     config = keras.saving.serialize_keras_object(layer)
     assert config["registered_name"].startswith("keras_defaults>")
@@ -235,6 +239,45 @@ def test_a_normal_mixture_has_the_moments_of_its_members():
     out = run(NormalMixture(), members)
     # Row 1: means 0 and 2, variance 1 each: mean 1, variance 1 + 1 (the spread of the means). Row 2: the same normal.
     np.testing.assert_allclose(out, [[1.0, np.sqrt(2.0)], [1.0, 0.5]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("count_scale", [1.0, 4.0])
+def test_the_negative_binomial_nll_is_its_log_probability_of_the_counts(count_scale):
+    from scipy.stats import nbinom, poisson
+
+    counts = np.array([0.0, 3.0, 17.0, 1.0])
+    mean, alpha = np.array([0.5, 2.0, 12.0, 1.0]), np.array([0.2, 1.0, 0.5, 0.001])
+    r = 1.0 / alpha
+    per_row = -nbinom.logpmf(counts, r, r / (r + mean))  # scipy's (n, p): n = 1 / alpha, p = n / (n + mean)
+    # The head learns counts and means in units of count_scale; the loss scores the counts themselves.
+    y = (counts / count_scale).astype("float32").reshape(-1, 1)
+    predicted = np.stack([mean / count_scale, alpha], axis=1).astype("float32")
+    loss = NegativeBinomialNLL(count_scale=count_scale)
+    assert float(loss(y, predicted)) == pytest.approx(per_row.mean(), rel=1e-4)
+    # The smallest dispersion is the Poisson's likelihood, to float32's precision.
+    assert float(loss(y[3:], predicted[3:])) == pytest.approx(-poisson.logpmf(1.0, 1.0), rel=1e-3)
+    assert keras.losses.deserialize(keras.losses.serialize(loss)).count_scale == count_scale
+    with pytest.raises(ValueError, match="count_scale must be a positive number. Received: count_scale=0"):
+        NegativeBinomialNLL(count_scale=0)
+
+
+def test_negative_binomial_parameters_are_a_positive_mean_and_dispersion():
+    out = run(NegativeBinomialParameters(), [[0.0, 0.0], [np.log(5.0), -30.0], [-3.0, 4.0]])
+    np.testing.assert_allclose(out[:, 0], [1.0, 5.0, np.exp(-3.0)], rtol=1e-5)
+    assert (out[:, 1] >= 1e-3).all() and out[0, 1] == pytest.approx(np.log(2.0) + 1e-3, rel=1e-5)
+
+
+def test_a_negative_binomial_decoder_gives_the_mean_and_standard_deviation_in_counts():
+    # mean 2 x scale 3 = 6 counts, dispersion 0.5: variance 6 + 0.5 * 36 = 24.
+    np.testing.assert_allclose(run(NegativeBinomialDecoder(3.0), [[2.0, 0.5]]), [[6.0, np.sqrt(24.0)]], rtol=1e-6)
+
+
+def test_a_negative_binomial_mixture_has_the_moments_of_its_members():
+    members = np.array([[[2.0, 0.5], [4.0, 0.25]], [[3.0, 0.1], [3.0, 0.1]]], dtype="float32")
+    out = run(NegativeBinomialMixture(), members)
+    # Row 1: variances 2 + 0.5 * 4 = 4 and 4 + 0.25 * 16 = 8; the mixture's: mean 6 + spread of the means 1 = 7,
+    # about a mean of 3, so the dispersion is (7 - 3) / 9. Row 2: the same distribution twice.
+    np.testing.assert_allclose(out, [[3.0, 4.0 / 9.0], [3.0, 0.1]], rtol=1e-5)
 
 
 def test_on_column_scores_one_output_only():

@@ -127,6 +127,132 @@ def test_the_poisson_loss_refuses_a_target_with_negative_values_naming_it():
         Automater("visits", overrides=POISSON, verbose=0).prepare(frame)
 
 
+NEGATIVE_BINOMIAL = {"targets": {"numerical": {"loss": "negative_binomial", "activation": "exponential",
+                                                "standardize": False}}}
+
+
+def overdispersed_frame(rows=3000, seed=0, dispersion=0.5):
+    """Counts whose variance is mean + dispersion * mean^2 (a negative binomial), with a log-linear mean."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    shop = rng.choice(["a", "b", "c"], size=rows)
+    mean = np.exp(1.0 + 0.8 * x + np.where(shop == "b", 0.7, 0.0))
+    visits = rng.negative_binomial(1.0 / dispersion, 1.0 / (1.0 + dispersion * mean))
+    return pd.DataFrame({"x": x, "shop": shop, "visits": visits}), mean
+
+
+@pytest.fixture(scope="module")
+def negative_binomial_fitted():
+    from keras_defaults import Automater
+
+    frame, mean = overdispersed_frame()
+    auto = Automater("visits", overrides={**NEGATIVE_BINOMIAL, "training": {"epochs": 60}}, seed=0,
+                     verbose=0).fit(frame.iloc[:2400])
+    return auto, frame.iloc[2400:], mean[2400:]
+
+
+def test_overdispersed_counts_train_with_the_negative_binomial_likelihood(negative_binomial_fitted):
+    auto, new, mean = negative_binomial_fitted
+    predicted = auto.predict(new).to_numpy()
+    assert predicted.min() > 0
+    assert np.corrcoef(np.log(predicted), np.log(mean))[0, 1] > 0.95
+    assert abs(predicted.mean() / mean.mean() - 1) < 0.1
+    # The served model gives [mean, standard deviation]: the dispersion they imply is near the data's 0.5.
+    served = auto.model_.predict(dict(new), verbose=0)["visits"]
+    np.testing.assert_allclose(served[:, 0], predicted, rtol=1e-6)
+    dispersion = np.median((served[:, 1] ** 2 - served[:, 0]) / served[:, 0] ** 2)
+    assert 0.3 < dispersion < 0.8, dispersion
+    # Intervals: calibrated on the validation rows in units of the standard deviation, never below 0.
+    bounds = auto.predict_interval(new, coverage=0.9)
+    held = ((bounds["lower"] <= new["visits"]) & (new["visits"] <= bounds["upper"])).mean()
+    assert abs(held - 0.9) <= 0.03 and bounds["lower"].min() >= 0.0, held
+    choice = auto.explain().set_index("column").loc["visits", "choice"]
+    assert "2 unit(s), negative binomial (mean by a log link and dispersion per row" in choice
+    assert "a count: negative binomial likelihood (variance mean + dispersion x mean^2), log link" in choice
+    assert "calibrated on 480 validation rows (errors in units of the predicted standard deviation)" in choice
+
+
+def test_a_negative_binomial_head_saves_and_exports_its_mean_and_bounds(negative_binomial_fitted, tmp_path):
+    import json
+
+    import keras
+    import tensorflow as tf
+
+    from keras_defaults import Automater
+    from keras_defaults.encoders import input_tensor
+
+    auto, new, _ = negative_binomial_fitted
+    rows = new.head(50)
+    predicted, bounds = auto.predict(rows).to_numpy(), auto.predict_interval(rows, coverage=0.8)
+    auto.save(tmp_path / "run")
+    loaded = Automater.load(tmp_path / "run")
+    np.testing.assert_array_equal(loaded.predict(rows), predicted)
+    pd.testing.assert_frame_equal(loaded.predict_interval(rows, coverage=0.8), bounds)
+    model = keras.saving.load_model(auto.export(tmp_path / "model.keras"), safe_mode=True)
+    np.testing.assert_allclose(model.predict(dict(rows.drop(columns="visits")), verbose=0)["visits"][:, 0],
+                               predicted, rtol=1e-5)
+    path = auto.export(tmp_path / "serving", format="tf_saved_model", coverage=0.8)
+    signature = json.loads((path / "keras_defaults_signature.json").read_text())
+    feeds = {spec["argument"]: input_tensor(rows[c], auto.profiles_[c]) for c, spec in signature["inputs"].items()}
+    out = tf.saved_model.load(str(path)).signatures["serving_default"](**feeds)
+    names = signature["outputs"]["visits"]
+    np.testing.assert_allclose(out[names["prediction"]].numpy().ravel(), predicted, rtol=1e-5)
+    np.testing.assert_allclose(out[names["lower"]].numpy(), bounds["lower"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out[names["upper"]].numpy(), bounds["upper"], rtol=1e-5, atol=1e-5)
+
+
+def test_a_negative_binomial_head_fits_and_predicts_from_files_as_a_single_network(tmp_path):
+    from keras_defaults import Automater
+
+    frame, _ = overdispersed_frame(600, seed=1)
+    path = tmp_path / "visits.csv"
+    frame.to_csv(path, index=False)
+    overrides = {**NEGATIVE_BINOMIAL, "training": {"epochs": 3}, "body": {"ensemble": 1}}
+    auto = Automater("visits", overrides=overrides, seed=0, verbose=0).fit(str(path))
+    np.testing.assert_allclose(auto.predict(str(path)).to_numpy(), auto.predict(frame).to_numpy(), rtol=1e-5)
+    np.testing.assert_allclose(auto.predict_interval(str(path)).to_numpy(),
+                               auto.predict_interval(frame).to_numpy(), rtol=1e-5)
+    assert set(auto.evaluate(str(path))) >= {"mae", "rmse", "r2"}
+    # Without calibration it has no intervals of its own, and says what to set.
+    uncalibrated = Automater("visits", overrides={**overrides, "targets": {"numerical": {
+        **NEGATIVE_BINOMIAL["targets"]["numerical"], "calibrate_intervals": False}}}, verbose=0).fit(frame)
+    with pytest.raises(DataError, match=r"Target 'visits' has no prediction intervals: a negative binomial head's "
+                                        r"are calibrated ones .* Set calibrate_intervals: true and fit again"):
+        uncalibrated.predict_interval(frame)
+
+
+@pytest.mark.parametrize("settings, error, message", [
+    ({"activation": "softplus"}, ConfigError,
+     r"Loss 'negative_binomial' for target 'visits' .* needs a positive prediction, but the head's activation is "
+     r"'softplus'. Add activation: exponential .* e.g. targets: \{numerical: \{loss: negative_binomial, "
+     r"activation: exponential, standardize: false\}\}"),
+    ({"standardize": True}, ConfigError, r"standardised before training \(standardize: true\). Add standardize: false"),
+    ({"log_transform": True}, ConfigError, r"log_transform: true would learn their logarithm"),
+    ({"loss": {"name": "negative_binomial", "count_scale": 2.0}}, ConfigError,
+     r"Loss 'negative_binomial' for target 'visits' .* takes no arguments: its dispersion is learned per row and its "
+     r"scale comes from the target. Received: \['count_scale'\]"),
+    ({"distribution": "normal"}, ConfigError,
+     r"distribution: normal trains by the Gaussian negative log-likelihood.*loss 'negative_binomial'"),
+])
+def test_the_negative_binomial_loss_says_which_settings_it_needs(settings, error, message):
+    from keras_defaults import Automater
+
+    frame, _ = overdispersed_frame(100)
+    overrides = {"targets": {"numerical": {**NEGATIVE_BINOMIAL["targets"]["numerical"], **settings}}}
+    with pytest.raises(error, match=message):
+        Automater("visits", overrides=overrides, verbose=0).prepare(frame)
+
+
+def test_the_negative_binomial_loss_refuses_negative_counts_naming_them():
+    from keras_defaults import Automater
+
+    frame, _ = overdispersed_frame(100)
+    frame.loc[5, "visits"] = -1
+    with pytest.raises(DataError, match=r"Loss 'negative_binomial' is for counts, but target 'visits' has negative "
+                                        r"values \(the lowest is -1\)"):
+        Automater("visits", overrides=NEGATIVE_BINOMIAL, verbose=0).prepare(frame)
+
+
 # ---------------------------------------------------------------------------------------------------- category dtype
 def test_a_category_target_is_predicted_in_its_own_dtype_and_order(tmp_path):
     from keras_defaults import Automater

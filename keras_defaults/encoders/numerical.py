@@ -1,5 +1,6 @@
 """Numbers: impute the median and flag missing values, scale robustly (or by quantiles), clip smoothly; a linear
-regression head, or a normal one (mean and standard deviation per row)."""
+regression head, a normal one (mean and standard deviation per row), a quantile one, or a count one (Poisson,
+negative binomial)."""
 
 from statistics import NormalDist
 
@@ -11,15 +12,18 @@ import tensorflow as tf
 from keras_defaults.encoders.base import EncodedColumn, Encoder, loss_name
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
-from keras_defaults.layers import (FillMissing, GaussianNLL, MissingIndicator, NormalDecoder, NormalMixture,
-                                   NormalParameters, OnColumn, PinballLoss, PiecewiseLinear, QuantileLadder,
-                                   QuantileNormal, SmoothClip, TargetDecoder)
+from keras_defaults.layers import (FillMissing, GaussianNLL, MissingIndicator, NegativeBinomialDecoder,
+                                   NegativeBinomialMixture, NegativeBinomialNLL, NegativeBinomialParameters,
+                                   NormalDecoder, NormalMixture, NormalParameters, OnColumn, PinballLoss,
+                                   PiecewiseLinear, QuantileLadder, QuantileNormal, SmoothClip, TargetDecoder)
 from keras_defaults.schema import is_duration, numeric_values
 from keras_defaults.intervals import GRID, half_width, score_quantiles
 from keras_defaults.state_schema import FINITE, FLAG, SCALE, Integer, ListOf, Nullable, Number, Record, Text
 
 # Losses that read the target in its own units (logarithms, ratios): meaningless on a standardised target.
-UNSCALED_LOSSES = {"mean_squared_logarithmic_error", "poisson", "mean_absolute_percentage_error"}
+UNSCALED_LOSSES = {"mean_squared_logarithmic_error", "poisson", "negative_binomial", "mean_absolute_percentage_error"}
+# Losses of counts: a non-negative target, learned in units of its training mean.
+COUNT_LOSSES = ("poisson", "negative_binomial")
 
 
 # A normal head's likelihood can weigh each row by sigma^(2 beta) (beta-NLL, see `layers.GaussianNLL`). Seitzer et
@@ -88,10 +92,10 @@ class NumericalEncoder(Encoder):
     # each pair of its quantiles that an interval can use ("pairs": indices into `quantiles`, and the conformalized
     # quantile regression scores, which are negative where the pair holds the truth with room to spare). Saves from
     # before intervals existed, fits without validation rows, and fits with calibrate_intervals: false lack it.
-    # `distribution`: "normal" for a heteroscedastic Gaussian head; `quantiles`: a quantile head's levels (a point
-    # head's state has neither).
+    # `distribution`: "normal" for a heteroscedastic Gaussian head, "negative_binomial" for a count head with a
+    # dispersion; `quantiles`: a quantile head's levels (a point head's state has neither).
     target_state_shape = Record(
-        {"center": FINITE, "scale": SCALE, "log1p": FLAG, "duration": FLAG, "distribution": Text(one_of=["normal"]),
+        {"center": FINITE, "scale": SCALE, "log1p": FLAG, "duration": FLAG, "distribution": Text(one_of=["normal", "negative_binomial"]),
          "quantiles": ListOf(Number(at_least=0, at_most=1), min_length=1, increasing=True),
          "calibration": Record(
              {"rows": Integer(at_least=1),
@@ -172,14 +176,17 @@ class NumericalEncoder(Encoder):
             raise DataError(
                 f"Target '{profile.name}' has infinite values. Remove those rows or replace them with finite numbers."
             )
-        if loss_name(settings["loss"]) == "poisson":
+        loss = loss_name(settings["loss"])
+        if loss in COUNT_LOSSES:
             # A count: learned in units of its mean, which the exponential head starts near; the Poisson loss of
-            # y / m against p / m is that of y against p divided by m, so only the step sizes' scale changes.
+            # y / m against p / m is that of y against p divided by m, so only the step sizes' scale changes (the
+            # negative binomial's likelihood multiplies them back by m: `NegativeBinomialNLL`).
             if values.min() < 0:
-                raise DataError(f"Loss 'poisson' is for counts, but target '{profile.name}' has negative values "
+                raise DataError(f"Loss '{loss}' is for counts, but target '{profile.name}' has negative values "
                                 f"(the lowest is {values.min():g}). Use a loss for any number, e.g. mse or huber.")
-            return {"center": 0.0, "scale": float(np.mean(values)) or 1.0, "log1p": False,
-                    "duration": is_duration(series)}
+            state = {"center": 0.0, "scale": float(np.mean(values)) or 1.0, "log1p": False,
+                     "duration": is_duration(series)}
+            return {**state, "distribution": "negative_binomial"} if loss == "negative_binomial" else state
         log1p = _use_log(values, settings)
         learned = np.log1p(values) if log1p else values
         if settings["standardize"]:
@@ -200,8 +207,8 @@ class NumericalEncoder(Encoder):
     def check_loss(self, loss, given, settings, where):
         if _is_normal(settings):
             _check_normal_settings(loss, given, settings, where)
-        if loss == "poisson":
-            _check_poisson_settings(given, settings, where)
+        if loss in COUNT_LOSSES:
+            _check_count_settings(loss, given, settings, where)
         if loss == "quantile" and settings["activation"] != "linear":
             raise ConfigError(f"Loss '{given}'{where} gives each quantile its own output, kept in order; the head's "
                               f"activation '{settings['activation']}' would bend them. Leave activation: linear, e.g. "
@@ -218,6 +225,8 @@ class NumericalEncoder(Encoder):
     def serve(self, output, state, name):
         if _is_normal(state):
             return NormalDecoder(state["center"], state["scale"], name=f"{name}__in_user_units")(output)
+        if _is_negative_binomial(state):
+            return NegativeBinomialDecoder(state["scale"], name=f"{name}__in_user_units")(output)
         return TargetDecoder(state["center"], state["scale"], state["log1p"], name=f"{name}__in_user_units")(output)
 
     def decode(self, outputs, state):
@@ -226,14 +235,17 @@ class NumericalEncoder(Encoder):
     def decode_tensor(self, outputs, class_names, state):
         return _served_center(outputs, state)
 
-    # -- a normal head: two outputs, [mean, standard deviation], trained by the Gaussian likelihood; a quantile head:
-    # one output per quantile, lowest first, trained by the pinball loss
+    # -- a normal head: two outputs, [mean, standard deviation], trained by the Gaussian likelihood; a negative
+    # binomial head: [mean, dispersion], trained by its likelihood, served as [mean, standard deviation]; a quantile
+    # head: one output per quantile, lowest first, trained by the pinball loss
     def head_units(self, state):
-        return len(state["quantiles"]) if "quantiles" in state else 2 if _is_normal(state) else 1
+        return len(state["quantiles"]) if "quantiles" in state else 2 if _has_spread(state) else 1
 
     def output_link(self, state, name):
         if "quantiles" in state:
             return QuantileLadder(state["quantiles"], name=f"{name}__quantiles")
+        if _is_negative_binomial(state):
+            return NegativeBinomialParameters(name=f"{name}__negative_binomial")
         return NormalParameters(name=f"{name}__normal") if _is_normal(state) else None
 
     def quantile_levels(self, state):
@@ -245,21 +257,29 @@ class NumericalEncoder(Encoder):
         return {level: _as_target(outputs[:, i], state) for i, level in enumerate(state["quantiles"])}
 
     def head_loss(self, state):
+        if _is_negative_binomial(state):
+            return NegativeBinomialNLL(count_scale=state["scale"])
         return GaussianNLL(beta=NORMAL_BETA) if _is_normal(state) else None
 
     def members_mean(self, state, name):
+        if _is_negative_binomial(state):
+            return NegativeBinomialMixture(name=name)
         return NormalMixture(name=name) if _is_normal(state) else super().members_mean(state, name)
 
     def compile_metric(self, spec, metric, state):
-        # mae, rmse: of the prediction, a normal head's mean (its first output) or a quantile head's median.
+        # mae, rmse: of the prediction, a normal or negative binomial head's mean (its first output) or a quantile
+        # head's median.
         if "quantiles" in state:
             return OnColumn(metric, column=state["quantiles"].index(0.5))
-        return OnColumn(metric) if _is_normal(state) else metric
+        return OnColumn(metric) if _has_spread(state) else metric
 
     def head_description(self, state, settings):
         if _is_normal(state):
             return ("normal (mean and standard deviation per row; Gaussian negative log-likelihood"
                     + (f", beta-NLL with beta {NORMAL_BETA:g})" if NORMAL_BETA else ")"))
+        if _is_negative_binomial(state):
+            return ("negative binomial (mean by a log link and dispersion per row; its negative log-likelihood; "
+                    "served as mean and standard deviation)")
         if "quantiles" in state:
             return f"quantiles {state['quantiles']}, kept in order (predict gives the median)"
         return super().head_description(state, settings)
@@ -304,6 +324,10 @@ class NumericalEncoder(Encoder):
             return {"factor": half_width(calibration, coverage, name)}
         if _is_normal(state):
             return {"factor": NormalDist().inv_cdf((1.0 + coverage) / 2.0)}
+        if _is_negative_binomial(state):
+            raise DataError(f"Target '{name}' has no prediction intervals: a negative binomial head's are calibrated "
+                            f"ones (its errors on the validation rows, in units of the predicted standard deviation), "
+                            f"and calibrate_intervals is false. Set calibrate_intervals: true and fit again.")
         if not settings.get("calibrate_intervals", True):
             raise DataError(f"Target '{name}' has no prediction intervals: its head predicts one value a row and "
                             f"calibrate_intervals is false. Set calibrate_intervals: true (intervals from the "
@@ -328,10 +352,13 @@ class NumericalEncoder(Encoder):
                  (settings["standardize"], ", standardised"),
                  (loss_name(settings["loss"]) == "poisson",
                   f", a count: Poisson likelihood, log link, learned in units of its mean ({state['scale']:.4g})"),
+                 (_is_negative_binomial(state),
+                  f", a count: negative binomial likelihood (variance mean + dispersion x mean^2), log link, learned "
+                  f"in units of its mean ({state['scale']:.4g})"),
                  ("calibration" in state,
                   f"; intervals (predict_interval) calibrated on {state.get('calibration', {}).get('rows')} "
                   f"validation rows" + (" (errors in units of the predicted standard deviation)"
-                                        if _is_normal(state) else " (conformalized quantile regression)"
+                                        if _has_spread(state) else " (conformalized quantile regression)"
                                         if "quantiles" in state else "")),
                  ("calibration" not in state and "quantiles" in state and not settings["calibrate_intervals"],
                   "; intervals (predict_interval): pairs of the quantiles, as the head predicts them "
@@ -347,6 +374,16 @@ def _is_normal(state_or_settings):
     return state_or_settings.get("distribution") == "normal"
 
 
+def _is_negative_binomial(state):
+    """Whether a fitted target has a negative binomial head (its settings say so by their loss)."""
+    return state.get("distribution") == "negative_binomial"
+
+
+def _has_spread(state):
+    """Whether a head predicts a standard deviation beside its mean (served as [mean, standard deviation])."""
+    return _is_normal(state) or _is_negative_binomial(state)
+
+
 def _served_center(outputs, state):
     """The served model's prediction, (batch,), from its output for a numerical target: the value, the mean of a
     normal head's [mean, standard deviation], or a quantile head's median. Numpy arrays and tensors alike."""
@@ -354,8 +391,9 @@ def _served_center(outputs, state):
 
 
 def _served_spread(outputs, state):
-    """The scale of an interval around the prediction: a normal head's standard deviation, else 1."""
-    return outputs[:, 1] if _is_normal(state) else 1.0
+    """The scale of an interval around the prediction: a normal or negative binomial head's standard deviation,
+    else 1."""
+    return outputs[:, 1] if _has_spread(state) else 1.0
 
 
 def _non_decreasing(values):
@@ -411,7 +449,9 @@ def _interval(outputs, spec, state, minimum, maximum):
     its `minimum` and `maximum`)."""
     if "factor" in spec:
         center, spread = _served_center(outputs, state), _served_spread(outputs, state)
-        return center - spec["factor"] * spread, center + spec["factor"] * spread
+        lower = center - spec["factor"] * spread
+        # A count is never negative: a negative binomial head's intervals stop at 0.
+        return (maximum(lower, 0.0) if _is_negative_binomial(state) else lower), center + spec["factor"] * spread
     low, high = outputs[:, spec["lower"]], outputs[:, spec["upper"]]
     # A negative shift (the pair held the truth with room to spare) narrows the pair, never past its middle.
     middle = (low + high) / 2
@@ -439,18 +479,27 @@ def _check_normal_settings(loss, given, settings, where):
                           f"with it, e.g. targets: {{numerical: {{distribution: normal, log_transform: false}}}}.")
 
 
-POISSON_EXAMPLE = "targets: {numerical: {loss: poisson, activation: exponential, standardize: false}}"
+def count_example(loss):
+    return f"targets: {{numerical: {{loss: {loss}, activation: exponential, standardize: false}}}}"
 
 
-def _check_poisson_settings(given, settings, where):
-    """The Poisson loss reads the head's output as a rate: it must be positive (a log link), on the target's units."""
-    if settings["activation"] not in ("exponential", "softplus"):
+def _check_count_settings(loss, given, settings, where):
+    """A count loss reads the head's output as a rate: it must be positive (a log link), on the target's units. The
+    negative binomial head makes its mean by exp itself (and its dispersion beside it): activation exponential
+    declares that link, and its loss takes no arguments (its scale comes from the target)."""
+    example = count_example(loss)
+    links = ("exponential",) if loss == "negative_binomial" else ("exponential", "softplus")
+    if settings["activation"] not in links:
         raise ConfigError(f"Loss '{given}'{where} needs a positive prediction, but the head's activation is "
-                          f"'{settings['activation']}'. Add activation: exponential (the log link of a Poisson "
-                          f"regression) next to the loss, e.g. {POISSON_EXAMPLE}.")
+                          f"'{settings['activation']}'. Add activation: exponential (the log link of a count "
+                          f"regression) next to the loss, e.g. {example}.")
     if settings["log_transform"] is True:
         raise ConfigError(f"Loss '{given}'{where} models the counts themselves, but log_transform: true would learn "
-                          f"their logarithm. Remove log_transform, e.g. {POISSON_EXAMPLE}.")
+                          f"their logarithm. Remove log_transform, e.g. {example}.")
+    if loss == "negative_binomial" and isinstance(settings["loss"], dict) and set(settings["loss"]) - {"name"}:
+        extra = sorted(set(settings["loss"]) - {"name"})
+        raise ConfigError(f"Loss '{given}'{where} takes no arguments: its dispersion is learned per row and its scale "
+                          f"comes from the target. Received: {extra}. Write it as a name, e.g. {example}.")
 
 
 def _use_log(values, settings):
