@@ -450,11 +450,11 @@ class Automater:
         return pd.DataFrame(columns, index=frame.index)
 
     def _probability_tables(self, frame, outputs):
-        """{classification target: DataFrame of class probabilities, one column per class label}."""
+        """{classification or set target: DataFrame of probabilities, one column per class label (set label)}."""
         return {name: pd.DataFrame(target.probabilities(outputs[name]) if outputs is not None
                                    else np.zeros((0, len(target.classes))), index=frame.index,
                                    columns=list(target.classes))
-                for name, target in self.targets_.items() if target.predicts_classes}
+                for name, target in self.targets_.items() if target.has_probabilities}
 
     def _predict_each(self, source, out, result):
         """Run `result(frame, outputs)` on every chunk of `source`; write the results to `out` (.csv or .parquet)
@@ -470,7 +470,7 @@ class Automater:
                     parts.append(part)
                 else:
                     writer.write(pd.concat(part, axis=1) if isinstance(part, dict) else part.to_frame()
-                                 if isinstance(part, pd.Series) else part)
+                                 if isinstance(part, pd.Series) else part, self._set_delimiters())
         finally:
             if writer is not None:
                 writer.close()
@@ -484,12 +484,18 @@ class Automater:
             return {name: pd.concat([part[name] for part in parts]) for name in parts[0]}
         return pd.concat(parts)
 
+    def _set_delimiters(self):
+        """{set target: its delimiter}: how a file of predictions joins each row's predicted labels."""
+        return {name: target.state["delimiter"] for name, target in self.targets_.items()
+                if target.predicts_label_sets}
+
     def predict(self, df, out=None):
         """Predictions in the user's own labels and units: a Series named after the target, with `df`'s index.
 
-        With several targets, a DataFrame with one column per target. `df` may be data files (as in `fit`): they
-        are predicted chunk by chunk (a RangeIndex numbers the rows across files, in file order), and with `out` (a
-        .csv or .parquet path) written there as they come.
+        With several targets, a DataFrame with one column per target. A set target's predictions are lists of
+        labels (those whose probability reaches its threshold). `df` may be data files (as in `fit`): they are
+        predicted chunk by chunk (a RangeIndex numbers the rows across files, in file order), and with `out` (a
+        .csv or .parquet path) written there as they come (a set's labels joined by its delimiter in a CSV file).
         """
         def predictions(frame, outputs):
             table = self._prediction_frame(frame, outputs)
@@ -498,15 +504,16 @@ class Automater:
         return self._predict_each(df, out, predictions)
 
     def predict_proba(self, df, out=None):
-        """Class probabilities: a DataFrame whose columns are the class labels, with `df`'s index.
+        """Class probabilities: a DataFrame whose columns are the class labels, with `df`'s index. For a set
+        target, one column per label: the probability that the row's set holds it (they need not sum to 1).
 
-        With several targets, a dict {target: DataFrame} over the classification targets. Files and `out` work as
-        in `predict`.
+        With several targets, a dict {target: DataFrame} over the classification and set targets. Files and `out`
+        work as in `predict`.
         """
         self._check_fitted()
-        if not any(target.predicts_classes for target in self.targets_.values()):
-            raise DataError(f"predict_proba needs a classification target; {self.targets} is a regression target. "
-                            f"Use predict(df).")
+        if not any(target.has_probabilities for target in self.targets_.values()):
+            raise DataError(f"predict_proba needs a classification or set target; {self.targets} is a regression "
+                            f"target. Use predict(df).")
 
         def probabilities(frame, outputs):
             tables = self._probability_tables(frame, outputs)
@@ -529,10 +536,10 @@ class Automater:
         """
         self._check_fitted()
         coverage = intervals.check_coverage(coverage)
-        regression = {name: target for name, target in self.targets_.items() if not target.predicts_classes}
+        regression = {name: target for name, target in self.targets_.items() if not target.has_probabilities}
         if not regression:
-            raise DataError(f"predict_interval needs a regression target; {self.targets} is a classification "
-                            f"target. Use predict_proba(df) for class probabilities.")
+            raise DataError(f"predict_interval needs a regression target; {self.targets} is a classification or "
+                            f"set target. Use predict_proba(df) for its probabilities.")
         specs = {name: target.encoder.interval_spec(target.state, target.settings, coverage, name)
                  for name, target in regression.items()}
 
@@ -693,7 +700,7 @@ class Automater:
             coverage = intervals.check_coverage(coverage)
             specs = {}
             for name, target in self.targets_.items():
-                if target.predicts_classes:
+                if target.has_probabilities:
                     continue
                 try:
                     specs[name] = target.encoder.interval_spec(target.state, target.settings, coverage, name)

@@ -247,7 +247,7 @@ def _predict(args):
     for name in named.columns:
         columns[name] = named[name]
     output = pd.DataFrame(columns, index=data.index)
-    writer.write(output)
+    writer.write(output, auto._set_delimiters())
     writer.close()
     print(f"Wrote {len(output)} prediction(s) for {', '.join(auto.targets)} to {args.out}.")
 

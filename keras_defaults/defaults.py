@@ -25,11 +25,11 @@ from keras_defaults.errors import ConfigError, ConfigTypeError, did_you_mean, ex
 
 BUILTIN_SOURCE = "defaults.yaml"
 MAPPING_SOURCE = "config= mapping"
-KINDS = ("numerical", "categorical", "boolean", "text", "datetime")
+KINDS = ("numerical", "categorical", "boolean", "text", "datetime", "set")
 # Kinds a column can be given besides the encoded ones: left out, or the row weights of the loss (not an input).
 WEIGHT = "weight"
 COLUMN_KINDS = KINDS + ("ignore", WEIGHT)
-TARGET_KINDS = ("numerical", "categorical", "boolean")
+TARGET_KINDS = ("numerical", "categorical", "boolean", "set")
 
 # A settings file is a few kilobytes: these bounds refuse files made to exhaust the reader (see read_yaml).
 YAML_MAX_BYTES = 2 ** 20
@@ -70,8 +70,11 @@ _AT_LEAST = {
 # table holds (epochs, units, batch size, levels) fits in an int32 that TensorFlow can take.
 _AT_MOST = {"learning_rate": 10.0}
 _INT_MAX = 2 ** 31 - 1
-_FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "reduce_lr_factor"}  # 0 <= value < 1
-_POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip"}
+_FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "reduce_lr_factor",
+              "threshold"}  # 0 <= value < 1
+_POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip", "threshold"}
+# Strings that must hold a character other than white space (a set's delimiter: labels are stripped of it).
+_VISIBLE_STRINGS = {"delimiter"}
 # Settings whose default is null but that take a number when set.
 _NULL_OR_INT = {"embedding_dim"}
 # Settings whose default is null but that take a list of distinct labels (strings, numbers or booleans) when set.
@@ -315,6 +318,8 @@ def check_value(key, default, value, where, source):
     elif default is not None and not _fits_type(default, value):
         element = f" of {_type_name(default[0])}s" if isinstance(default, list) and default else ""
         fail(_article(_type_name(default)) + element)
+    if key in _VISIBLE_STRINGS and not value.strip():
+        fail("a string of at least one character other than white space, e.g. '|' or ','", ConfigError)
     for element in value if key in _EACH_ONE_OF else ():
         if element not in _EACH_ONE_OF[key]:
             raise ConfigError(f"Setting '{where}' in {source}: " + expected_one_of(key, element, _EACH_ONE_OF[key]))

@@ -196,8 +196,9 @@ def serving_signature(inputs, targets, bounds=None):
     for column, spec in inputs.items():
         arguments[column] = {"argument": signature_name(column, taken),
                              "dtype": "string" if spec.input_dtype == "string" else "float32"}
-        if spec.encoder.served_format:
-            arguments[column]["format"] = spec.encoder.served_format
+        served_format = spec.encoder.served_format_of(spec.state)
+        if served_format:
+            arguments[column]["format"] = served_format
     outputs = {}
     for name, target in targets.items():
         key = signature_name(name, taken)
@@ -205,6 +206,11 @@ def serving_signature(inputs, targets, bounds=None):
         if target.predicts_classes:
             outputs[name]["probabilities"] = signature_name(f"{key}_probabilities", taken)
             outputs[name]["classes"] = [str(c) for c in target.classes]
+        if target.predicts_label_sets:
+            # The prediction: the labels reaching the threshold, joined by the delimiter; a probability per label.
+            outputs[name]["probabilities"] = signature_name(f"{key}_probabilities", taken)
+            outputs[name].update(labels=list(target.classes), delimiter=target.state["delimiter"],
+                                 threshold=target.state["threshold"])
         levels = target.encoder.quantile_levels(target.state)
         if levels is not None:
             outputs[name].update(quantiles=signature_name(f"{key}_quantiles", taken), quantile_levels=levels)
@@ -225,8 +231,8 @@ def export_saved_model(model, inputs, targets, path, bounds=None):
     specs = {spec["argument"]: tf.TensorSpec([None], tf.string if spec["dtype"] == "string" else tf.float32,
                                              name=spec["argument"])
              for spec in signature["inputs"].values()}
-    class_names = {name: tf.constant(out["classes"]) for name, out in signature["outputs"].items()
-                   if "classes" in out}
+    class_names = {name: tf.constant(out.get("classes", out.get("labels")))
+                   for name, out in signature["outputs"].items() if "classes" in out or "labels" in out}
 
     def serve(features):
         raw = {column: features[spec["argument"]] for column, spec in signature["inputs"].items()}

@@ -19,11 +19,11 @@ from keras_defaults.errors import ConfigError, ConfigTypeError, DataError
 
 # The score importance is measured in, per target: the first of these that `scoring` gives for it. A binary target:
 # ROC-AUC, the benchmark's primary metric (benchmarks/quality.py); accuracy when the rows hold one class only (no
-# AUC then). Several classes: accuracy, the benchmark's primary metric. Numbers: RMSE, in the target's own units
-# (the benchmark ranks regression by R^2, which has none).
-PRIMARY_METRICS = ("roc_auc", "accuracy", "rmse")
+# AUC then). Several classes: accuracy, the benchmark's primary metric. Sets of labels: micro F1, over every (row,
+# label) decision. Numbers: RMSE, in the target's own units (the benchmark ranks regression by R^2, which has none).
+PRIMARY_METRICS = ("roc_auc", "accuracy", "f1_micro", "rmse")
 # Scores where lower is better: their importance is permuted minus baseline, so that positive still means "helps".
-LOWER_IS_BETTER = {"rmse", "mae", "log_loss"}
+LOWER_IS_BETTER = {"rmse", "mae", "log_loss", "hamming_loss"}
 # Rows of permuted copies run through the model in one call: few large calls, with bounded memory.
 STACK_ROWS = 100_000
 

@@ -36,7 +36,7 @@ def calibrate(network, validation, steps, targets):
     calibration is the validation rows' count and the quantiles of their conformity scores (see
     `NumericalEncoder.calibration`). Targets set to calibrate_intervals: false get none."""
     regression = {name: target for name, target in targets.items()
-                  if not target.predicts_classes and target.settings.get("calibrate_intervals", True)}
+                  if not target.has_probabilities and target.settings.get("calibrate_intervals", True)}
     if validation is None or not regression:
         return {}
     batches = validation.take(steps) if steps is not None else validation

@@ -99,6 +99,43 @@ class CategoryCodes(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class LabelSet(keras.layers.Layer):
+    """A set of labels, one string per row with its labels joined by `delimiter` ("action|comedy"; "" for none), as a
+    multi-hot row: 1 for each label of `vocabulary` the row holds, and a first unit for any label outside it. Each
+    label is stripped of surrounding white space; empty ones (a trailing delimiter) are dropped, and a label named
+    twice counts once. The lookup is Keras's `StringLookup`, on the row's labels.
+
+    Input: (batch,) strings. Output: (batch, len(vocabulary) + 1) float32.
+    """
+
+    def __init__(self, vocabulary=(), delimiter="|", **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary = [str(label) for label in vocabulary]
+        self.delimiter = str(delimiter)
+        # An array of Python strings: Keras would widen a list's labels to the longest in numpy's unicode dtype.
+        self.lookup = keras.layers.StringLookup(vocabulary=np.array(self.vocabulary, dtype=object),
+                                                num_oov_indices=1, output_mode="int", name="lookup")
+
+    def build(self, input_shape=None):
+        # Nothing to build: the lookup's vocabulary is fixed, and it takes the row's labels, not this input.
+        self.built = True
+
+    def call(self, strings):
+        labels = tf.strings.strip(tf.strings.split(tf.reshape(strings, [-1]), sep=self.delimiter))
+        labels = tf.ragged.boolean_mask(labels, tf.not_equal(labels, ""))
+        width = len(self.vocabulary) + 1
+        one_hot = tf.one_hot(self.lookup(labels.flat_values), width, dtype="float32")
+        counts = tf.math.unsorted_segment_sum(one_hot, labels.value_rowids(), tf.shape(strings)[0])
+        return tf.minimum(counts, 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], len(self.vocabulary) + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary": self.vocabulary, "delimiter": self.delimiter}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class TargetDecoder(keras.layers.Layer):
     """Map a regression head's standardised output back to the user's units: y = f(x * scale + center).
 

@@ -106,11 +106,12 @@ def _summary(auto, frame, rows, metrics):
 
     targets = []
     for name, spec in auto.targets_.items():
-        detail = f"{len(spec.classes)} classes" if spec.predicts_classes else "regression"
+        detail = (f"{len(spec.classes)} classes" if spec.predicts_classes else f"{len(spec.classes)} labels"
+                  if spec.predicts_label_sets else "regression")
         targets.append(f"{name} ({spec.kind}, {detail})")
     cards = []
     for name in auto.targets_:
-        # The primary metric is the one feature importance is measured in: ROC-AUC, accuracy or RMSE.
+        # The primary metric is the one feature importance is measured in: ROC-AUC, accuracy, micro F1 or RMSE.
         prefix = "" if len(auto.targets_) == 1 else f"{name}/"
         scores = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)}
         primary = primary_metric(scores, name)

@@ -1,4 +1,5 @@
-"""Column kinds from a DataFrame: numerical, categorical, boolean, text, datetime, or ignored; and the reason for each.
+"""Column kinds from a DataFrame: numerical, categorical, boolean, text, datetime, set, or ignored; and the reason
+for each.
 """
 
 import dataclasses
@@ -13,6 +14,13 @@ from keras_defaults.state_schema import Anything, Boolean, Integer, ListOf, Reco
 
 IGNORE = "ignore"
 DATETIME = "datetime"
+SET = "set"
+# The characters that join a set's labels in a string cell ("action|comedy") which inference recognises, and which
+# `delimiter: auto` chooses from. A comma is too common inside labels and free text ("Smith, J.") to be guessed: a
+# column of comma-joined labels is one the user names (columns: {tags: {kind: set, delimiter: ","}}).
+AUTO_DELIMITERS = ("|", ";")
+# The delimiter that joins the labels of cells that are lists, sets or arrays, for the model (which reads strings).
+LIST_DELIMITER = "|"
 
 # The ISO-8601 forms a date-time string takes, as a case-insensitive regular expression: a date, optionally a time of
 # day to the minute or second (with a fraction), optionally a UTC offset (Z, +HH, +HHMM or +HH:MM). Columns of such
@@ -193,7 +201,10 @@ def infer_column(series, name, settings, boolean_settings, forced_kind=None):
         raise DataError(f"Column '{name}' holds complex numbers, which no kind reads (their imaginary part would be "
                         f"lost). Split them, e.g. df['{name}_real'] = df['{name}'].real and "
                         f"df['{name}_imag'] = df['{name}'].imag, then drop '{name}'.")
-    _check_flat(series, name)
+    held = containers_held(series)
+    if holds_label_lists(held) and forced_kind in (None, SET):
+        return _infer_label_lists(series, name, held, forced_kind)
+    _check_flat(series, name, forced_kind)
     try:
         return _infer_column(series, name, settings, boolean_settings, forced_kind)
     except OverflowError:
@@ -228,20 +239,122 @@ def containers_held(series):
     return f"{held} (dtype object, e.g. {shown(example)})"
 
 
-def _check_flat(series, name):
-    """Refuse a column of lists, sets, arrays, mappings or records (Python objects, or nested Arrow types), which no
-    kind reads yet, with the fix: one string per row for a text column, or columns of their own for records."""
+def holds_label_lists(held):
+    """Whether what `containers_held` found is cells of several labels each (lists, sets, arrays): a set column."""
+    return held is not None and held.startswith(("lists", "sets", "arrays"))
+
+
+def _check_flat(series, name, forced_kind=None):
+    """Refuse a column of mappings or records (Python objects, or nested Arrow types), which no kind reads, and one of
+    lists, sets or arrays forced to a kind other than set, with the fix: columns of their own for records, kind set or
+    one string per row for lists."""
     held = containers_held(series)
     if held is None:
         return
     leave_out = f"or leave the column out (column_types={{'{name}': 'ignore'}}), or drop it"
     if held.startswith(("records", "mappings")):
         fix = f"Spread their fields into columns of their own (pd.json_normalize(df['{name}'].tolist())), {leave_out}."
-    else:
-        arrow = isinstance(series.dtype, pd.ArrowDtype)  # whose lists .str cannot join
-        joined = f"df['{name}'].astype(object).str.join(' ')" if arrow else f"df['{name}'].str.join(' ')"
-        fix = f"Join them into one string per row (e.g. {joined}) for a text column, {leave_out}."
-    raise DataError(f"Column '{name}' holds {held}, which no kind reads yet. {fix}")
+        raise DataError(f"Column '{name}' holds {held}, which no kind reads. {fix}")
+    arrow = isinstance(series.dtype, pd.ArrowDtype)  # whose lists .str cannot join
+    joined = f"df['{name}'].astype(object).str.join(' ')" if arrow else f"df['{name}'].str.join(' ')"
+    raise DataError(f"Column '{name}' holds {held}, which kind '{forced_kind}' cannot read. Cells of several labels "
+                    f"are kind 'set' (column_types={{'{name}': 'set'}}, or no forced kind: inferred); for a text "
+                    f"column, join them into one string per row (e.g. {joined}); {leave_out}.")
+
+
+def _label_string(value):
+    """One label as a set's string: integral floats as integers (3.0 and 3 name one label), stripped."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    return str(python_value(value)).strip()
+
+
+def _joined_labels(cell, delimiter, name):
+    """A cell of a set column as one string: a list's (set's, array's) distinct labels, sorted, joined by
+    `delimiter`; a string as it is (its labels already joined); a missing value as "" (no labels)."""
+    if isinstance(cell, (list, tuple, set, frozenset, np.ndarray)):
+        labels = set()
+        for value in (cell.tolist() if isinstance(cell, np.ndarray) else cell):
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                continue
+            label = _label_string(value)
+            if delimiter in label:
+                raise DataError(f"Column '{name}' has the label {label!r}, which holds the delimiter {delimiter!r} "
+                                f"that joins a set's labels for the model. Choose a delimiter its labels lack, e.g. "
+                                f"columns: {{{name}: {{delimiter: ';'}}}}.")
+            if label:
+                labels.add(label)
+        return delimiter.join(sorted(labels))
+    if cell is None or (not isinstance(cell, str) and pd.isna(cell)):
+        return ""
+    return cell if isinstance(cell, str) else _label_string(cell)
+
+
+def set_strings(series, delimiter, name):
+    """A set column as the model reads it: one string per row, its labels joined by `delimiter` ("" for none, and
+    for a missing value). String cells are taken as they are (the model splits them and strips each label); cells that
+    are lists, sets or arrays are joined."""
+    if containers_held(series) is None:
+        return string_values(series)
+    cells = series.astype(object).to_numpy() if not isinstance(series.dtype, pd.ArrowDtype) else series.to_list()
+    return np.array([_joined_labels(cell, delimiter, name) for cell in cells], dtype=object)
+
+
+def set_labels(strings, delimiter):
+    """The labels of set strings (an array of `set_strings`), one entry per (row, label): a Series of strings."""
+    pieces = pd.Series(strings, dtype=object).str.split(delimiter, regex=False).explode().str.strip()
+    return pieces[pieces.notna() & (pieces != "")]
+
+
+def guess_delimiter(values):
+    """The delimiter of `AUTO_DELIMITERS` that joins labels in a column of strings (distinct values, missing ones
+    dropped), or None: one that at least a tenth of the values hold, which splits them into fewer distinct labels than
+    there are distinct values (labels recombine into sets), each of at most three words on average (labels, not
+    sentences). Reads at most 10,000 distinct values."""
+    distinct = pd.Series(pd.unique(pd.Series(values, dtype=object)), dtype=object)
+    distinct = distinct[distinct.map(lambda v: isinstance(v, str))]
+    if len(distinct) > 10_000:
+        distinct = distinct.sample(n=10_000, random_state=0)
+    if len(distinct) < 2:
+        return None
+    for delimiter in AUTO_DELIMITERS:
+        holding = distinct.str.contains(delimiter, regex=False)
+        if holding.mean() < 0.1:
+            continue
+        labels = set_labels(distinct.to_numpy(), delimiter)
+        if len(labels) and labels.nunique() < len(distinct) and labels.str.split().str.len().mean() <= 3.0:
+            return delimiter
+    return None
+
+
+def resolve_delimiter(setting, series):
+    """A set column's delimiter: the setting's, or for `auto` the one of `AUTO_DELIMITERS` most of its string values
+    hold ("|" when none does, and for lists, sets and arrays)."""
+    if setting != "auto":
+        return setting
+    if containers_held(series) is not None:
+        return LIST_DELIMITER
+    values = pd.Series(pd.unique(pd.Series(string_values(series), dtype=object)), dtype=object)
+    held = {d: int(values.str.contains(d, regex=False).sum()) for d in AUTO_DELIMITERS}
+    best = max(AUTO_DELIMITERS, key=lambda d: held[d])  # the first of those most values hold
+    return best if held[best] else LIST_DELIMITER
+
+
+def _infer_label_lists(series, name, held, forced_kind):
+    """The profile of a column whose cells are lists, sets or arrays of labels: a set column (or, with fewer than two
+    distinct sets, a constant one)."""
+    strings = set_strings(series, LIST_DELIMITER, name)
+    missing = int(series.isna().sum())
+    distinct = pd.unique(pd.Series(strings, dtype=object))
+    labels = set_labels(strings, LIST_DELIMITER).nunique()
+    profile = dict(name=name, dtype=str(series.dtype), n_unique=len(distinct), missing=missing, rows=len(series),
+                   sample=_sample(list(distinct[:3])), input_dtype="string")
+    if forced_kind is not None:
+        return ColumnProfile(kind=SET, reason="set by the user (set)", forced=True, **profile)
+    if len(distinct) < 2:
+        return ColumnProfile(kind=IGNORE, reason=f"constant (every row: {profile['sample'][:1]})", **profile)
+    return ColumnProfile(kind=SET, reason=f"{held.split(' (')[0]} of labels: {labels} distinct labels in "
+                                          f"{len(distinct)} distinct sets", **profile)
 
 
 def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
@@ -299,7 +412,7 @@ def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
             )
         # Text and dates are always read as strings (dates in ISO-8601); numbers are labels only when they are
         # whole codes that float32 holds.
-        if forced_kind in ("text", DATETIME) or (forced_kind == "categorical" and numeric
+        if forced_kind in ("text", DATETIME, SET) or (forced_kind == "categorical" and numeric
                                                  and not _float32_codes(non_null)):
             input_dtype = "string"
         return ColumnProfile(kind=forced_kind, reason=f"set by the user ({forced_kind})", input_dtype=input_dtype,
@@ -344,6 +457,11 @@ def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
     if not string_like:
         return ColumnProfile(kind="categorical", reason=f"dtype {dtype}, treated as labels", input_dtype="string",
                              **profile)
+    delimiter = guess_delimiter(distinct)
+    if delimiter is not None:
+        labels = set_labels(string_values(pd.Series(distinct)), delimiter).nunique()
+        return ColumnProfile(kind=SET, reason=f"dtype {dtype}, labels joined by {delimiter!r}: {labels} distinct "
+                             f"labels in {n_unique} distinct sets", input_dtype="string", **profile)
 
     ratio = n_unique / max(len(non_null), 1)
     few_levels = (n_unique <= settings["categorical_max_unique"]

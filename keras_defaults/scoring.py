@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn import metrics as sk_metrics
+from sklearn.preprocessing import MultiLabelBinarizer
 
 from keras_defaults.schema import numeric_values, python_value
 
@@ -17,6 +18,8 @@ def scores(truth, predictions, probabilities, targets):
         if target.predicts_classes:
             found = classification_scores(truth[name], predictions[name], probabilities[name], target.classes,
                                           binary=target.units == 1)
+        elif target.predicts_label_sets:
+            found = set_scores(target.encoder.labels_of(truth[name], target.state), predictions[name])
         else:
             found = regression_scores(truth[name], predictions[name])
         prefix = "" if len(targets) == 1 else f"{name}/"
@@ -29,6 +32,21 @@ def regression_scores(truth, predicted):
     return {"rmse": float(np.sqrt(sk_metrics.mean_squared_error(y, p))),
             "mae": float(sk_metrics.mean_absolute_error(y, p)),
             "r2": float(sk_metrics.r2_score(y, p)) if len(y) > 1 else float("nan")}
+
+
+def set_scores(truth, predicted):
+    """Scores of predicted sets of labels against the true ones (both: a list of labels per row): F1 over every
+    (row, label) decision (micro) and the mean of each label's F1 (macro), the Hamming loss (the share of wrong
+    (row, label) decisions) and the share of rows whose set is exactly right. Labels only the truth holds (none seen in
+    training) count as missed."""
+    truth, predicted = list(truth), list(predicted)
+    labels = sorted({label for row in truth + predicted for label in row}, key=str)
+    binarizer = MultiLabelBinarizer(classes=labels)
+    y, p = binarizer.fit_transform(truth), binarizer.transform(predicted)
+    return {"f1_micro": float(sk_metrics.f1_score(y, p, average="micro", zero_division=0.0)),
+            "f1_macro": float(sk_metrics.f1_score(y, p, average="macro", zero_division=0.0)),
+            "hamming_loss": float(sk_metrics.hamming_loss(y, p)),
+            "subset_accuracy": float(sk_metrics.accuracy_score(y, p))}
 
 
 def classification_scores(truth, predicted, proba, classes, binary):

@@ -199,7 +199,12 @@ class PredictionWriter:
         self.parquet = None
         self.started = False
 
-    def write(self, frame):
+    def write(self, frame, delimiters=None):
+        """Append `frame`. `delimiters` ({column: delimiter}): columns of predicted sets (lists of labels), which a
+        CSV file holds as their labels joined by the delimiter (as a set column is read); Parquet holds lists."""
+        if self.format == "csv" and delimiters:
+            frame = frame.assign(**{column: frame[column].map(delimiter.join)
+                                    for column, delimiter in delimiters.items() if column in frame.columns})
         frame = frame.set_axis(["/".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in frame.columns],
                                axis=1)
         if not self.started:

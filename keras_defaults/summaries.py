@@ -159,6 +159,12 @@ def correct_targets(targets, summary):
     corrected = {}
     for name, target in targets.items():
         profile = dataclasses.replace(target.profile, rows=summary.rows)
+        if target.predicts_label_sets and name in summary.counts and name not in summary.summarised:
+            # The labels of every row's set, from the counts of the column's distinct values.
+            distinct = pd.Series(list(summary.counts[name].index), dtype=object, name=name)
+            state = target.encoder.fit_target(distinct, profile, target.settings)
+            corrected[name] = dataclasses.replace(target, profile=profile, state=state)
+            continue
         if not target.predicts_classes:
             corrected[name] = dataclasses.replace(target, profile=profile)
             continue

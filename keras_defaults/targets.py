@@ -39,6 +39,15 @@ class TargetSpec:
         return self.encoder.predicts_classes
 
     @property
+    def predicts_label_sets(self):
+        return self.encoder.predicts_label_sets
+
+    @property
+    def has_probabilities(self):
+        """Whether the head outputs probabilities: one per class, or one per label of a set."""
+        return self.encoder.predicts_classes or self.encoder.predicts_label_sets
+
+    @property
     def units(self):
         """Units of the head: 1 for a regression or a two-class target, one per class otherwise."""
         return self.encoder.head_units(self.state)

@@ -49,6 +49,9 @@ class Encoder(abc.ABC):
     can_be_target = False
     # A target of this kind is one of a fixed list of classes (state["classes"]); its head outputs probabilities.
     predicts_classes = False
+    # A target of this kind is a set of labels (state["classes"]): one probability per label, and the labels that
+    # reach a threshold.
+    predicts_label_sets = False
     # A target of this kind trains only with the losses its table row lists (its labels are encoded for those).
     listed_losses_only = False
 
@@ -59,6 +62,10 @@ class Encoder(abc.ABC):
     # The shapes (`state_schema`) of the state `fit_input` and `fit_target` return: loading refuses any other.
     input_state_shape = None
     target_state_shape = None
+
+    def served_format_of(self, state):
+        """How the served model takes a column of this kind, for the signature file (None: as its dtype)."""
+        return self.served_format
 
     # -- inputs
     def raw_values(self, series, profile, state):
