@@ -48,8 +48,8 @@ class Automater:
         target: the column to predict, or a list of columns (one output head each).
         config: a YAML file path (or a list of paths, merged in order), or a mapping of settings, deep-merged over
             the built-in `defaults.yaml`.
-        column_types: `{column: kind}` to force a column's kind: numerical, categorical, boolean, text, datetime or
-            ignore.
+        column_types: `{column: kind}` to force a column's kind: numerical, categorical, boolean, text, datetime,
+            set or ignore.
         overrides: a mapping of settings with the shape of `defaults.yaml`; it takes precedence over files.
         seed: makes a fit repeatable on CPU.
         verbose: what `fit` prints. "auto" or 1: a line per phase (statistics, encoding, training), the training

@@ -95,8 +95,12 @@ def labelled_frame(auto, data):
 
 
 def score(auto, data, targets=None):
-    """{target: Scored} on the labelled rows of `data`: the model runs once for all the targets."""
-    targets = list(auto.targets_) if targets is None else targets
+    """{target: Scored} on the labelled rows of `data`: the model runs once for all the targets. Set targets have
+    no plots here (`evaluate` scores them) and are left out when `targets` is None."""
+    targets = [name for name, spec in auto.targets_.items() if not spec.predicts_label_sets] \
+        if targets is None else targets
+    if not targets:
+        return {}
     frame = labelled_frame(auto, data)
     missing = [name for name in targets if name not in frame.columns]
     if missing:
@@ -142,6 +146,10 @@ def _scored(auto, data, target, want):
     """One target's Scored, checked to be of the kind a plot needs ("classes", "two classes" or "numbers")."""
     name = target_name(auto, target)
     spec = auto.targets_[name]
+    if spec.predicts_label_sets:
+        raise DataError(f"The plots are for classification and regression targets, but target '{name}' is a set of "
+                        f"labels ({len(spec.classes)} labels). evaluate(df) gives its micro and macro F1 and Hamming "
+                        f"loss; predict_proba(df), one probability per label.")
     if want == "numbers" and spec.predicts_classes:
         raise DataError(f"This plot is for a regression target, but target '{name}' is {spec.kind} (classes "
                         f"{shown(list(spec.classes)[:5])}). For a classifier, use confusion_matrix, calibration, "

@@ -164,6 +164,9 @@ def _plots(auto, frame):
     except DataError as error:
         parts.append(_note(str(error)))
     scored = plots.score(auto, frame)
+    for name in (name for name, spec in auto.targets_.items() if spec.predicts_label_sets):
+        parts.append(_note(f"{name}: a set of labels, which these plots do not draw; its F1 scores and Hamming "
+                           f"loss are in the summary."))
     for name, one in scored.items():
         if len(auto.targets_) > 1:
             parts.append(f"<h3>{_e(name)}</h3>")

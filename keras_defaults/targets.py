@@ -254,9 +254,10 @@ def check_class_weight(class_weight, targets):
                               f"or one of 'balanced', 'none', 'auto'. Received: {type(class_weight).__name__} "
                               f"{class_weight!r}.")
     if not classifying:
+        kinds = sorted({"set" if target.predicts_label_sets else "regression" for target in targets.values()})
         raise ConfigError(f"class_weight weighs the classes of a classification target, but {list(targets)} "
-                          f"{'is a regression target' if len(targets) == 1 else 'are regression targets'}. Use "
-                          f"sample_weight= to weigh rows.")
+                          f"{'is a' if len(targets) == 1 else 'are'} {' and '.join(kinds)} "
+                          f"target{'' if len(targets) == 1 else 's'}. Use sample_weight= to weigh rows.")
     by_target = all(key in classifying and isinstance(value, dict) for key, value in class_weight.items())
     if not by_target:
         if len(classifying) > 1:

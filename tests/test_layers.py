@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_defaults.layers import (NegativeBinomialDecoder, NegativeBinomialMixture, NegativeBinomialNLL,
+from keras_defaults.layers import (LabelSet, NegativeBinomialDecoder, NegativeBinomialMixture, NegativeBinomialNLL,
                                    NegativeBinomialParameters)
 from keras_defaults.layers import (CategoryCodes, FillMissing, GaussianNLL, MissingIndicator, NormalDecoder,
                                    NormalMixture, NormalParameters, OneHotDense, OnColumn, QuantileNormal, SmoothClip,
@@ -50,12 +50,23 @@ def test_target_decoder_inverts_the_target_transform(log1p):
                                    TargetDecoder(1.0, 2.0, True), QuantileNormal([0.0, 1.0, 5.0], [0.1, 0.5, 0.9]),
                                    NormalParameters(), NormalDecoder(1.0, 2.0), NormalMixture(),
                                    NegativeBinomialParameters(), NegativeBinomialDecoder(3.0),
-                                   NegativeBinomialMixture()])
+                                   NegativeBinomialMixture(), LabelSet(["a", "b"], ";")])
 def test_layers_serialise_by_registered_name(layer):
     config = keras.saving.serialize_keras_object(layer)
     assert config["registered_name"].startswith("keras_defaults>")
     again = keras.saving.deserialize_keras_object(config, safe_mode=True)
     assert again.get_config() == layer.get_config()
+
+
+def test_a_label_set_is_a_multi_hot_row_with_one_unit_for_unseen_labels():
+    import tensorflow as tf
+
+    rows = tf.constant(["a|b", "", " c | a ", "z|a|a", "b|", "|"])
+    out = LabelSet(["a", "b", "c"], "|")(rows).numpy()
+    # Columns: out of vocabulary, a, b, c. Labels are stripped, empty ones dropped, repeats counted once.
+    np.testing.assert_array_equal(out, [[0, 1, 1, 0], [0, 0, 0, 0], [0, 1, 0, 1], [1, 1, 0, 0], [0, 0, 1, 0],
+                                        [0, 0, 0, 0]])
+    np.testing.assert_array_equal(LabelSet(["x y"], ", ")(tf.constant(["x y, w", "x y"])).numpy(), [[1, 1], [0, 1]])
 
 
 def test_piecewise_linear_encodes_each_bin_between_zero_and_one():

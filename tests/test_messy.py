@@ -465,28 +465,32 @@ def clear_error_frames():
         "complex numbers": (base.assign(x=base["x"] + 1j), DataError, r"Column 'x' holds complex numbers"),
         "integers beyond floats": (base.assign(z=pd.Series([10 ** 400 + i for i in range(40)], dtype=object)),
                                    DataError, r"Column 'z' holds integers beyond the range of a float"),
-        "an Arrow list column": (base.assign(tags=pd.Series([["a", "b"], ["c"], None, []] * 10,
-                                                            dtype=pd.ArrowDtype(pa.list_(pa.string())))),
-                                 DataError, r"Column 'tags' holds lists \(list<item: string>\), which no kind reads "
-                                            r"yet\. Join them into one string per row \(e\.g\. "
-                                            r"df\['tags'\]\.astype\(object\)\.str\.join\(' '\)\) for a text column"),
-        "Python lists": (base.assign(tags=pd.Series([["a", "b"], ["c"], None, "d"] * 10, dtype=object)), DataError,
-                         r"Column 'tags' holds lists \(dtype object, e\.g\. \['a', 'b'\]\).*"
-                         r"df\['tags'\]\.str\.join\(' '\).*column_types=\{'tags': 'ignore'\}"),
-        "sets": (base.assign(tags=pd.Series([{"a"}, {"b", "c"}] * 20, dtype=object)), DataError,
-                 r"Column 'tags' holds sets"),
         "Python dicts": (base.assign(meta=pd.Series([{"a": 1}, {"a": 2, "b": 3}] * 20, dtype=object)), DataError,
                          r"Column 'meta' holds mappings.*pd\.json_normalize\(df\['meta'\]\.tolist\(\)\)"),
         "Arrow records": (base.assign(meta=pd.Series([{"a": 1}, {"a": 2}] * 20,
                                                      dtype=pd.ArrowDtype(pa.struct([("a", pa.int64())])))),
                           DataError, r"Column 'meta' holds records \(struct<a: int64>\)"),
-        "a target of lists": (base.assign(y=pd.Series([["a"], ["b"]] * 20, dtype=object)), DataError,
-                              r"Column 'y' holds lists"),
         # Once read as a number, whose every value was missing: "has infinite values".
         "a target of distinct labels": (pd.DataFrame({"x": np.arange(120.0), "y": [f"A{i}" for i in range(120)]}),
                                         DataError,
                                         r"Target 'y' has a different value in every row \(.*ID-like"),
     }
+
+
+@pytest.mark.parametrize("tags, held", [
+    (pd.Series([["a", "b"], ["c"], None, []] * 10, dtype=pd.ArrowDtype(pa.list_(pa.string()))),
+     r"lists \(list<item: string>\)"),
+    (pd.Series([["a", "b"], ["c"], None, "d"] * 10, dtype=object), r"lists \(dtype object, e\.g\. \['a', 'b'\]\)"),
+    (pd.Series([{"a"}, {"b", "c"}] * 20, dtype=object), r"sets \(dtype object, e\.g\. \{'a'\}\)"),
+])
+def test_lists_forced_to_a_kind_that_cannot_read_them_are_refused_naming_the_set_kind(tags, held):
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"x": rng.normal(size=40), "y": [0, 1] * 20, "tags": tags})
+    with pytest.raises(DataError, match=rf"Column 'tags' holds {held}, which kind 'text' cannot read\. Cells of "
+                                        r"several labels are kind 'set' \(column_types=\{'tags': 'set'\}, or no "
+                                        r"forced kind: inferred\); for a text column, join them into one string per "
+                                        r"row \(e\.g\. df\['tags'\].*\.str\.join\(' '\)\).*'ignore'"):
+        Automater("y", column_types={"tags": "text"}, overrides=FAST, verbose=0).fit(data)
 
 
 @pytest.mark.parametrize("case", list(clear_error_frames()))
@@ -537,7 +541,7 @@ def test_one_long_string_costs_its_own_length_not_rows_times_it(kind, tmp_path):
     np.testing.assert_allclose(auto.predict(data.iloc[[3]]), auto.predict(unseen), rtol=1e-6)
 
 
-def test_a_list_column_left_out_trains_and_predicts_from_a_frame_and_from_parquet(tmp_path):
+def test_list_columns_train_as_sets_or_left_out_from_a_frame_and_from_parquet(tmp_path):
     rng = np.random.default_rng(0)
     data = pd.DataFrame({"x": rng.normal(size=120), "y": rng.normal(size=120),
                          "tags": pd.Series([["a", "b"], ["c"], None] * 40, dtype=pd.ArrowDtype(pa.list_(pa.string()))),
@@ -548,10 +552,13 @@ def test_a_list_column_left_out_trains_and_predicts_from_a_frame_and_from_parque
     # Pandas writes the Arrow list dtype into the file's metadata as a name it cannot read back: read anyway.
     path = tmp_path / "rows.parquet"
     data.to_parquet(path)
-    with pytest.raises(DataError, match=r"Column 'tags' holds lists \(list<"):
-        quiet(fit, "y", str(path))
     auto = quiet(fit, "y", str(path), column_types=left_out)
     assert auto.predict(str(path)).notna().all()
+    # Not left out, they are sets of labels, read from the file as from the frame.
+    from_file, from_frame = quiet(fit, "y", str(path)), quiet(fit, "y", data)
+    assert from_file.profiles_["tags"].kind == from_frame.profiles_["more"].kind == "set"
+    assert from_file.input_states_["tags"]["vocabulary"] == ["a", "b", "c"]
+    np.testing.assert_allclose(from_file.predict(str(path)), from_file.predict(data), rtol=1e-5)
 
 
 def test_distinct_whole_numbers_beyond_float_precision_are_labels_not_constant():
