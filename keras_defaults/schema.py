@@ -311,10 +311,11 @@ def guess_delimiter(values):
     dropped), or None: one that at least a tenth of the values hold, which splits them into fewer distinct labels than
     there are distinct values (labels recombine into sets), each of at most three words on average (labels, not
     sentences). Reads at most 10,000 distinct values."""
-    distinct = pd.Series(pd.unique(pd.Series(values, dtype=object)), dtype=object)
+    values = pd.Series(values, dtype=object)
+    if len(values) > 10_000:  # sampled first: a column of a million distinct values is read in a moment
+        values = values.sample(n=10_000, random_state=0)
+    distinct = pd.Series(pd.unique(values), dtype=object)
     distinct = distinct[distinct.map(lambda v: isinstance(v, str))]
-    if len(distinct) > 10_000:
-        distinct = distinct.sample(n=10_000, random_state=0)
     if len(distinct) < 2:
         return None
     for delimiter in AUTO_DELIMITERS:
