@@ -194,7 +194,7 @@ class NumericalEncoder(Encoder):
         else:
             center, scale = 0.0, 1.0
         state = {"center": center, "scale": scale, "log1p": log1p, "duration": is_duration(series)}
-        if loss_name(settings["loss"]) == "quantile":
+        if loss == "quantile":
             return {**state, "quantiles": _loss_quantiles(settings["loss"])}
         return {**state, "distribution": "normal"} if _is_normal(settings) else state
 

@@ -40,6 +40,12 @@ def _label_counts(strings, delimiter, rows=None):
     return counts.iloc[order]
 
 
+def _delimiter_and_counts(series, name, settings):
+    """A training column's delimiter (the setting, `auto` resolved) and its labels' counts (`_label_counts`)."""
+    delimiter = resolve_delimiter(settings["delimiter"], series)
+    return delimiter, _label_counts(set_strings(series, delimiter, name), delimiter)
+
+
 def _multi_hot(strings, delimiter, labels):
     """(rows, len(labels)) float32: 1 where a row's set holds the label. Labels outside `labels` are left out."""
     position = {label: i for i, label in enumerate(labels)}
@@ -70,8 +76,7 @@ class SetEncoder(Encoder):
         return set_strings(series, state["delimiter"], profile.name)
 
     def fit_input(self, series, profile, settings):
-        delimiter = resolve_delimiter(settings["delimiter"], series)
-        counts = _label_counts(set_strings(series, delimiter, profile.name), delimiter)
+        delimiter, counts = _delimiter_and_counts(series, profile.name, settings)
         return self._state(counts, delimiter, settings)
 
     def _state(self, counts, delimiter, settings):
@@ -101,8 +106,7 @@ class SetEncoder(Encoder):
 
     # -- targets: one sigmoid per label seen in training
     def fit_target(self, series, profile, settings):
-        delimiter = resolve_delimiter(settings["delimiter"], series)
-        counts = _label_counts(set_strings(series, delimiter, profile.name), delimiter)
+        delimiter, counts = _delimiter_and_counts(series, profile.name, settings)
         if counts.empty:
             raise DataError(f"Target '{profile.name}' holds no labels in any row: a set target needs some. Check "
                             f"the column, or its delimiter (columns: {{{profile.name}: {{delimiter: ...}}}}).")
