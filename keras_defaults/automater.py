@@ -19,7 +19,8 @@ import pandas as pd
 import tensorflow as tf
 
 from keras_defaults import defaults as table
-from keras_defaults import arrow, distribute, feeding, frames, importance, intervals, profile_check, progress, scoring
+from keras_defaults import arrow, autoencoder, distribute, feeding, frames, importance, intervals, profile_check
+from keras_defaults import progress, scoring
 from keras_defaults import sources
 from keras_defaults import summaries
 from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
@@ -28,24 +29,30 @@ from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFi
 from keras_defaults.errors import expected_one_of, shown, warn
 from keras_defaults.export import file_digest, recover_set_aside, replace_dir, staging_dir
 from keras_defaults.model import build_network, build_preprocessor, build_served_model, check_model_config
-from keras_defaults.model import compile_model, make_optimizer
+from keras_defaults.model import compile_model, functional, make_optimizer, raw_inputs_like
 from keras_defaults.save_files import MODEL_FILE, STATE_FILE, is_save_folder
 from keras_defaults.schema import python_value, treats_as_numbers
 from keras_defaults.state_file import FORMAT_VERSION, read_state
-from keras_defaults.targets import TargetSpec, check_balance, check_class_weight, fit_target, row_weights
-from keras_defaults.targets import sample_weights, weight_profile
+from keras_defaults.layers import ServedModel
+from keras_defaults.targets import TargetSpec, check_balance, check_class_weight, fit_target, present_values
+from keras_defaults.targets import row_weights, sample_weights, weight_profile
 
 _PREDICT_BATCH = 8192
 # What training learns beyond the columns and targets: a `prepare` that learns new columns drops it, as the model no
 # longer matches them.
-_TRAINED_STATE = ("network_", "model_", "history_", "refit_epochs_", "feeding_")
+_TRAINED_STATE = ("network_", "model_", "history_", "refit_epochs_", "feeding_", "loss_scales_")
+# An autoencoder's typical loss per column is measured on at most this many training rows (a seeded sample).
+_SCALE_ROWS = 20_000
 
 
 class Automater:
     """Infer column kinds, pick defaults from `defaults.yaml`, build, train and export a Keras model.
 
     Args:
-        target: the column to predict, or a list of columns (one output head each).
+        target: the column to predict, or a list of columns (one output head each). None: no target; an
+            autoencoder rebuilds each row through a narrow embedding (see `embed` and `anomaly_score`), with a head
+            per number, category, boolean and set column, its loss its kind's (`targets` and `autoencoder` in
+            `defaults.yaml`).
         config: a YAML file path (or a list of paths, merged in order), or a mapping of settings, deep-merged over
             the built-in `defaults.yaml`.
         column_types: `{column: kind}` to force a column's kind: numerical, categorical, boolean, text, datetime,
@@ -60,7 +67,8 @@ class Automater:
     `ignored_` (the columns used and set aside, `ColumnSpec`s), `targets_` (`TargetSpec`s), `preprocessor_`,
     `network_`, `model_`, `history_` (the training curves of the fit that early stopping watched) and
     `refit_epochs_` (when a fresh network was then trained on all the rows: for how many epochs; else None). `model`
-    is the trained `keras.Model`.
+    is the trained `keras.Model`. An autoencoder's `targets_` are the columns it rebuilds, and `loss_scales_` their
+    mean loss on training rows (by which `anomaly_score` divides).
     """
 
     def __init__(self, target, config=None, column_types=None, overrides=None, seed=None, verbose="auto"):
@@ -74,12 +82,29 @@ class Automater:
     # ------------------------------------------------------------------ configuration
     @property
     def targets(self):
+        """The target columns: [] for an autoencoder (target=None), whose outputs rebuild input columns."""
+        if self.target is None:
+            return []
         names = [self.target] if isinstance(self.target, str) else list(self.target) if isinstance(
             self.target, (list, tuple)) else []
         if not names or not all(isinstance(n, str) for n in names):
-            raise ConfigTypeError(f"target must be a column name or a list of column names. Received: "
-                                  f"{self.target!r}.")
+            raise ConfigTypeError(f"target must be a column name, a list of column names, or None (an autoencoder: "
+                                  f"no target). Received: {self.target!r}.")
         return names
+
+    @property
+    def reconstructs(self):
+        """Whether this is an autoencoder (target=None): its heads rebuild the input columns."""
+        return self.target is None
+
+    def _single_target(self):
+        """The name of the one target, when there is exactly one (results are then a Series or one table); else
+        None (a DataFrame, or a dict, by target: always so for an autoencoder)."""
+        return self.targets[0] if len(self.targets) == 1 else None
+
+    def _check_supervised(self, what, instead):
+        if self.reconstructs:
+            raise DataError(f"{what} needs a target, and this Automater is an autoencoder (target=None). {instead}")
 
     def _config_layers(self):
         """The user's layers in precedence order: files, then keyword arguments (see defaults.py)."""
@@ -164,7 +189,11 @@ class Automater:
             summary = summaries.summarise(source, self.targets, categorical, self._seed)
             _, inputs, ignored, targets = self._learn_frame(summary.sample, config)
             inputs, ignored = summaries.correct_inputs(inputs, ignored, summary)
-            targets, data = summaries.correct_targets(targets, summary), summary.files
+            if self.reconstructs:  # as the corrected inputs read them; a label outside the sample is not scored
+                targets = autoencoder.reconstruction_targets(summary.sample, inputs, config)
+            else:
+                targets = summaries.correct_targets(targets, summary)
+            data = summary.files
         else:
             data, inputs, ignored, targets = self._learn_frame(source, config, weight_column)
         self._said = set()  # predict's once-only warnings describe a training profile: a new one starts afresh
@@ -195,6 +224,8 @@ class Automater:
         inputs, ignored = learn_inputs(frame, config, forced, targets + ([weight_column] if weight_column else []))
         if weight_column is not None:
             ignored[weight_column] = ColumnSpec(weight_column, weight_profile(frame[weight_column], weight_column))
+        if self.reconstructs:
+            target_specs = autoencoder.reconstruction_targets(frame, inputs, config)
         frames.warn_leaks(frame, targets, list(inputs))
         return frame, inputs, ignored, target_specs
 
@@ -215,7 +246,7 @@ class Automater:
 
     def _check_known_labels(self, frame, what):
         for name, target in self.targets_.items():
-            if target.predicts_classes:
+            if target.predicts_classes and not target.masked:  # an autoencoder leaves unknown labels out of its loss
                 unknown = sorted({python_value(v) for v in frame[name]} - set(target.classes), key=str)
                 if unknown:
                     raise DataError(f"{what}'s target '{name}' holds label(s) {unknown[:5]} that no training row "
@@ -251,6 +282,8 @@ class Automater:
         `auto.save` and `auto.export` serve what you trained.
         """
         self._check_prepared()
+        self._check_supervised("build_model()", "Its losses read labels that carry a mask of the missing values, "
+                               "which fit() builds: train it with fit(df).")
         network, served = self._build(body)
         self.network_, self.model_ = network, served
         self.history_, self.refit_epochs_ = {}, None
@@ -272,6 +305,8 @@ class Automater:
         `sample_weight` (a column name or one weight per row) adds a third element, the rows' weights.
         """
         self._check_prepared()
+        self._check_supervised("dataset()", "Its labels carry a mask of the missing values, which fit() builds: "
+                               "train it with fit(df), or give a target to train a model of your own.")
         frame = frames.as_frame(arrow.to_pandas(df, "the data"), "the data", strict=False)
         frames.check_targets(frame, self.targets, "dataset")
         if isinstance(sample_weight, str):
@@ -294,7 +329,11 @@ class Automater:
 
     def _build(self, body=None):
         """The network (encoded features -> heads) and the served model (raw columns -> predictions), the served
-        one compiled with an optimizer of its own, never stepped."""
+        one compiled with an optimizer of its own, never stepped. An autoencoder's body is its encoder (`body`, or the
+        MLP), the embedding and the decoder."""
+        if self.reconstructs:
+            body = autoencoder.body(self.config_.get("body"), autoencoder.embedding_width(self.config_, self.targets_),
+                                    body)
         network = build_network(self.preprocessor_, self.inputs_, self.targets_, self.config_.get("body"), body)
         served = build_served_model(self.preprocessor_, network, self.targets_)
         compile_model(served, self.targets_, make_optimizer(self.config_.get("optimizer")))
@@ -351,6 +390,13 @@ class Automater:
             extra["training"].update(validation_split=0.0, refit=False)
         config = self._resolve_config(extra if extra["training"] else None)
         training = table.Training.from_config(config)
+        if self.reconstructs:
+            if class_weight is not None and not (isinstance(class_weight, str) and class_weight == "none"):
+                raise ConfigError(f"class_weight weighs a target's classes; an autoencoder (target=None) has no "
+                                  f"target. Received: class_weight={class_weight!r}. Use sample_weight= to weigh "
+                                  f"rows.")
+            autoencoder.check_no_targets_used(config)
+            training = dataclasses.replace(training, class_weight="none")
         # Created before anything else runs in TensorFlow, as a multi-worker strategy requires.
         strategy = distribute.strategy(training.distribution)
         with distribute.scope(strategy):
@@ -362,7 +408,7 @@ class Automater:
         rows = data.rows if isinstance(data, sources.Files) else len(data)
         if mode != progress.SILENT:
             progress.say(progress.statistics_line(self.inputs_, self.ignored_, self.targets_, rows,
-                                                  time.monotonic() - started))
+                                                  time.monotonic() - started, rebuilds=self.reconstructs))
         validation = None if validation_data is None else self._validation_frame(validation_data)
         network, served = self._trainable(body, strategy, optimizer)
         initial_state = _variable_values(network)
@@ -385,8 +431,8 @@ class Automater:
         history = _fit_network(network, arguments, training.epochs, stopping + callbacks, shown, mode)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         # The validation rows' errors, before a refit learns from them: the calibration of prediction intervals.
-        calibration = intervals.calibrate(network, arguments["validation_data"], arguments.get("validation_steps"),
-                                          self.targets_)
+        calibration = {} if self.reconstructs else intervals.calibrate(
+            network, arguments["validation_data"], arguments.get("validation_steps"), self.targets_)
         self.targets_ = {name: dataclasses.replace(target, state={**target.state, "calibration": calibration[name]})
                          if name in calibration else target for name, target in self.targets_.items()}
         self.refit_epochs_ = feeding.refit_epochs(training, self.history_, rows)
@@ -406,6 +452,27 @@ class Automater:
             _fit_network(network, arguments, self.refit_epochs_, callbacks, shown, mode)
         self.network_ = network
         self.model_ = served
+        if self.reconstructs:
+            self.loss_scales_ = self._measure_loss_scales(df)
+
+    # ------------------------------------------------------------------ an autoencoder's losses
+    def _scores_model(self):
+        """Raw columns in, the heads' outputs on the scale the losses see (standardised numbers) out."""
+        raw = raw_inputs_like(self.preprocessor_)
+        return functional(raw, self.network_(self.preprocessor_(raw)), "keras_defaults_scores")
+
+    def _reconstruction_losses(self, frame, tensors=None, scores_model=None):
+        """Each row's loss per rebuilt column (NaN where it has no value to score): a DataFrame."""
+        tensors = self._checked_tensors(frame) if tensors is None else tensors
+        outputs = _run_in_batches(scores_model or self._scores_model(), tensors, len(frame))
+        return autoencoder.per_row_losses(self.targets_, outputs, frame)
+
+    def _measure_loss_scales(self, source):
+        """{column: mean loss} over a seeded sample of the training rows: the scale of each column's losses."""
+        rng = np.random.default_rng(self._seed)
+        sample = importance.sample_rows(self._chunks(source, "the training data", list(self.inputs_)), _SCALE_ROWS,
+                                        rng)
+        return autoencoder.loss_scales(self._reconstruction_losses(sample))
 
     # ------------------------------------------------------------------ predicting
     @property
@@ -435,11 +502,11 @@ class Automater:
         profile_check.check(frame, self.inputs_, self.ignored_, self.targets, self._said)
         return raw_tensors(frame, self.inputs_)
 
-    def _outputs(self, frame):
-        """Check `frame` against the training profile, then run the model once: outputs by target (None when the
-        frame has no rows)."""
+    def _outputs(self, frame, model=None):
+        """Check `frame` against the training profile, then run the model (`model`, else the served one) once:
+        outputs by target (None when the frame has no rows)."""
         tensors = self._checked_tensors(frame)
-        return _run_in_batches(self.model_, tensors, len(frame)) if len(frame) else None
+        return _run_in_batches(model or self.model_, tensors, len(frame)) if len(frame) else None
 
     def _prediction_frame(self, frame, outputs):
         """One column of predictions per target, in the user's labels and units, with the frame's index."""
@@ -456,16 +523,16 @@ class Automater:
                                    columns=list(target.classes))
                 for name, target in self.targets_.items() if target.has_probabilities}
 
-    def _predict_each(self, source, out, result):
-        """Run `result(frame, outputs)` on every chunk of `source`; write the results to `out` (.csv or .parquet)
-        as they come, or return them joined."""
+    def _predict_each(self, source, out, result, model=None):
+        """Run `result(frame, outputs)` on every chunk of `source` (outputs: of `model`, else the served model);
+        write the results to `out` (.csv or .parquet) as they come, or return them joined."""
         self._check_fitted()
         given, source = source, arrow.to_pandas(source, "the data to predict")
         writer = sources.PredictionWriter(out) if out is not None else None
         parts = []
         try:
             for chunk in self._chunks(source, "the data to predict", list(self.inputs_)):
-                part = result(chunk, self._outputs(chunk))
+                part = result(chunk, self._outputs(chunk, model))
                 if writer is None:
                     parts.append(part)
                 else:
@@ -499,7 +566,8 @@ class Automater:
         """
         def predictions(frame, outputs):
             table = self._prediction_frame(frame, outputs)
-            return table[self.targets[0]] if len(self.targets_) == 1 else table
+            single = self._single_target()
+            return table[single] if single is not None else table
 
         return self._predict_each(df, out, predictions)
 
@@ -512,12 +580,16 @@ class Automater:
         """
         self._check_fitted()
         if not any(target.has_probabilities for target in self.targets_.values()):
+            if self.reconstructs:
+                raise DataError(f"predict_proba gives the probabilities of rebuilt categories, booleans and sets; "
+                                f"this autoencoder rebuilds only numbers ({list(self.targets_)}). Use predict(df).")
             raise DataError(f"predict_proba needs a classification or set target; {self.targets} is a regression "
                             f"target. Use predict(df).")
 
         def probabilities(frame, outputs):
             tables = self._probability_tables(frame, outputs)
-            return tables[self.targets[0]] if len(self.targets_) == 1 else tables
+            single = self._single_target()
+            return tables[single] if single is not None else tables
 
         return self._predict_each(df, out, probabilities)
 
@@ -535,6 +607,8 @@ class Automater:
         work as in `predict`.
         """
         self._check_fitted()
+        self._check_supervised("predict_interval", "Its reconstructions carry no intervals: score how unusual each "
+                               "row is with anomaly_score(df).")
         coverage = intervals.check_coverage(coverage)
         regression = {name: target for name, target in self.targets_.items() if not target.has_probabilities}
         if not regression:
@@ -550,7 +624,8 @@ class Automater:
                 lower, upper = target.encoder.interval_bounds(
                     outputs[name] if outputs is not None else np.zeros((0, target.units)), spec, target.state)
                 tables[name] = pd.DataFrame({"lower": lower, "upper": upper}, index=frame.index)
-            return tables[self.targets[0]] if len(self.targets_) == 1 else tables
+            single = self._single_target()
+            return tables[single] if single is not None else tables
 
         return self._predict_each(df, out, bounds)
 
@@ -561,6 +636,7 @@ class Automater:
         `out` work as in `predict`.
         """
         self._check_fitted()
+        self._check_supervised("predict_quantiles", "Its numbers are rebuilt as one value each: predict(df).")
         heads = {name: target for name, target in self.targets_.items()
                  if target.encoder.quantile_levels(target.state) is not None}
         if not heads:
@@ -573,7 +649,8 @@ class Automater:
             tables = {name: pd.DataFrame(target.encoder.quantile_values(
                 outputs[name] if outputs is not None else np.zeros((0, target.units)), target.state),
                 index=frame.index) for name, target in heads.items()}
-            return tables[self.targets[0]] if len(self.targets_) == 1 else tables
+            single = self._single_target()
+            return tables[single] if single is not None else tables
 
         return self._predict_each(df, out, quantiles)
 
@@ -582,8 +659,15 @@ class Automater:
 
         With several targets, keys are '<target>/<metric>'. `df` may be data files, as in `fit`; memory then holds
         the targets and predictions, not the input columns.
+
+        For an autoencoder, how well each rebuilt column comes back, over the rows that have a value in it:
+        '<column>/<metric>' (rmse, mae, r2 for a number; accuracy, log_loss and roc_auc for a category; f1_micro ...
+        for a set), '<column>/loss' (its mean loss, the scale of `anomaly_score`), and 'anomaly_score' (the rows'
+        mean score: about 1 on rows like the training rows).
         """
         self._check_fitted()
+        if self.reconstructs:
+            return self._evaluate_reconstruction(arrow.to_pandas(df, "the data to evaluate"))
         truths, predictions, probabilities = [], [], []
         rows = dropped = 0
         df = arrow.to_pandas(df, "the data to evaluate")
@@ -606,6 +690,91 @@ class Automater:
         proba = {name: pd.concat([p[name] for p in probabilities]) for name in probabilities[0]}
         return scoring.scores(pd.concat(truths), pd.concat(predictions), proba, self.targets_)
 
+    def _evaluate_reconstruction(self, df):
+        """`evaluate` for an autoencoder: each rebuilt column scored against itself, chunk by chunk."""
+        truths, predictions, probabilities, losses = [], [], [], []
+        scores_model = self._scores_model()
+        for chunk in self._chunks(df, "the data to evaluate", list(self.inputs_)):
+            if not len(chunk):
+                continue
+            tensors = self._checked_tensors(chunk)
+            served = _run_in_batches(self.model_, tensors, len(chunk))
+            truths.append(chunk[list(self.targets_)])
+            predictions.append(self._prediction_frame(chunk, served))
+            probabilities.append(self._probability_tables(chunk, served))
+            losses.append(self._reconstruction_losses(chunk, tensors, scores_model))
+        if not truths:
+            raise DataError("The data to evaluate holds no rows.")
+        truth, predicted, losses = pd.concat(truths), pd.concat(predictions), pd.concat(losses)
+        proba = {name: pd.concat([p[name] for p in probabilities]) for name in probabilities[0]}
+        results = {}
+        for name, target in self.targets_.items():
+            present = present_values(target, truth[name])
+            if present.any():
+                found = scoring.scores(truth.loc[present, [name]], predicted.loc[present, [name]],
+                                       {name: proba[name].loc[present]} if name in proba else {}, {name: target})
+                results.update({f"{name}/{metric}": value for metric, value in found.items()})
+            results[f"{name}/loss"] = float(np.nanmean(losses[name])) if present.any() else float("nan")
+        results["anomaly_score"] = float(np.nanmean(autoencoder.anomaly_scores(losses, self.loss_scales_)))
+        return results
+
+    # ------------------------------------------------------------------ an autoencoder's embedding and scores
+    def _check_reconstructs(self, what):
+        if not self.reconstructs:
+            raise DataError(f"{what} is an autoencoder's: fit Automater(target=None) to embed rows or score how "
+                            f"unusual they are. This one predicts {self.targets}.")
+
+    def _encoder_model(self):
+        """Raw columns in, {"embedding": (rows, width)} out: the trained encoder, served as any model is."""
+        raw = raw_inputs_like(self.preprocessor_)
+        code = autoencoder.embedding_model(self.network_)(self.preprocessor_(raw))
+        return functional(raw, {autoencoder.EMBEDDING: code}, "keras_defaults_encoder", ServedModel)
+
+    @property
+    def embedding_dim_(self):
+        """The width of an autoencoder's embedding."""
+        self._check_fitted()
+        self._check_reconstructs("embedding_dim_")
+        return int(self.network_.get_layer(autoencoder.EMBEDDING).units)
+
+    def embed(self, df, out=None):
+        """An autoencoder's embedding of each row: a DataFrame of `embedding_dim_` columns (embedding_0, ...), with
+        `df`'s index. Rows alike in every column lie close together: features for another model, for clustering, or
+        for finding similar rows. Files and `out` work as in `predict`."""
+        self._check_fitted()
+        self._check_reconstructs("embed(df)")
+        width = self.embedding_dim_
+        columns = [f"{autoencoder.EMBEDDING}_{i}" for i in range(width)]
+
+        def embedding(frame, outputs):
+            values = outputs[autoencoder.EMBEDDING] if outputs is not None else np.zeros((0, width))
+            return pd.DataFrame(np.asarray(values, dtype="float64"), index=frame.index, columns=columns)
+
+        return self._predict_each(df, out, embedding, self._encoder_model())
+
+    def anomaly_score(self, df, per_column=False, out=None):
+        """How unusual each row is to an autoencoder: its reconstruction loss, each column's divided by that
+        column's mean loss on training rows (`loss_scales_`), averaged over the row's columns that have a value.
+        About 1 for a typical training row; the higher, the further the row departs from how the columns went
+        together in training. A Series named 'anomaly_score' with `df`'s index (NaN for a row with no rebuilt column
+        to score).
+
+        per_column=True gives a DataFrame of each rebuilt column's scaled loss instead: which columns make a row
+        unusual. A missing value, or a level no training row had, is not scored (`predict` warns of unseen levels).
+        Files and `out` work as in `predict`.
+        """
+        self._check_fitted()
+        self._check_reconstructs("anomaly_score(df)")
+        scales = pd.Series(self.loss_scales_)
+
+        def scores(frame, outputs):
+            if outputs is None:
+                outputs = {name: np.zeros((0, target.units)) for name, target in self.targets_.items()}
+            losses = autoencoder.per_row_losses(self.targets_, outputs, frame)
+            return losses / scales if per_column else autoencoder.anomaly_scores(losses, self.loss_scales_)
+
+        return self._predict_each(df, out, scores, self._scores_model())
+
     def feature_importance(self, df, n_repeats=5, max_rows=10_000, seed=None):
         """Permutation importance of each input column, measured on labelled rows the model did not train on.
 
@@ -627,6 +796,8 @@ class Automater:
             `n_repeats` and `rows`. With several targets, a dict {target: that DataFrame}.
         """
         self._check_fitted()
+        self._check_supervised("feature_importance", "anomaly_score(df, per_column=True) shows which columns make "
+                               "each row unusual, and evaluate(df) how well each column is rebuilt.")
         importance.check_arguments(n_repeats, max_rows, seed)
         rng = np.random.default_rng(self._seed if seed is None else int(seed))
         what = "the data to measure importance on"
@@ -659,7 +830,8 @@ class Automater:
         tables = importance.permutation_importance(
             raw, lambda inputs: _run_in_batches(self.model_, inputs, int(next(iter(inputs.values())).shape[0])),
             score, int(n_repeats), rng)
-        return tables[self.targets[0]] if len(self.targets_) == 1 else tables
+        single = self._single_target()
+        return tables[single] if single is not None else tables
 
     # ------------------------------------------------------------------ explaining
     def explain(self):
@@ -667,7 +839,11 @@ class Automater:
         self._check_prepared()
         from keras_defaults.explain import explanation
 
-        return explanation(self.config_, self.inputs_, self.ignored_, self.targets_)
+        summary = None
+        if self.reconstructs:
+            summary = {"width": autoencoder.embedding_width(self.config_, self.targets_),
+                       "scales": getattr(self, "loss_scales_", None)}
+        return explanation(self.config_, self.inputs_, self.ignored_, self.targets_, summary)
 
     def report(self, path, data, *, importance=True, n_repeats=5, seed=None):
         """Write one self-contained HTML file (images embedded, no network requests) of what the model learned and
@@ -678,6 +854,8 @@ class Automater:
         `importance=False` leaves out the feature importance, the slow part (`n_repeats` predictions per column).
         """
         self._check_fitted()
+        self._check_supervised("report", "Its scores are evaluate(df) and anomaly_score(df); explain() shows every "
+                               "choice.")
         from keras_defaults import report
 
         return report.write(self, path, data, importance=importance, n_repeats=n_repeats, seed=seed)
@@ -690,10 +868,18 @@ class Automater:
         `import keras_defaults`. format="tf_saved_model": a TensorFlow SavedModel whose `serving_default`
         signature takes one tensor per column and runs with TensorFlow alone; for a calibrated regression target it
         also returns the bounds of `predict_interval(df, coverage)` (the signature file names them).
+
+        An autoencoder exports its encoder: raw columns in, `embedding` out, as `embed(df)` computes it (save()
+        keeps the whole Automater, reconstructions and anomaly scores included).
         """
         self._check_fitted()
         from keras_defaults import export as exporting
 
+        if self.reconstructs and format in ("keras", "tf_saved_model"):
+            encoder = self._encoder_model()
+            if format == "keras":
+                return exporting.export_keras(encoder, path)
+            return exporting.export_encoder_saved_model(encoder, self.inputs_, path)
         if format == "keras":
             return exporting.export_keras(self.model_, path)
         if format == "tf_saved_model":
@@ -728,6 +914,8 @@ class Automater:
             "history": self.history_,
             "refit_epochs": self.refit_epochs_,
         }
+        if self.reconstructs:
+            state["autoencoder"] = autoencoder.as_config(self.targets_, self.embedding_dim_, self.loss_scales_)
         recover_set_aside(path)  # a save killed while replacing this one left the previous one aside
         if path.exists() and not is_save_folder(path):
             # Saving replaces the directory whole: never do that to one holding anything but a previous save.
@@ -771,7 +959,7 @@ class Automater:
         # A column with fitted statistics is one the model uses; the model's inputs must be exactly those.
         auto.inputs_ = {name: spec for name, spec in columns.items() if spec.state is not None}
         auto.ignored_ = {name: spec for name, spec in columns.items() if spec.state is None}
-        auto.targets_ = {n: TargetSpec.from_dict(t) for n, t in state["targets"].items()}
+        auto.targets_ = {n: TargetSpec.from_dict(t, masked=auto.reconstructs) for n, t in state["targets"].items()}
         auto.history_ = state.get("history", {})  # saves made before the curves were kept have none
         auto.refit_epochs_ = state.get("refit_epochs")
         try:
@@ -781,7 +969,9 @@ class Automater:
             auto.preprocessor_ = auto.network_ = None
         if (auto.preprocessor_ is None or set(model.input) != set(auto.inputs_)
                 or set(auto.network_.output) != set(auto.targets_)
-                or set(auto.targets_) != set(auto.targets)):
+                or set(auto.targets_) != set(auto.targets if not auto.reconstructs else autoencoder.rebuilt_columns(
+                    auto.inputs_))
+                or auto.reconstructs and _embedding_width(auto.network_) != state["autoencoder"]["embedding_dim"]):
             raise UnsafeFileError(f"'{path}': {MODEL_FILE} does not match {STATE_FILE} (their columns or targets "
                                   f"differ); the two files do not come from the same save.")
         for name, target in auto.targets_.items():
@@ -792,6 +982,8 @@ class Automater:
                                       f"{shown(target.classes)}); the two files do not agree.")
         _check_model_runs(model, auto.inputs_, auto.targets_, path)
         auto.model_ = model
+        if auto.reconstructs:
+            auto.loss_scales_ = state["autoencoder"]["loss_scales"]
         return auto
 
 
@@ -810,6 +1002,14 @@ def all_or_nothing(owner):
         # One assignment: every attribute learned so far goes at once, even if a second Ctrl-C comes.
         owner.__dict__ = before
         raise
+
+
+def _embedding_width(network):
+    """The units of an autoencoder network's embedding layer, or None when it has none."""
+    try:
+        return int(network.get_layer(autoencoder.EMBEDDING).units)
+    except (ValueError, AttributeError, TypeError):
+        return None
 
 
 def _check_model_runs(model, inputs, targets, path):

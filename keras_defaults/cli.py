@@ -94,8 +94,12 @@ def build_parser():
                            f"(automater.json, model.keras, and {CONFIG_FILE}: the merged configuration; pass it back "
                            "with --config and the same --seed to repeat the run).", epilog=_EPILOG)
     fit.add_argument("data", metavar="DATA", help="training data: a .csv or .parquet file")
-    fit.add_argument("--target", "-t", action="append", required=True, metavar="COLUMN",
-                     help="the column to predict; repeat for several targets (one output head each)")
+    predicted = fit.add_mutually_exclusive_group(required=True)
+    predicted.add_argument("--target", "-t", action="append", metavar="COLUMN",
+                           help="the column to predict; repeat for several targets (one output head each)")
+    predicted.add_argument("--no-target", action="store_true",
+                           help="no target: an autoencoder, whose 'predict' writes each row's anomaly score and "
+                           "embedding")
     fit.add_argument("--out", "-o", required=True, metavar="DIR", help="directory to save the run in")
     fit.add_argument("--config", "-c", action="append", metavar="FILE",
                      help="a YAML file of settings that differ from the defaults; repeat to merge several in order")
@@ -194,13 +198,13 @@ def _fit(args):
 
     _check_run_dir(args.out)
     data = sources.read_table(args.data)
-    targets = args.target[0] if len(args.target) == 1 else args.target
+    targets = None if args.no_target else args.target[0] if len(args.target) == 1 else args.target
     column_types = dict(args.column_type) if args.column_type else None
     auto = Automater(target=targets, config=args.config, column_types=column_types, seed=args.seed,
                      verbose="epoch" if args.verbose else 0 if args.quiet else "auto")
     auto.fit(data, epochs=args.epochs, batch_size=args.batch_size)
     out = auto.save(args.out)
-    target_options = " ".join(f"--target {t}" for t in args.target)
+    target_options = "--no-target" if args.no_target else " ".join(f"--target {t}" for t in args.target)
     auto.config_.save(out / CONFIG_FILE, note=f"Repeat the run: {PROG} fit {args.data} {target_options} "
                                                f"--config {out / CONFIG_FILE} --seed {args.seed} --out NEW_DIR")
     history = auto.history_
@@ -230,7 +234,10 @@ def _predict(args):
     if missing:
         raise DataError(f"--keep names column(s) not in '{args.data}': {missing}. Columns: "
                         f"{list(data.columns)[:20]}.")
-    predictions = auto.predict(data)
+    if auto.reconstructs:  # an autoencoder: how unusual each row is, and where it lies
+        predictions = pd.concat([auto.anomaly_score(data), auto.embed(data)], axis=1)
+    else:
+        predictions = auto.predict(data)
     columns = {c: data[c] for c in keep}
     named = predictions.to_frame() if isinstance(predictions, pd.Series) else predictions
     if args.proba:
@@ -249,7 +256,8 @@ def _predict(args):
     output = pd.DataFrame(columns, index=data.index)
     writer.write(output, auto._set_delimiters())
     writer.close()
-    print(f"Wrote {len(output)} prediction(s) for {', '.join(auto.targets)} to {args.out}.")
+    what = "anomaly score(s) and embedding(s)" if auto.reconstructs else f"prediction(s) for {', '.join(auto.targets)}"
+    print(f"Wrote {len(output)} {what} to {args.out}.")
 
 
 def _add_columns(named, auto, tables, column_name):

@@ -38,6 +38,9 @@ YAML_MAX_DEPTH = 50
 
 # Documentation maps inside the table (a note per alternative); free-form, never read as settings.
 _DOC_KEYS = {"losses", "choices"}
+# Sections that only `Automater(target=None)` (an autoencoder) reads: no fit with a target, and so no benchmark of
+# one, depends on them.
+_UNSUPERVISED_SECTIONS = {"autoencoder"}
 
 # What a setting accepts beyond "the type of its default". Keyed by the setting's own name, so that a column entry
 # is checked exactly as its kind's section is.
@@ -134,9 +137,11 @@ def _builtin_data():
 
 
 def settings_sha256(path=None):
-    """The sha256 of the settings a defaults table gives (the built-in one by default): its parsed values without
-    the documentation maps (`_DOC_KEYS`), as canonical JSON. Comments, layout and notes do not change it; any setting
-    does. A benchmark records it, so that its results stay those of a table whose notes were edited since."""
+    """The sha256 of the settings a defaults table gives to a fit with a target (the built-in table by default): its
+    parsed values without the documentation maps (`_DOC_KEYS`) and the sections that only a fit without a target
+    reads (`_UNSUPERVISED_SECTIONS`), as canonical JSON. Comments, layout and notes do not change it; any setting a
+    supervised fit reads does. The quality benchmark records it, so that its results stay those of a table whose
+    notes were edited since."""
 
     def settings_only(value):
         if isinstance(value, dict):
@@ -144,6 +149,7 @@ def settings_sha256(path=None):
         return [settings_only(v) for v in value] if isinstance(value, list) else value
 
     data = settings_only(read_yaml(builtin_path() if path is None else path))
+    data = {key: value for key, value in data.items() if key not in _UNSUPERVISED_SECTIONS}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -544,9 +550,7 @@ def column_settings(config, column, kind, role):
     origin, so that the merged config, saved to YAML and fitted from again, gives the same settings.
     """
     section = _section(role)
-    settings = copy.deepcopy(config.get(section, kind)) if kind in config.get(section) else {}
-    for key in _DOC_KEYS:
-        settings.pop(key, None)
+    settings = section_settings(config, kind, role)
     entry = config.column(column)
     for key, value in list(entry.items()):
         if key == "kind":
@@ -560,6 +564,15 @@ def column_settings(config, column, kind, role):
                 config.origins[("columns", column, key)] = section_origin
                 continue
         settings[key] = copy.deepcopy(value)
+    return settings
+
+
+def section_settings(config, kind, role):
+    """A copy of the settings of a kind's section (`inputs.<kind>` or `targets.<kind>`), without its notes."""
+    section = _section(role)
+    settings = copy.deepcopy(config.get(section, kind)) if kind in config.get(section) else {}
+    for key in _DOC_KEYS:
+        settings.pop(key, None)
     return settings
 
 

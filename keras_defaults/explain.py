@@ -17,7 +17,8 @@ TEXT_WIDTH = 100
 _NAME_WIDTH = 22
 _KIND_WIDTH = 11
 _DETAIL_INDENT = 2 + _NAME_WIDTH + 2 + _KIND_WIDTH + 2
-_SECTIONS = {"target": "Targets", "input": "Inputs", "model": "Model"}
+_SECTIONS = {"target": "Targets", "reconstructed": "Reconstructed columns (autoencoder)", "input": "Inputs",
+             "model": "Model"}
 # A sample value in the report: strings cut to this many characters, numbers to four significant digits.
 _SAMPLE_CHARS = 20
 _SAMPLE_AT_END = re.compile(r"; e\.g\. (\[.*\])$")
@@ -123,16 +124,27 @@ def _kind_source(config, name, profile):
     return config.origin("columns", name, "kind") if profile.forced else "inference"
 
 
-def explanation(config, inputs, ignored, targets):
-    """The table of every choice: a row per target, per input column (used, then set aside) and per model setting."""
+def explanation(config, inputs, ignored, targets, autoencoder=None):
+    """The table of every choice: a row per target, per input column (used, then set aside) and per model setting.
+
+    For an autoencoder (`autoencoder`: {"width": embedding units, "scales": {column: mean training loss} or None
+    before training}), a row per reconstructed column in place of the targets, with its loss on training rows."""
     rows = []
     for name, target in targets.items():
         s = target.settings
         head = target.encoder.head_description(target.state, s)
-        choice = (f"{target.units} unit(s), {head}; loss {_named(s['loss'])}; "
-                  f"metrics {[_named(m) for m in s['metrics']]}{target.encoder.describe_target(target.state, s)}")
         source = sources(column_origins(config, name, target.kind, "target"),
                          [("kind", _kind_source(config, name, target.profile))])
+        if autoencoder is not None:
+            scales = autoencoder["scales"]
+            learned = f"; mean loss on training rows {scales[name]:.4g}" if scales else ""
+            choice = (f"{target.units} unit(s), {head}; loss {_named(s['loss'])}, missing values left out"
+                      f"{learned}{target.encoder.describe_target(target.state, s)}")
+            why = f"rebuilt from the embedding: {target.kind} columns are ({target.profile.reason})"
+            rows.append(["reconstructed", name, target.kind, why, choice, source])
+            continue
+        choice = (f"{target.units} unit(s), {head}; loss {_named(s['loss'])}; "
+                  f"metrics {[_named(m) for m in s['metrics']]}{target.encoder.describe_target(target.state, s)}")
         rows.append(["target", name, target.kind, target.profile.reason, choice, source])
     for name, spec in {**inputs, **ignored}.items():
         profile = spec.profile
@@ -150,9 +162,19 @@ def explanation(config, inputs, ignored, targets):
                  f"{body['periodic_sigma']:g}, {body['periodic_dim']} units each), then "
                  if body["numerical_embedding"] == "periodic" else "")
     ensemble = f", {body['ensemble']} members sharing it (TabM-mini)" if body["ensemble"] > 1 else ""
-    rows.append(["model", "body", "", "", f"{embedding}MLP {body['units']}, {body['activation']}, dropout "
-                 f"{body['dropout']}{', batch norm' if body['batch_norm'] else ''}{ensemble}",
-                 sources(config.origins_under("body"))])
+    mlp = (f"MLP {body['units']}, {body['activation']}, dropout {body['dropout']}"
+           f"{', batch norm' if body['batch_norm'] else ''}")
+    if autoencoder is None:
+        rows.append(["model", "body", "", "", f"{embedding}{mlp}{ensemble}", sources(config.origins_under("body"))])
+    else:
+        skipped = [name for name in inputs if name not in targets]
+        read_only = f"; read, not rebuilt: {skipped}" if skipped else ""
+        how = ("embedding_dim" if config.get("autoencoder", "embedding_dim") is not None
+               else f"the square root of the {len(targets)} rebuilt column(s), rounded up, from 2 to 16")
+        rows.append(["model", "body", "", "", f"autoencoder: {embedding}encoder {mlp} -> embedding of "
+                     f"{autoencoder['width']} unit(s) ({how}) -> decoder MLP {list(reversed(body['units']))}, one "
+                     f"head per rebuilt column (a single network: no ensemble){read_only}",
+                     sources({**config.origins_under("body"), **config.origins_under("autoencoder")})])
     training = config.get("training")
     stopping = training["early_stopping"]
     rows.append(["model", "training", "", "", f"up to {training['epochs']} epochs, batch {training['batch_size']}, "

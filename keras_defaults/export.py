@@ -192,13 +192,7 @@ def serving_signature(inputs, targets, bounds=None):
     `bounds` ({"coverage": c, "specs": {target: spec}}, see `NumericalEncoder.interval_spec`), the interval's bounds
     of those targets too; for a quantile head, its quantiles."""
     taken = set()
-    arguments = {}
-    for column, spec in inputs.items():
-        arguments[column] = {"argument": signature_name(column, taken),
-                             "dtype": "string" if spec.input_dtype == "string" else "float32"}
-        served_format = spec.encoder.served_format_of(spec.state)
-        if served_format:
-            arguments[column]["format"] = served_format
+    arguments = _input_arguments(inputs, taken)
     outputs = {}
     for name, target in targets.items():
         key = signature_name(name, taken)
@@ -220,6 +214,45 @@ def serving_signature(inputs, targets, bounds=None):
     return {"inputs": arguments, "outputs": outputs}
 
 
+def _input_arguments(inputs, taken):
+    """{column: {"argument": its name in the signature, "dtype": string or float32, and its "format" where the
+    served strings have one}}; `taken` collects the names used."""
+    arguments = {}
+    for column, spec in inputs.items():
+        arguments[column] = {"argument": signature_name(column, taken),
+                             "dtype": "string" if spec.input_dtype == "string" else "float32"}
+        served_format = spec.encoder.served_format_of(spec.state)
+        if served_format:
+            arguments[column]["format"] = served_format
+    return arguments
+
+
+def _argument_specs(signature):
+    return {spec["argument"]: tf.TensorSpec([None], tf.string if spec["dtype"] == "string" else tf.float32,
+                                            name=spec["argument"])
+            for spec in signature["inputs"].values()}
+
+
+def _raw_columns(signature, features):
+    return {column: features[spec["argument"]] for column, spec in signature["inputs"].items()}
+
+
+def export_encoder_saved_model(model, inputs, path):
+    """An autoencoder's encoder as a SavedModel: `serving_default` takes one 1-D tensor per column (as
+    `export_saved_model`'s does) and returns `embedding`, (rows, width). The signature file names them."""
+    taken = set()
+    arguments = _input_arguments(inputs, taken)
+    width = int(model.output["embedding"].shape[-1])
+    signature = {"inputs": arguments, "outputs": {"embedding": {"embedding": signature_name("embedding", taken),
+                                                                "width": width}}}
+    key = signature["outputs"]["embedding"]["embedding"]
+
+    def serve(features):
+        return {key: model(_raw_columns(signature, features), training=False)["embedding"]}
+
+    return _write_archive(model, serve, _argument_specs(signature), signature, path)
+
+
 def export_saved_model(model, inputs, targets, path, bounds=None):
     """A SavedModel whose `serving_default` signature takes one 1-D tensor per column, named as in the signature
     file written beside it, and returns each target's prediction (labels as strings), class probabilities and, for
@@ -228,15 +261,11 @@ def export_saved_model(model, inputs, targets, path, bounds=None):
     path = Path(path)
     signature = serving_signature(inputs, targets, bounds)
     intervals = (bounds or {}).get("specs", {})
-    specs = {spec["argument"]: tf.TensorSpec([None], tf.string if spec["dtype"] == "string" else tf.float32,
-                                             name=spec["argument"])
-             for spec in signature["inputs"].values()}
     class_names = {name: tf.constant(out.get("classes", out.get("labels")))
                    for name, out in signature["outputs"].items() if "classes" in out or "labels" in out}
 
     def serve(features):
-        raw = {column: features[spec["argument"]] for column, spec in signature["inputs"].items()}
-        outputs = model(raw, training=False)
+        outputs = model(_raw_columns(signature, features), training=False)
         result = {}
         for name, out in signature["outputs"].items():
             encoder = targets[name].encoder
@@ -251,6 +280,12 @@ def export_saved_model(model, inputs, targets, path, bounds=None):
                 result[out["quantiles"]] = outputs[name]
         return result
 
+    return _write_archive(model, serve, _argument_specs(signature), signature, path)
+
+
+def _write_archive(model, serve, specs, signature, path):
+    """Write `model` as a SavedModel whose `serving_default` runs `serve`, with the signature file beside it."""
+    path = Path(path)
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(name="serving_default", fn=serve, input_signature=[specs])

@@ -107,7 +107,7 @@ def split_rows(first_target, values, fraction, seed):
     if frames.validation_rows(len(values), fraction) == 0:
         return np.arange(len(values)), None
     stratify = None
-    if first_target.predicts_classes:
+    if first_target.predicts_classes and not first_target.masked:  # an autoencoder's columns: a plain random split
         values = pd.Series(values)
         counts = values.value_counts()
         if counts.min() >= 2 and len(values) * fraction >= len(counts):
@@ -202,8 +202,9 @@ def encode(frame, inputs, encode_rows, out=None, start=0, rows=None):
 
 
 def _with_targets(chunk, targets):
-    """The rows of a chunk that have a value in every target."""
-    return chunk.loc[chunk[list(targets)].notna().all(axis=1).to_numpy()]
+    """The rows of a chunk that have a value in every target (an autoencoder's columns, masked, may lack one)."""
+    required = [name for name, target in targets.items() if not target.masked]
+    return chunk.loc[chunk[required].notna().all(axis=1).to_numpy()]
 
 
 def _encode_files(files, inputs, targets, preprocessor):

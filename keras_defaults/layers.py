@@ -942,6 +942,33 @@ class MembersLoss(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class MaskedLoss(keras.losses.Loss):
+    """An autoencoder's loss for one column: `loss` of each row's reconstruction, counted only where the row has a
+    value. The labels carry that as their last column (1: a value, 0: missing or one the head has no output for),
+    so that the mask travels with the labels through every way of feeding training (cached, streamed, files)."""
+
+    def __init__(self, loss="mse", **kwargs):
+        kwargs.setdefault("name", f"masked_{getattr(loss, 'name', loss)}")
+        super().__init__(**kwargs)
+        self.loss = keras.losses.get(loss)
+
+    def per_row(self, y_true, y_pred):
+        """The loss of each row, 0 where the row has no value (unreduced)."""
+        labels, present = y_true[..., :-1], y_true[..., -1]
+        loss = self.loss.call(labels, y_pred) if isinstance(self.loss, keras.losses.Loss) else self.loss(
+            labels, y_pred)
+        return ops.cast(loss, present.dtype) * present
+
+    def call(self, y_true, y_pred):
+        return self.per_row(y_true, y_pred)
+
+    def get_config(self):
+        # A loss function by its name: Keras would write a function as a reference to Python code.
+        loss = keras.losses.serialize(self.loss) if isinstance(self.loss, keras.losses.Loss) else self.loss.__name__
+        return {**super().get_config(), "loss": loss}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
     """Categorical cross-entropy with label smoothing on integer class labels.
 

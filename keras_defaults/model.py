@@ -19,7 +19,7 @@ import warnings
 import keras
 
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
-from keras_defaults.layers import (EnsembleDense, EnsembleInputs, MembersLoss, MembersMetric,
+from keras_defaults.layers import (EnsembleDense, EnsembleInputs, MaskedLoss, MembersLoss, MembersMetric,
                                    SmoothedSparseCategoricalCrossentropy)
 from keras_defaults.layers import (NegativeBinomialNLL, OneHotDense, PeriodicEmbedding, PinballLoss, ServedModel,
                                    SmoothClip)
@@ -31,8 +31,8 @@ NUMBERS = "numbers"
 # Names of the layers that do not belong to one column. A column may bear any of these names, so column names that
 # equal one are renamed in the graph (see `layer_name`).
 _FIXED_NAMES = {FEATURES, NUMBERS, "all_features", "numbers_clip", "numbers_embedding", "preprocessor", "network",
-                "keras_defaults_model", "ensemble_inputs"}
-_FIXED_PATTERN = re.compile(r"body_(dense|sum|activation|norm|dropout)_\d+")
+                "keras_defaults_model", "ensemble_inputs", "embedding", "encoder", "keras_defaults_encoder"}
+_FIXED_PATTERN = re.compile(r"(body|encoder|decoder)_(dense|sum|activation|norm|dropout)_\d+")
 
 
 def _reserved(name):
@@ -414,6 +414,8 @@ def compile_model(model, targets, optimizer):
     losses, metrics = {}, {}
     for name, target in targets.items():
         loss = target.encoder.head_loss(target.state) or keras_loss(target.settings["loss"])
+        if target.masked:  # an autoencoder's column: its missing values do not count
+            loss = MaskedLoss(loss)
         found = [target.encoder.compile_metric(spec, keras_metric(spec), target.state)
                  for spec in target.settings["metrics"]]
         if len(model.output[name].shape) == 3:

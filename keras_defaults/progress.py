@@ -62,9 +62,10 @@ def count(number, noun):
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
-def statistics_line(inputs, ignored, targets, rows, seconds):
+def statistics_line(inputs, ignored, targets, rows, seconds, rebuilds=False):
     """'statistics: 12 columns of 8,000 rows read in 0.4 s (3 numerical, 2 categorical; 1 ignored; target ...)'.
-    `inputs`, `ignored` and `targets` map names to specs with a `kind`."""
+    `inputs`, `ignored` and `targets` map names to specs with a `kind`; with `rebuilds`, the targets are input
+    columns an autoencoder rebuilds."""
     kinds = {}
     for spec in inputs.values():
         kinds[spec.kind] = kinds.get(spec.kind, 0) + 1
@@ -72,8 +73,11 @@ def statistics_line(inputs, ignored, targets, rows, seconds):
              or "no input column"]
     if ignored:
         parts.append(f"{len(ignored)} left out")
-    parts.append(", ".join(f"target {name}: {target.kind}" for name, target in targets.items()))
-    columns = len(inputs) + len(ignored) + len(targets)
+    if rebuilds:
+        parts.append(f"no target: an autoencoder rebuilds {count(len(targets), 'column')}")
+    else:
+        parts.append(", ".join(f"target {name}: {target.kind}" for name, target in targets.items()))
+    columns = len(inputs) + len(ignored) + (0 if rebuilds else len(targets))
     return (f"statistics: {count(columns, 'column')} of {count(rows, 'row')} read in {seconds:.1f} s "
             f"({'; '.join(parts)})")
 

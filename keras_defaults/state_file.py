@@ -12,15 +12,17 @@ from keras_defaults import defaults as table
 from keras_defaults.encoders import ENCODERS
 from keras_defaults.errors import ConfigError, ConfigTypeError, UnsafeFileError, shown
 from keras_defaults.schema import PROFILE_SHAPE, ColumnProfile
-from keras_defaults.state_schema import Boolean, Either, Integer, MappingOf, Nullable, ShapeMismatch, Text, check
+from keras_defaults.state_schema import Boolean, Either, Integer, MappingOf, Nullable, Number, ShapeMismatch, Text
+from keras_defaults.state_schema import check
 
 FORMAT_VERSION = 1
 # The largest automater.json a save can need: vocabularies of thousands of columns take tens of megabytes.
 STATE_MAX_BYTES = 256 * 2 ** 20
 STATE_KEYS = {"format_version", "keras_defaults_version", "params", "config", "origins", "inputs", "targets",
-              "model_sha256", "history", "refit_epochs"}
-# Saves made before the model's digest, the training curves or the refit's length were recorded still load (without).
-_STATE_REQUIRED = STATE_KEYS - {"model_sha256", "history", "refit_epochs"}
+              "model_sha256", "history", "refit_epochs", "autoencoder"}
+# Saves made before the model's digest, the training curves or the refit's length were recorded still load (without);
+# only an autoencoder's save (target null) has "autoencoder".
+_STATE_REQUIRED = STATE_KEYS - {"model_sha256", "history", "refit_epochs", "autoencoder"}
 # How many epochs the refit on all the rows ran (None: no refit).
 REFIT_EPOCHS_SHAPE = Nullable(Integer(at_least=1))
 # The training curves, {metric: [value per epoch]}: bounds far beyond any fit's, so that a file cannot make loading
@@ -114,11 +116,29 @@ def read_state(state_file, param_names):
         entry["settings"] = refuse.unless_settings(builtin, entry["settings"], name, kind, "target",
                                                    f"targets[{name!r}]['settings']")
     target = state["params"]["target"]
+    if target is None or "autoencoder" in state:
+        _check_autoencoder(state, refuse)
+        return state
     if not (isinstance(target, str) or isinstance(target, list) and target and all(isinstance(t, str) for t in target)
             ) or set([target] if isinstance(target, str) else target) != set(state["targets"]):
         raise UnsafeFileError(f"Refusing to load '{state_file}': 'params.target' must name the saved targets "
                               f"{sorted(state['targets'])}, as a column name or a list of them. Found {shown(target)}.")
     return state
+
+
+def _check_autoencoder(state, refuse):
+    """An autoencoder's save: target null, and its embedding width and the loss scale of every rebuilt column."""
+    if state["params"]["target"] is not None or "autoencoder" not in state:
+        raise UnsafeFileError(f"Refusing to load '{refuse.state_file}': an autoencoder's save has 'params.target' null "
+                              f"and an 'autoencoder' entry, and this one has only one of them. {_NEVER_WRITTEN}")
+    entry = state["autoencoder"]
+    refuse.unless_keys(entry, {"embedding_dim", "loss_scales"}, {"embedding_dim", "loss_scales"}, "'autoencoder'")
+    refuse.unless_shape(entry["embedding_dim"], Integer(at_least=1), "autoencoder['embedding_dim']")
+    refuse.unless_shape(entry["loss_scales"], MappingOf(Text(), Number(positive=True)), "autoencoder['loss_scales']")
+    if set(entry["loss_scales"]) != set(state["targets"]):
+        raise UnsafeFileError(f"Refusing to load '{refuse.state_file}': autoencoder['loss_scales'] must name the "
+                              f"rebuilt columns {sorted(state['targets'])}. Found "
+                              f"{shown(sorted(entry['loss_scales']))}. {_NEVER_WRITTEN}")
 
 
 _NEVER_WRITTEN = ("Automater.save never writes this: the file was changed since it was saved, or is damaged. Save the "

@@ -25,6 +25,8 @@ class TargetSpec:
     profile: ColumnProfile
     state: dict
     settings: dict
+    # An autoencoder's column (`Automater(target=None)`): its labels carry a mask, and its rows are never dropped.
+    masked: bool = False
 
     @property
     def encoder(self):
@@ -53,7 +55,10 @@ class TargetSpec:
         return self.encoder.head_units(self.state)
 
     def labels(self, series):
-        """The training labels of `series` as the loss reads them (a numpy array)."""
+        """The training labels of `series` as the loss reads them (a numpy array); an autoencoder column's with a
+        last column of 1 where the row has a value and 0 where it has none (see `masked_labels`)."""
+        if self.masked:
+            return masked_labels(self, series)
         return self.encoder.target_array(series, self.state, self.settings)
 
     def served_labels(self, series):
@@ -74,9 +79,39 @@ class TargetSpec:
                 "settings": self.settings}
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data, masked=False):
         return cls(data["name"], data["kind"], ColumnProfile.from_dict(data["profile"]), data["state"],
-                   data["settings"])
+                   data["settings"], masked)
+
+
+def present_values(target, series):
+    """A boolean array: the rows of `series` that a masked target's head can be trained on. A missing value is not;
+    neither is a label the head has no output for (a level no training row had), nor a number that is not finite."""
+    present = np.array(series.notna(), dtype=bool)  # a copy: pandas may hand out a read-only array
+    if target.kind == "numerical":
+        present &= np.isfinite(numeric_values(series))
+    elif target.predicts_classes:
+        classes = set(target.classes)
+        present &= np.array([python_value(v) in classes if known else False
+                             for v, known in zip(series, present)], dtype=bool)
+    return present
+
+
+def masked_labels(target, series):
+    """An autoencoder column's labels, (rows, width + 1) float32: the loss's labels, then 1 where the row has a value
+    the head is trained on and 0 where it has none (`present_values`); such a row's labels are a placeholder, which
+    `layers.MaskedLoss` multiplies by 0."""
+    present = present_values(target, series)
+    if target.kind == "numerical":
+        filled = pd.Series(np.where(present, numeric_values(series), 0.0), index=series.index)
+    elif target.predicts_classes:
+        filled = pd.Series(np.where(present, series.astype(object), target.classes[0]), index=series.index,
+                           dtype=object)
+    else:  # a set: a missing one reads as no labels, and labels the head has no output for are left out
+        filled = series
+    labels = np.asarray(target.encoder.target_array(filled, target.state, target.settings), dtype="float32")
+    labels = labels.reshape(len(series), -1)
+    return np.concatenate([labels, present.astype("float32").reshape(-1, 1)], axis=1)
 
 
 def fit_target(series, name, config, forced_kind):

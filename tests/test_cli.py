@@ -497,3 +497,19 @@ def test_predict_writes_a_quantile_heads_quantiles(run, tmp_path):
     expected = Automater.load(out).predict_quantiles(pd.read_csv(run["train"]))
     np.testing.assert_allclose(written["fare_q0.9"], expected[0.9], rtol=1e-5)
     np.testing.assert_allclose(written["fare"], written["fare_q0.5"], rtol=1e-6)
+
+
+def test_no_target_fits_an_autoencoder_whose_predict_writes_scores_and_embeddings(run, capsys):
+    out, written = run["folder"] / "autoencoder", run["folder"] / "scores.csv"
+    assert main(["fit", str(run["train"]), "--no-target", "--config", str(run["config"]), "--epochs", "2",
+                 "--out", str(out), "--quiet"]) == 0
+    shown = capsys.readouterr().out
+    assert "Reconstructed columns (autoencoder)" in shown and "--no-target" in (out / "config.yaml").read_text()
+    # Every column is an input of an autoencoder, 'survived' too: the rows to score have them all.
+    assert main(["predict", str(out), str(run["train"]), "--out", str(written), "--keep", "passenger_id"]) == 0
+    assert "Wrote 240 anomaly score(s) and embedding(s)" in capsys.readouterr().out
+    scores = pd.read_csv(written)
+    assert list(scores.columns[:2]) == ["passenger_id", "anomaly_score"]
+    assert scores.columns[2].startswith("embedding_") and scores["anomaly_score"].notna().all()
+    with pytest.raises(SystemExit):
+        main(["fit", str(run["train"]), "--no-target", "--target", "survived", "--out", str(out)])
