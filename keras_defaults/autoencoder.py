@@ -21,7 +21,7 @@ from keras_defaults import defaults as table
 from keras_defaults.encoders import ENCODERS
 from keras_defaults.errors import ConfigError, warn
 from keras_defaults.layers import MaskedLoss
-from keras_defaults.model import keras_loss, mlp_body
+from keras_defaults.model import keras_loss, mlp_body, output_key
 from keras_defaults.targets import TargetSpec, check_loss_fits
 
 SECTION = "autoencoder"
@@ -111,11 +111,13 @@ def column_loss(target):
 
 def per_row_losses(targets, outputs, frame):
     """A DataFrame, one column per reconstructed column, of each row's loss (the training loss, on the network's
-    outputs); NaN where the row has no value the head can score (`targets.present_values`)."""
+    outputs, keyed by `model.output_key`); NaN where the row has no value the head can score
+    (`targets.present_values`)."""
     columns = {}
     for name, target in targets.items():
         labels = target.labels(frame[name])
-        losses = keras.ops.convert_to_numpy(column_loss(target).per_row(labels, outputs[name])).astype("float64")
+        losses = keras.ops.convert_to_numpy(column_loss(target).per_row(labels, outputs[output_key(name)]))
+        losses = losses.astype("float64")
         columns[name] = np.where(labels[:, -1] > 0, losses.reshape(-1), np.nan)
     return pd.DataFrame(columns, index=frame.index)
 

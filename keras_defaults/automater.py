@@ -29,7 +29,7 @@ from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFi
 from keras_defaults.errors import expected_one_of, shown, warn
 from keras_defaults.export import file_digest, recover_set_aside, replace_dir, staging_dir
 from keras_defaults.model import build_network, build_preprocessor, build_served_model, check_model_config
-from keras_defaults.model import compile_model, functional, make_optimizer, raw_inputs_like
+from keras_defaults.model import compile_model, functional, make_optimizer, output_key, raw_inputs_like
 from keras_defaults.save_files import MODEL_FILE, STATE_FILE, is_save_folder
 from keras_defaults.schema import python_value, treats_as_numbers
 from keras_defaults.state_file import FORMAT_VERSION, read_state
@@ -769,7 +769,7 @@ class Automater:
 
         def scores(frame, outputs):
             if outputs is None:
-                outputs = {name: np.zeros((0, target.units)) for name, target in self.targets_.items()}
+                outputs = {output_key(name): np.zeros((0, target.units)) for name, target in self.targets_.items()}
             losses = autoencoder.per_row_losses(self.targets_, outputs, frame)
             return losses / scales if per_column else autoencoder.anomaly_scores(losses, self.loss_scales_)
 
@@ -968,14 +968,14 @@ class Automater:
         except ValueError:
             auto.preprocessor_ = auto.network_ = None
         if (auto.preprocessor_ is None or set(model.input) != set(auto.inputs_)
-                or set(auto.network_.output) != set(auto.targets_)
+                or set(auto.network_.output) != {output_key(name) for name in auto.targets_}
                 or set(auto.targets_) != set(auto.targets if not auto.reconstructs else autoencoder.rebuilt_columns(
                     auto.inputs_))
                 or auto.reconstructs and _embedding_width(auto.network_) != state["autoencoder"]["embedding_dim"]):
             raise UnsafeFileError(f"'{path}': {MODEL_FILE} does not match {STATE_FILE} (their columns or targets "
                                   f"differ); the two files do not come from the same save.")
         for name, target in auto.targets_.items():
-            width = auto.network_.output[name].shape[-1]
+            width = auto.network_.output[output_key(name)].shape[-1]
             if width != target.units:
                 raise UnsafeFileError(f"'{path}': the head of target '{name}' in {MODEL_FILE} has {width} unit(s), "
                                       f"but {STATE_FILE} gives it {target.units} (its classes: "

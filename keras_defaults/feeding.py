@@ -18,6 +18,7 @@ from sklearn.model_selection import train_test_split
 from keras_defaults import frames
 from keras_defaults.columns import raw_arrays, raw_tensors
 from keras_defaults.errors import ConfigError, DataError
+from keras_defaults.model import output_key
 from keras_defaults.sources import Files, held_out
 from keras_defaults.targets import label_arrays
 
@@ -138,7 +139,7 @@ def _encode_rows(data, inputs, targets, preprocessor, weights=None):
     first = next(iter(targets.values()))
     if isinstance(data, Files):
         x, y = _encode_files(data, inputs, targets, preprocessor)
-        labels = y[first.name]  # class codes, one per row
+        labels = y[output_key(first.name)]  # class codes, one per row
         split_values = labels.argmax(axis=1) if labels.ndim > 1 and labels.shape[1] > 1 else labels.reshape(len(labels))
     else:
         x, y = encode(data, inputs, encoder(preprocessor)), label_arrays(data, targets)
@@ -301,7 +302,7 @@ def _dataset(generate, inputs, targets, preprocessor, batch_size, rows):
     raw_spec = {name: tf.TensorSpec((None,), tf.string if spec.input_dtype == "string" else tf.float32)
                 for name, spec in inputs.items()}
     # The labels' shapes and dtypes, from the labels of no rows.
-    no_labels = {name: target.labels(pd.Series([], dtype=object)) for name, target in targets.items()}
+    no_labels = label_arrays(pd.DataFrame({name: pd.Series([], dtype=object) for name in targets}), targets)
     label_spec = {name: tf.TensorSpec((None,) + array.shape[1:], tf.as_dtype(array.dtype))
                   for name, array in no_labels.items()}
     dataset = tf.data.Dataset.from_generator(generate, output_signature=(raw_spec, label_spec))

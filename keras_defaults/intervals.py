@@ -25,6 +25,7 @@ import numpy as np
 from keras import ops
 
 from keras_defaults.errors import ConfigError, DataError
+from keras_defaults.model import output_key
 
 # The calibration keeps the errors' quantiles at 0, 1/GRID, ..., 1: a save of a few kilobytes whatever the rows.
 GRID = 1000
@@ -47,9 +48,9 @@ def calibrate(network, validation, steps, targets):
     for batch in batches:
         predicted = network(batch[0], training=False)
         for name in regression:
-            head = predicted[name]
+            head = predicted[output_key(name)]
             outputs[name].append(ops.convert_to_numpy(combine[name](head) if len(head.shape) == 3 else head))
-            labels[name].append(ops.convert_to_numpy(batch[1][name]))
+            labels[name].append(ops.convert_to_numpy(batch[1][output_key(name)]))
     calibration = {}
     for name, target in regression.items():
         if not outputs[name]:

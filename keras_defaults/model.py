@@ -69,6 +69,18 @@ def input_name(column):
     return layer_name(column)
 
 
+# What TensorFlow accepts in a name scope: Keras names each output's loss and metrics after it ("<output>_loss").
+_SCOPE_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def output_key(target):
+    """The key of a target's output in the network that trains: the target's own name where a TensorFlow name scope
+    allows it, else its layer name (`layer_name`). A network with several outputs names each one's loss after its
+    key ("mean radius_loss" is refused); the served model keeps the targets' own names."""
+    target = str(target)
+    return target if _SCOPE_NAME.fullmatch(target) else layer_name(target)
+
+
 def index_key(column):
     return f"{layer_name(column)}__index"
 
@@ -190,7 +202,7 @@ def build_network(preprocessor, inputs, targets, body_config, body=None):
         hidden = mlp_body(features, body_config, first_layer_terms=terms, fan_in=fan_in)
     outputs = {}
     for name, target in targets.items():
-        outputs[name] = _head(hidden, target, members, layer_name(name))
+        outputs[output_key(name)] = _head(hidden, target, members, layer_name(name))
     return keras.Model(encoded, outputs, name="network")
 
 
@@ -213,7 +225,7 @@ def build_served_model(preprocessor, network, targets):
     outputs = network(preprocessor(inputs))
     served = {}
     for name, target in targets.items():
-        out = outputs[name]
+        out = outputs[output_key(name)]
         if len(out.shape) == 3:
             out = target.encoder.members_mean(target.state, f"{layer_name(name)}__mean")(out)
         served[name] = target.encoder.serve(out, target.state, layer_name(name))
@@ -412,7 +424,9 @@ def compile_model(model, targets, optimizer):
     (their mean is the loss), and its metrics read the members' mean prediction.
     """
     losses, metrics = {}, {}
-    for name, target in targets.items():
+    for target_name, target in targets.items():
+        # The network's outputs are keyed by `output_key`; the served model's by the targets' own names.
+        name = target_name if target_name in model.output else output_key(target_name)
         loss = target.encoder.head_loss(target.state) or keras_loss(target.settings["loss"])
         if target.masked:  # an autoencoder's column: its missing values do not count
             loss = MaskedLoss(loss)

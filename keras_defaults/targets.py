@@ -12,7 +12,7 @@ import pandas as pd
 from keras_defaults import defaults as table
 from keras_defaults.encoders import ENCODERS
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, expected_one_of, warn
-from keras_defaults.model import canonical_loss, check_activation, keras_loss, keras_metric
+from keras_defaults.model import canonical_loss, check_activation, keras_loss, keras_metric, output_key
 from keras_defaults.schema import IGNORE, ColumnProfile, infer_column, is_numeric, numeric_values, python_value
 
 
@@ -110,7 +110,7 @@ def masked_labels(target, series):
     else:  # a set: a missing one reads as no labels, and labels the head has no output for are left out
         filled = series
     labels = np.asarray(target.encoder.target_array(filled, target.state, target.settings), dtype="float32")
-    labels = labels.reshape(len(series), -1)
+    labels = labels.reshape(-1, 1) if labels.ndim == 1 else labels  # class codes: one column
     return np.concatenate([labels, present.astype("float32").reshape(-1, 1)], axis=1)
 
 
@@ -206,8 +206,9 @@ def _canonical_names(losses):
 
 
 def label_arrays(frame, targets):
-    """{target: labels as the loss reads them} for the rows of `frame`."""
-    return {name: target.labels(frame[name]) for name, target in targets.items()}
+    """{output key: labels as the loss reads them} for the rows of `frame`, keyed as the network's outputs are
+    (`model.output_key`)."""
+    return {output_key(name): target.labels(frame[name]) for name, target in targets.items()}
 
 
 # ---------------------------------------------------------------------------------------------------- class weights
@@ -271,7 +272,9 @@ def sample_weights(frame, targets, training, rows=None, class_weight=None):
     if not weights and rows is None:
         return None
     base = rows if rows is not None else np.ones(len(frame), dtype="float32")
-    return {name: (weights[name] * base if name in weights else base).astype("float32") for name in targets}
+    # Keyed as the network's outputs are, which training weighs.
+    return {output_key(name): (weights[name] * base if name in weights else base).astype("float32")
+            for name in targets}
 
 
 def _class_codes(series, target):

@@ -205,3 +205,18 @@ def test_a_seed_makes_it_repeatable():
     scores = [Automater(target=None, overrides=FAST, seed=3, verbose=0).fit(frame).anomaly_score(frame)
               for _ in range(2)]
     pd.testing.assert_series_equal(scores[0], scores[1])
+
+
+def test_every_way_of_feeding_trains_it():
+    frame, _ = planted_frame(rows=300, seed=7)
+    frame.loc[::5, "x2"] = np.nan
+    frame["weight"] = np.linspace(0.5, 2.0, len(frame))
+    streamed = Automater(target=None, overrides={**FAST, "training": {"epochs": 2, "feature_cache_mb": 0}},
+                         verbose=0).fit(frame.drop(columns="weight"))
+    assert streamed.feeding_ == "streamed" and streamed.anomaly_score(frame.drop(columns="weight")).notna().all()
+    weighted = Automater(target=None, overrides=FAST, verbose=0).fit(frame, sample_weight="weight")
+    assert "weight" in weighted.ignored_ and "weight" not in weighted.targets_
+    columns = frame.drop(columns="weight")
+    validated = Automater(target=None, overrides=FAST, verbose=0).fit(columns.iloc[:240],
+                                                                      validation_data=columns.iloc[240:])
+    assert validated.refit_epochs_ is None and "val_loss" in validated.history_

@@ -357,7 +357,7 @@ def test_predict_data_lacking_a_column_names_it(run, capsys):
 
 @pytest.mark.parametrize("argv, expected", [
     ([], "the following arguments are required: VERB"),
-    (["fit", "data.csv", "--out", "r"], "the following arguments are required: --target/-t"),
+    (["fit", "data.csv", "--out", "r"], "one of the arguments --target/-t --no-target is required"),
     (["fit", "data.csv", "--target", "y", "--out", "r", "--column-type", "pclass"], "expected COLUMN=KIND"),
     (["fit", "data.csv", "--target", "y", "--out", "r", "--epochs", "0"], "expected a positive whole number"),
     (["export", "run", "--out", "m.keras", "--format", "onnx"], "invalid choice: 'onnx'"),

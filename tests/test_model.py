@@ -1,10 +1,12 @@
 """The three models (preprocessor, network, served) and how they are wired."""
 
 import keras
+import numpy as np
+import pandas as pd
 
 from conftest import FAST
 from keras_defaults import Automater
-from keras_defaults.model import layer_name, signature_name
+from keras_defaults.model import layer_name, output_key, signature_name
 
 
 def test_preprocessor_has_no_trainable_weights(fitted_binary):
@@ -105,3 +107,17 @@ def test_the_categorical_loss_takes_label_smoothing_checked_and_a_plain_name_tur
                                                  "label_smoothin": 0.1}}}}
     with pytest.raises(ConfigError, match="Unknown argument 'label_smoothin'.*Did you mean 'label_smoothing'"):
         Automater(target="label", overrides=typo, verbose=0).prepare(frame.drop(columns=["binary", "price"]))
+
+
+def test_targets_named_as_no_name_scope_allows_train_side_by_side(tmp_path):
+    # Keras names each output's loss after it ("mean radius_loss"), and TensorFlow refuses such a name scope: the
+    # network keys those outputs by their layer names (output_key), the served model by the targets' own.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"mean radius": rng.normal(size=120), "kind/of": rng.choice(["x", "y"], 120),
+                          "feature": rng.normal(size=120)})
+    assert output_key("mean radius") != "mean radius" and output_key("feature") == "feature"
+    auto = Automater(["mean radius", "kind/of"], overrides=FAST, verbose=0).fit(frame)
+    predicted = auto.predict(frame.head(4))
+    assert list(predicted.columns) == ["mean radius", "kind/of"] and set(predicted["kind/of"]) <= {"x", "y"}
+    loaded = Automater.load(auto.save(tmp_path / "saved"))
+    pd.testing.assert_frame_equal(loaded.predict(frame.head(4)), predicted)
