@@ -97,10 +97,10 @@ class Automater:
         """Whether this is an autoencoder (target=None): its heads rebuild the input columns."""
         return self.target is None
 
-    def _single_target(self):
-        """The name of the one target, when there is exactly one (results are then a Series or one table); else
-        None (a DataFrame, or a dict, by target: always so for an autoencoder)."""
-        return self.targets[0] if len(self.targets) == 1 else None
+    def _one_or_all(self, results):
+        """`results` by target (a DataFrame's columns, or a dict): the one target's alone when there is exactly one
+        (a Series or one table), else all of them (always so for an autoencoder, which has no target)."""
+        return results[self.targets[0]] if len(self.targets) == 1 else results
 
     def _check_supervised(self, what, instead):
         if self.reconstructs:
@@ -189,13 +189,12 @@ class Automater:
             summary = summaries.summarise(source, self.targets, categorical, self._seed)
             _, inputs, ignored, targets = self._learn_frame(summary.sample, config)
             inputs, ignored = summaries.correct_inputs(inputs, ignored, summary)
-            if self.reconstructs:  # as the corrected inputs read them; a label outside the sample is not scored
-                targets = autoencoder.reconstruction_targets(summary.sample, inputs, config)
-            else:
-                targets = summaries.correct_targets(targets, summary)
-            data = summary.files
+            targets, data, rows = summaries.correct_targets(targets, summary), summary.files, summary.sample
         else:
             data, inputs, ignored, targets = self._learn_frame(source, config, weight_column)
+            rows = data
+        if self.reconstructs:  # the inputs as they are final; from files, a label outside the sample is not scored
+            targets = autoencoder.reconstruction_targets(rows, inputs, config)
         self._said = set()  # predict's once-only warnings describe a training profile: a new one starts afresh
         self.config_, self.inputs_, self.ignored_, self.targets_ = config, inputs, ignored, targets
         self.preprocessor_ = build_preprocessor(inputs, numbers=config.get("body", "numerical_embedding") != "none")
@@ -224,8 +223,6 @@ class Automater:
         inputs, ignored = learn_inputs(frame, config, forced, targets + ([weight_column] if weight_column else []))
         if weight_column is not None:
             ignored[weight_column] = ColumnSpec(weight_column, weight_profile(frame[weight_column], weight_column))
-        if self.reconstructs:
-            target_specs = autoencoder.reconstruction_targets(frame, inputs, config)
         frames.warn_leaks(frame, targets, list(inputs))
         return frame, inputs, ignored, target_specs
 
@@ -566,8 +563,7 @@ class Automater:
         """
         def predictions(frame, outputs):
             table = self._prediction_frame(frame, outputs)
-            single = self._single_target()
-            return table[single] if single is not None else table
+            return self._one_or_all(table)
 
         return self._predict_each(df, out, predictions)
 
@@ -588,8 +584,7 @@ class Automater:
 
         def probabilities(frame, outputs):
             tables = self._probability_tables(frame, outputs)
-            single = self._single_target()
-            return tables[single] if single is not None else tables
+            return self._one_or_all(tables)
 
         return self._predict_each(df, out, probabilities)
 
@@ -624,8 +619,7 @@ class Automater:
                 lower, upper = target.encoder.interval_bounds(
                     outputs[name] if outputs is not None else np.zeros((0, target.units)), spec, target.state)
                 tables[name] = pd.DataFrame({"lower": lower, "upper": upper}, index=frame.index)
-            single = self._single_target()
-            return tables[single] if single is not None else tables
+            return self._one_or_all(tables)
 
         return self._predict_each(df, out, bounds)
 
@@ -649,8 +643,7 @@ class Automater:
             tables = {name: pd.DataFrame(target.encoder.quantile_values(
                 outputs[name] if outputs is not None else np.zeros((0, target.units)), target.state),
                 index=frame.index) for name, target in heads.items()}
-            single = self._single_target()
-            return tables[single] if single is not None else tables
+            return self._one_or_all(tables)
 
         return self._predict_each(df, out, quantiles)
 
@@ -830,8 +823,7 @@ class Automater:
         tables = importance.permutation_importance(
             raw, lambda inputs: _run_in_batches(self.model_, inputs, int(next(iter(inputs.values())).shape[0])),
             score, int(n_repeats), rng)
-        single = self._single_target()
-        return tables[single] if single is not None else tables
+        return self._one_or_all(tables)
 
     # ------------------------------------------------------------------ explaining
     def explain(self):
