@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -20,7 +21,7 @@ import tensorflow as tf
 
 from keras_defaults import defaults as table
 from keras_defaults import arrow, autoencoder, distribute, feeding, frames, importance, intervals, profile_check
-from keras_defaults import progress, scoring
+from keras_defaults import progress, scoring, tuning
 from keras_defaults import sources
 from keras_defaults import summaries
 from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
@@ -40,7 +41,13 @@ from keras_defaults.targets import row_weights, sample_weights, weight_profile
 _PREDICT_BATCH = 8192
 # What training learns beyond the columns and targets: a `prepare` that learns new columns drops it, as the model no
 # longer matches them.
-_TRAINED_STATE = ("network_", "model_", "history_", "refit_epochs_", "feeding_", "loss_scales_")
+_TRAINED_STATE = ("network_", "model_", "history_", "refit_epochs_", "feeding_", "loss_scales_", "tuning_results_",
+                  "best_score_")
+# What `tune` learns besides a fit's state: a plain `fit` drops it.
+_TUNING_STATE = ("tuning_results_", "best_score_")
+# Folds' learned statistics (and their encoded rows) kept at once while tuning: trials whose settings change the
+# statistics (a numerical embedding, a target's loss) get their own; the oldest go first.
+_TUNING_LEARNERS = 6
 # An autoencoder's typical loss per column is measured on at most this many training rows (a seeded sample).
 _SCALE_ROWS = 20_000
 
@@ -130,9 +137,12 @@ class Automater:
                            {"columns": {c: {"kind": k} for c, k in self.column_types.items()}}))
         return layers
 
-    def _resolve_config(self, extra=None):
-        """The merged, validated configuration: built once per `prepare` or `fit`."""
+    def _resolve_config(self, extra=None, tuned=None):
+        """The merged, validated configuration: built once per `prepare` or `fit`. `tuned`: the settings `tune`
+        chose, over the user's layers and under `fit`'s keyword arguments."""
         layers = self._config_layers()
+        if tuned:
+            layers.append((tuning.TUNING_SOURCE, tuned))
         if extra:
             layers.append((table.argument_source("fit()"), extra))
         return table.Config.build(layers)
@@ -373,9 +383,14 @@ class Automater:
         return self
 
     def _fit(self, df, *, epochs, batch_size, body, distribution, validation_data, sample_weight, class_weight,
-             callbacks):
-        """`fit`'s steps, which set the learned state attribute by attribute (`fit` undoes them if one fails)."""
+             callbacks, tuned=None, deadline=None):
+        """`fit`'s steps, which set the learned state attribute by attribute (`fit` undoes them if one fails).
+        `tuned`: the settings a search chose, and `deadline` (monotonic seconds) the end of its time budget (from
+        `tune`)."""
         mode = progress.output_mode(self.verbose)  # a wrong value fails before anything runs
+        if tuned is None:  # a plain fit: what an earlier search found no longer describes the model
+            for name in _TUNING_STATE:
+                vars(self).pop(name, None)
         if self.seed is not None:
             keras.utils.set_random_seed(self._seed)
         callbacks = _check_callbacks(callbacks)
@@ -385,7 +400,7 @@ class Automater:
         if validation_data is not None:
             # The given rows replace the split; no row of df is held out, so no refit is needed to learn from it.
             extra["training"].update(validation_split=0.0, refit=False)
-        config = self._resolve_config(extra if extra["training"] else None)
+        config = self._resolve_config(extra if extra["training"] else None, tuned)
         training = table.Training.from_config(config)
         if self.reconstructs:
             if class_weight is not None and not (isinstance(class_weight, str) and class_weight == "none"):
@@ -407,10 +422,22 @@ class Automater:
             progress.say(progress.statistics_line(self.inputs_, self.ignored_, self.targets_, rows,
                                                   time.monotonic() - started, rebuilds=self.reconstructs))
         validation = None if validation_data is None else self._validation_frame(validation_data)
-        network, served = self._trainable(body, strategy, optimizer)
-        initial_state = _variable_values(network)
         weights = self._row_weights(df, data, training, weight_column or sample_weight, class_weight)
         feeder = feeding.Feeder(data, self.inputs_, self.targets_, self.preprocessor_, training, weights, validation)
+        self._train(feeder, training, body, strategy, optimizer, callbacks, mode, rows, deadline)
+        if self.reconstructs:
+            self.loss_scales_ = self._measure_loss_scales(df)
+
+    def _train(self, feeder, training, body, strategy, optimizer, callbacks, mode, rows, deadline=None):
+        """Build a fresh network and train it on `feeder`'s rows: early stopping on its validation rows, then a
+        refit on every row when `training` asks for one. Sets `feeding_`, `history_`, the targets' calibration,
+        `refit_epochs_`, `network_` and `model_`. The learned columns and targets must be set.
+
+        `deadline` (monotonic seconds; `tune`'s budget): training stops at the end of the epoch during which it
+        passes (early stopping's best weights restored), and the refit is left out when it would not end before it.
+        Returns whether the deadline stopped the training."""
+        network, served = self._trainable(body, strategy, optimizer)
+        initial_state = _variable_values(network)
         self.feeding_ = feeder.feeding
         started = time.monotonic()
         arguments = feeder.arguments(training, self._seed)  # encodes the rows, when they are cached
@@ -425,14 +452,23 @@ class Automater:
                 stopping.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=training.reduce_lr_factor,
                                                                   patience=training.reduce_lr_patience, verbose=0))
         shown = _progress_line(mode, "training", stopping[0] if stopping else None)
-        history = _fit_network(network, arguments, training.epochs, stopping + callbacks, shown, mode)
+        clock = tuning.DeadlineStop(deadline)
+        started = time.monotonic()
+        history = _fit_network(network, arguments, training.epochs, stopping + callbacks + [clock], shown, mode)
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        epoch_seconds = (time.monotonic() - started) / max(len(self.history_.get("loss", [])), 1)
         # The validation rows' errors, before a refit learns from them: the calibration of prediction intervals.
         calibration = {} if self.reconstructs else intervals.calibrate(
             network, arguments["validation_data"], arguments.get("validation_steps"), self.targets_)
         self.targets_ = {name: dataclasses.replace(target, state={**target.state, "calibration": calibration[name]})
                          if name in calibration else target for name, target in self.targets_.items()}
         self.refit_epochs_ = feeding.refit_epochs(training, self.history_, rows)
+        if self.refit_epochs_ and deadline is not None and time.monotonic() + epoch_seconds * self.refit_epochs_ / (
+                1 - training.validation_split) > deadline:
+            if mode != progress.SILENT:
+                progress.say(f"No refit on all {rows:,} rows: it would not end within the time budget; the network "
+                             f"that early stopping chose is kept.")
+            self.refit_epochs_ = None
         if self.refit_epochs_:
             # The validation rows chose the epochs; now a fresh network learns from every row for that many. The
             # same network, set back to its initial state (weights, optimizer, random seeds), is that fresh network
@@ -449,8 +485,219 @@ class Automater:
             _fit_network(network, arguments, self.refit_epochs_, callbacks, shown, mode)
         self.network_ = network
         self.model_ = served
-        if self.reconstructs:
-            self.loss_scales_ = self._measure_loss_scales(df)
+        return clock.stopped
+
+    # ------------------------------------------------------------------ tuning
+    def tune(self, df, time_budget="10m", max_trials=None, objective=None):
+        """Search beyond the defaults, then fit the best configuration found on every row of `df`; returns self.
+
+        KerasTuner (the optional extra `keras_defaults[tune]`) proposes settings from `search.space` in
+        `defaults.yaml` (override it in your YAML, as any setting). Each configuration is trained on the training rows
+        of the folds (`search.folds`-fold cross-validation up to `search.cross_validation_max_rows` rows, else one
+        seeded holdout of `search.holdout`) and scored on their held-out rows; each fold's statistics are learned
+        once, not once per trial. The first trial is the configuration as given, so the search keeps it unless
+        another scored better. The winner is then fitted on every row of `df` as `fit` would.
+
+        Args:
+            df: a DataFrame (pandas, polars or pyarrow) with the target column(s). Keep the rows you will evaluate on
+                out of it: the search judges on held-out rows of its own.
+            time_budget: seconds (a number) or a string such as "90s", "10m" or "1h", for the whole call, the final
+                fit included: the search stops when the time left is what that fit is expected to take. None: no
+                limit (then give max_trials).
+            max_trials: the most configurations to try, the given one included; None: as many as the budget allows.
+                A search is repeatable with a seed and a trial count: how many trials a budget allows depends on the
+                machine.
+            objective: what a configuration is judged by: "auto" (`search.objective`; ROC-AUC for a boolean target,
+                accuracy for a category, R^2 for a number, micro F1 for a set, the validation loss with several
+                targets), or "loss", "roc_auc", "accuracy", "log_loss", "r2", "rmse", "mae", "f1_micro".
+
+        Afterwards `config_` is the winning configuration (`explain()` shows "tuning" as the origin of the settings
+        the search set), `tuning_results_` a DataFrame with a row per trial (its settings, mean held-out score,
+        epochs, seconds and status), and `best_score_` the winner's score; the model predicts, explains, saves and
+        exports as after `fit`.
+        """
+        with all_or_nothing(self):
+            self._tune(df, time_budget, max_trials, objective)
+        return self
+
+    def _tune(self, df, time_budget, max_trials, objective):
+        clock = tuning.Clock(tuning.parse_budget(time_budget))
+        max_trials = tuning.check_max_trials(max_trials)
+        if clock.budget is None and max_trials is None:
+            raise ConfigError("tune needs a time_budget (e.g. '10m'), max_trials, or both: with neither the search "
+                              "would not end. Received: time_budget=None, max_trials=None.")
+        self._check_supervised("tune", "Fit it with fit(df).")
+        mode = progress.output_mode(self.verbose)
+        config = self._resolve_config()
+        check_model_config(config)
+        settings = tuning.Settings.from_config(config)
+        tuning.import_keras_tuner()  # the optional extra: said before the data is read
+        df = arrow.to_pandas(df, "the training data")
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"tune needs a DataFrame in memory (pandas, polars or a pyarrow Table): its folds are "
+                            f"rows of it. Received: {type(df).__name__}. Read files into a DataFrame first.")
+        if self.seed is not None:
+            keras.utils.set_random_seed(self._seed)
+        weight_column = _weight_column(config, None)
+        frame = frames.as_frame(df, "the training data")
+        frames.check_targets(frame, self.targets)
+        frame = frames.drop_missing_targets(frame, self.targets)
+        forced = {c: e["kind"] for c, e in config.get("columns").items() if "kind" in e}
+        kinds = {name: fit_target(frame[name], name, config, forced.get(name)).kind for name in self.targets}
+        first = fit_target(frame[self.targets[0]], self.targets[0], config, forced.get(self.targets[0]))
+        objective_name, higher = tuning.objective(objective if objective is not None else settings.objective, kinds)
+        dimensions = tuning.space(config, set(kinds.values()))
+        for dimension, values in tuning.each_value(dimensions):  # a typo fails now, not in the middle of the search
+            check_model_config(config.merged(values, f"search.space.{dimension.name}"))
+        split = tuning.folds(frame[self.targets[0]].to_numpy(), first.predicts_classes, settings, self._seed)
+        given_training = table.Training.from_config(config)
+        strategy = distribute.strategy(given_training.distribution)
+        # On one holdout, a trial trains as the final fit's first fit would (early stopping on a fifth of the rows):
+        # where the settings leave out the refit on every row (large frames), the best trial's network is the model.
+        holdout = len(split) == 1
+        adopt = holdout and not _refits(given_training, len(frame))
+        learners = {}
+        records = []
+        best = {}
+        fallback = {}
+
+        def learner_for(fold, trial_config):
+            key = (fold, tuning.statistics_key(trial_config))
+            if key not in learners:
+                if len(learners) >= _TUNING_LEARNERS:
+                    learners.pop(next(iter(learners)))
+                learners[key] = self._fold_learner(frame, split[fold], trial_config, weight_column, quiet=bool(
+                    learners or records))
+            return learners[key]
+
+        def run(values):
+            number = len(records)
+            trial_config = config.merged(tuning.overrides(dimensions, values), tuning.TUNING_SOURCE) if values else (
+                config)
+            started = time.monotonic()
+            folds_run = []
+            for fold in range(len(split)):
+                learner = learner_for(fold, trial_config)
+                folds_run.append(self._trial_fold(learner, trial_config, strategy, clock.search_deadline(),
+                                                  objective_name))
+                if folds_run[-1] is None:
+                    break
+            seconds = time.monotonic() - started
+            shown_values = {d.name: (d.value(values[d.name]) if values else _setting_or_none(config, d.path))
+                            for d in dimensions}
+            finished = all(result is not None for result in folds_run)
+            if holdout and number == 0 and not finished:
+                # Stopped by the budget, with early stopping's best weights restored: on a holdout it is what a fit
+                # of the settings as given would have become in that time.
+                fallback.update(_learned_state(learner))
+            score = float(np.mean([r["score"] for r in folds_run])) if finished else float("nan")
+            epochs = int(round(np.mean([r["best_epochs"] for r in folds_run]))) if finished else None
+            status = ("completed" if np.isfinite(score) else "failed: no finite score") if finished else (
+                "stopped: the time budget ran out")
+            records.append({"trial": number, **shown_values, "score": score, "epochs": epochs,
+                            "seconds": round(seconds, 2), "status": status})
+            if np.isfinite(score) and (not best or (score > best["score"] if higher else score < best["score"])):
+                best.update(number=number, score=score, values=values, config=trial_config)
+                if adopt:
+                    best["state"] = _learned_state(learner)
+                    clock.refit_estimate = tuning.REFIT_FIXED_S
+                else:
+                    clock.refit_estimate = self._final_fit_seconds(trial_config, folds_run, epochs, split,
+                                                                   [learner_for(f, trial_config)
+                                                                    for f in range(len(split))], len(frame))
+            if mode != progress.SILENT:
+                progress.say(tuning.trial_line(records[-1], objective_name, best, clock))
+            return score
+
+        def should_stop():
+            completed = [r["seconds"] for r in records if r["status"] == "completed"]
+            expected = float(np.median(completed)) if completed else 0.0
+            return not clock.room_for(expected)
+
+        if mode != progress.SILENT:
+            progress.say(tuning.start_line(len(frame), split, objective_name, dimensions, settings, clock, max_trials))
+        # Until a trial is measured, the final fit is assumed to take as long as the first trial may; on a holdout,
+        # the first trial may take the whole budget: cut short, it is the model (see `fallback`).
+        clock.refit_estimate = 0.0 if clock.budget is None else tuning.REFIT_FIXED_S if holdout else clock.budget / 2
+        run(None)  # the configuration as given: every other trial is measured against it
+        if (max_trials is None or max_trials > 1) and dimensions and not should_stop():
+            tuning.run_search(run, dimensions, settings, objective_name, higher,
+                              None if max_trials is None else max_trials - 1, self._seed, should_stop)
+        learners.clear()  # the folds' encoded rows: freed before the final fit needs the memory
+        results = tuning.results_frame(records, dimensions)
+        kept = best.get("state") or (fallback if not best else None)
+        if not best:
+            what = ("the network it had trained when stopped (early stopping's best epoch) is the model" if kept
+                    else "fitting the settings as given")
+            warn(f"tune: no trial finished within time_budget={time_budget!r} (the first, with the settings as given, "
+                 f"ran {records[0]['seconds']:.0f} s before it was stopped), so nothing was compared; {what}. Give a "
+                 f"longer budget to search.")
+        if mode != progress.SILENT:
+            progress.say(tuning.final_line(best, records, objective_name, len(frame), kept=bool(kept)))
+        if kept:
+            vars(self).update(kept)
+            self._said = set()
+        else:
+            tuned = tuning.overrides(dimensions, best["values"]) if best.get("values") else {}
+            self._fit(frame, epochs=None, batch_size=None, body=None, distribution=None, validation_data=None,
+                      sample_weight=None, class_weight=None, callbacks=None, tuned=tuned,
+                      deadline=None if clock.budget is None else clock.started + clock.budget)
+        self.tuning_results_ = results
+        self.best_score_ = best.get("score")
+
+    @staticmethod
+    def _final_fit_seconds(config, folds_run, best_epochs, split, learners, rows):
+        """How long the final fit of `config` will take on all `rows`, from its trial: the statistics, the first fit
+        until early stopping, and the refit on every row for the best epochs when there is one."""
+        training = table.Training.from_config(config)
+        epochs_at_fold_size = ((1 - training.validation_split) * np.mean([r["epochs_run"] for r in folds_run])
+                               + (best_epochs if _refits(training, rows) else 0))
+        return tuning.refit_seconds(np.mean([learner.statistics_seconds_ for learner in learners]),
+                                    np.mean([r["epoch_seconds"] for r in folds_run]), epochs_at_fold_size,
+                                    rows / np.mean([len(fold[0]) for fold in split]))
+
+    def _fold_learner(self, frame, fold, config, weight_column, quiet):
+        """An Automater that learned the statistics of one fold's training rows under `config`, with a feeder of its
+        rows and its held-out rows, encoded once and reused by every trial that shares these statistics."""
+        train_rows, valid_rows = fold
+        train, valid = frame.iloc[train_rows], frame.iloc[valid_rows]
+        learner = Automater(self.target, seed=self.seed, verbose=0)
+        started = time.monotonic()
+        with warnings.catch_warnings():
+            if quiet:  # the first fold's statistics said what there is to say about the columns
+                warnings.simplefilter("ignore")
+            data = learner._learn(train, config, weight_column)
+        training = table.Training.from_config(config)
+        weights = learner._row_weights(train, data, training, weight_column, None)
+        learner.fold_feeder_ = feeding.Feeder(data, learner.inputs_, learner.targets_, learner.preprocessor_,
+                                              training, weights, valid)
+        learner.fold_validation_ = valid
+        learner.statistics_seconds_ = time.monotonic() - started
+        return learner
+
+    def _trial_fold(self, learner, config, strategy, deadline, objective_name):
+        """Train a fresh network with `config`'s settings on a fold's training rows (early stopping on its held-out
+        rows) and score it there: {score, best_epochs, epochs_run, epoch_seconds}, or None when the deadline cut
+        the training short."""
+        learner.config_ = config  # the trial's settings over the fold's statistics (they share the same key)
+        training = dataclasses.replace(table.Training.from_config(config), validation_split=0.0, refit=False)
+        if self.seed is not None:
+            keras.utils.set_random_seed(self._seed)
+        with distribute.scope(strategy):
+            optimizer = check_model_config(config)
+        started = time.monotonic()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if learner._train(learner.fold_feeder_, training, None, strategy, optimizer, [], progress.SILENT,
+                              len(learner.fold_validation_), deadline):
+                return None
+            seconds = time.monotonic() - started
+            metrics = {} if objective_name == "loss" else learner.evaluate(learner.fold_validation_)
+        history = learner.history_
+        epochs_run = len(history.get("loss", []))
+        return {"score": tuning.score(objective_name, metrics, history, self.targets),
+                "best_epochs": tuning.best_epochs(history, training.restore_best_weights), "epochs_run": epochs_run,
+                "epoch_seconds": seconds / max(epochs_run, 1)}
 
     # ------------------------------------------------------------------ an autoencoder's losses
     def _scores_model(self):
@@ -945,8 +1192,11 @@ class Automater:
         auto = cls(**state["params"])
         # Over the built-in table, as at fit: a save from before a setting existed gets its default (with its origin).
         builtin = table.Config.builtin()
-        auto.config_ = table.Config(builtin.merged(state["config"], f"'{state_file}'").data,
-                                    {**builtin.origins, **{tuple(k): v for k, v in state["origins"]}})
+        saved = {tuple(k): v for k, v in state["origins"]}
+        # A built-in leaf under a saved one (a search entry set to null, a loss replaced by a name) is gone.
+        kept = {leaf: v for leaf, v in builtin.origins.items()
+                if not any(leaf[:n] in saved for n in range(1, len(leaf)))}
+        auto.config_ = table.Config(builtin.merged(state["config"], f"'{state_file}'").data, {**kept, **saved})
         columns = {name: ColumnSpec.from_dict(name, entry) for name, entry in state["inputs"].items()}
         # A column with fitted statistics is one the model uses; the model's inputs must be exactly those.
         auto.inputs_ = {name: spec for name, spec in columns.items() if spec.state is not None}
@@ -1036,6 +1286,28 @@ def _variable_values(network):
 def _assign_variable_values(network, values):
     for variable, value in zip(_variables(network), values, strict=True):
         variable.assign(value)
+
+
+def _refits(training, rows):
+    """Whether a fit with `training`'s settings refits a fresh network on all `rows` after early stopping."""
+    return training.refit is True or (training.refit == "auto" and rows <= training.refit_max_rows)
+
+
+# What a fit learns: what `tune` takes over from the trial whose network becomes the model.
+_LEARNED = ("config_", "inputs_", "ignored_", "targets_", "preprocessor_", "network_", "model_", "history_",
+            "refit_epochs_", "feeding_")
+
+
+def _learned_state(learner):
+    return {name: getattr(learner, name) for name in _LEARNED}
+
+
+def _setting_or_none(config, path):
+    """A setting's value in `config`, or None where the table leaves it unset (an optimizer argument not given)."""
+    try:
+        return config.get(*path)
+    except KeyError:
+        return None
 
 
 def _weight_column(config, sample_weight):

@@ -1,6 +1,7 @@
 """The `keras-defaults` command: the Automater's verbs from a shell, on CSV or Parquet files.
 
     keras-defaults fit passengers.csv --target survived --out run/
+    keras-defaults tune passengers.csv --target survived --time-budget 10m --out tuned/
     keras-defaults predict run/ new_passengers.csv --out predictions.csv --proba
     keras-defaults explain run/
     keras-defaults evaluate run/ held_out.csv
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from keras_defaults.defaults import COLUMN_KINDS, builtin_text
 from keras_defaults.errors import DataError, KerasDefaultsError
-from keras_defaults.save_files import CONFIG_FILE, MODEL_FILE, STATE_FILE, is_save_folder
+from keras_defaults.save_files import CONFIG_FILE, MODEL_FILE, STATE_FILE, TUNING_FILE, is_save_folder
 from keras_defaults.startup import import_tensorflow_quietly
 
 PROG = "keras-defaults"
@@ -100,21 +101,30 @@ def build_parser():
     predicted.add_argument("--no-target", action="store_true",
                            help="no target: an autoencoder, whose 'predict' writes each row's anomaly score and "
                            "embedding")
-    fit.add_argument("--out", "-o", required=True, metavar="DIR", help="directory to save the run in")
-    fit.add_argument("--config", "-c", action="append", metavar="FILE",
-                     help="a YAML file of settings that differ from the defaults; repeat to merge several in order")
-    fit.add_argument("--column-type", action="append", type=_column_type, metavar="COLUMN=KIND",
-                     help=f"force a column's kind ({', '.join(COLUMN_KINDS)}); repeatable")
     fit.add_argument("--epochs", type=_positive_int, metavar="N", help="most epochs to train (early stopping may "
                      "end sooner)")
     fit.add_argument("--batch-size", type=_positive_int, metavar="N", help="rows per training step")
-    fit.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a run (default: 0)")
-    shown = fit.add_mutually_exclusive_group()
-    shown.add_argument("--verbose", "-v", action="store_true",
-                       help="print Keras's line per training epoch in place of the progress line")
-    shown.add_argument("--quiet", "-q", action="store_true",
-                       help="print no progress while training (the summary and the explanation still print)")
+    _add_run_options(fit)
     fit.set_defaults(run=_fit)
+
+    tune = verbs.add_parser("tune", help="search beyond the defaults within a time budget, fit the best "
+                            "configuration and save the run to a directory",
+                            description="Try configurations from the search space (search.space in the defaults; "
+                            "KerasTuner, the optional extra keras_defaults[tune], proposes them), judge each on held-out "
+                            "rows of DATA, then fit the best on every row and save the run as 'fit' does, with "
+                            f"{TUNING_FILE}: a row per trial.", epilog=_EPILOG)
+    tune.add_argument("data", metavar="DATA", help="training data: a .csv or .parquet file")
+    tune.add_argument("--target", "-t", action="append", required=True, metavar="COLUMN",
+                      help="the column to predict; repeat for several targets (one output head each)")
+    tune.add_argument("--time-budget", default="10m", metavar="TIME",
+                      help="time for the whole search and the final fit: seconds, or e.g. 90s, 10m, 1h (default: 10m)")
+    tune.add_argument("--max-trials", type=_positive_int, metavar="N",
+                      help="the most configurations to try, the defaults included (default: as many as the budget "
+                      "allows)")
+    tune.add_argument("--objective", metavar="NAME", help="what judges a configuration: auto, loss, roc_auc, "
+                      "accuracy, log_loss, r2, rmse, mae or f1_micro (default: search.objective, auto)")
+    _add_run_options(tune)
+    tune.set_defaults(run=_tune)
 
     predict = verbs.add_parser("predict", help="predict a CSV or Parquet file with a saved run",
                                description="Write one column of predictions per target (labels as in training, "
@@ -184,6 +194,29 @@ def build_parser():
 
 
 # ---------------------------------------------------------------------------------------------------- verbs
+def _add_run_options(verb):
+    """The options 'fit' and 'tune' share: where the run goes, its settings, seed and progress."""
+    verb.add_argument("--out", "-o", required=True, metavar="DIR", help="directory to save the run in")
+    verb.add_argument("--config", "-c", action="append", metavar="FILE",
+                      help="a YAML file of settings that differ from the defaults; repeat to merge several in order")
+    verb.add_argument("--column-type", action="append", type=_column_type, metavar="COLUMN=KIND",
+                      help=f"force a column's kind ({', '.join(COLUMN_KINDS)}); repeatable")
+    verb.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a run (default: 0)")
+    shown = verb.add_mutually_exclusive_group()
+    shown.add_argument("--verbose", "-v", action="store_true",
+                       help="print Keras's line per training epoch in place of the progress line")
+    shown.add_argument("--quiet", "-q", action="store_true",
+                       help="print no progress while training (the summary and the explanation still print)")
+
+
+def _automater(args, targets):
+    from keras_defaults.automater import Automater
+
+    column_types = dict(args.column_type) if args.column_type else None
+    return Automater(target=targets, config=args.config, column_types=column_types, seed=args.seed,
+                     verbose="epoch" if args.verbose else 0 if args.quiet else "auto")
+
+
 def _check_run_dir(path):
     # Saving replaces the directory whole: refuse to replace one that holds something else than a previous run.
     path = Path(path)
@@ -194,14 +227,11 @@ def _check_run_dir(path):
 
 def _fit(args):
     from keras_defaults import sources
-    from keras_defaults.automater import Automater
 
     _check_run_dir(args.out)
     data = sources.read_table(args.data)
     targets = None if args.no_target else args.target[0] if len(args.target) == 1 else args.target
-    column_types = dict(args.column_type) if args.column_type else None
-    auto = Automater(target=targets, config=args.config, column_types=column_types, seed=args.seed,
-                     verbose="epoch" if args.verbose else 0 if args.quiet else "auto")
+    auto = _automater(args, targets)
     auto.fit(data, epochs=args.epochs, batch_size=args.batch_size)
     out = auto.save(args.out)
     target_options = "--no-target" if args.no_target else " ".join(f"--target {t}" for t in args.target)
@@ -218,6 +248,29 @@ def _fit(args):
     print(line + ".\n")
     print(auto.explain().to_text())
     print(f"\nSaved the run to {out}/ ({STATE_FILE}, {MODEL_FILE}; {CONFIG_FILE} is the merged configuration).")
+
+
+def _tune(args):
+    from keras_defaults import sources
+
+    _check_run_dir(args.out)
+    data = sources.read_table(args.data)
+    auto = _automater(args, args.target[0] if len(args.target) == 1 else args.target)
+    auto.tune(data, time_budget=args.time_budget, max_trials=args.max_trials, objective=args.objective)
+    out = auto.save(args.out)
+    target_options = " ".join(f"--target {t}" for t in args.target)
+    auto.config_.save(out / CONFIG_FILE, note=f"The configuration 'tune' chose. Repeat its final fit: {PROG} fit "
+                                               f"{args.data} {target_options} --config {out / CONFIG_FILE} --seed "
+                                               f"{args.seed} --out NEW_DIR")
+    auto.tuning_results_.to_csv(out / TUNING_FILE, index=False)
+    results = auto.tuning_results_
+    completed = results[results["status"] == "completed"]
+    best = "none" if auto.best_score_ is None else f"{auto.best_score_:.4g}"
+    print(f"\n{len(results)} trial(s), {len(completed)} finished; the best scored {best} (the configuration as "
+          f"given: {results['score'].iloc[0]:.4g}).\n")
+    print(auto.explain().to_text())
+    print(f"\nSaved the run to {out}/ ({STATE_FILE}, {MODEL_FILE}; {CONFIG_FILE} is the chosen configuration, "
+          f"{TUNING_FILE} the trials).")
 
 
 def _predict(args):

@@ -38,9 +38,14 @@ YAML_MAX_DEPTH = 50
 
 # Documentation maps inside the table (a note per alternative); free-form, never read as settings.
 _DOC_KEYS = {"losses", "choices"}
-# Sections that only `Automater(target=None)` (an autoencoder) reads: no fit with a target, and so no benchmark of
-# one, depends on them.
-_UNSUPERVISED_SECTIONS = {"autoencoder"}
+DOC_KEYS = frozenset(_DOC_KEYS)
+# Sections that no fit with a target reads, and so no benchmark of one depends on: `autoencoder` (only
+# `Automater(target=None)` reads it) and `search` (only `tune` reads it; what it chooses reaches the fit as settings
+# of the other sections).
+_SECTIONS_NOT_READ_BY_FIT = {"autoencoder", "search"}
+# The searched settings of `search.space`, keyed by a setting's path; each entry is one value (replaced whole) that
+# `tuning.space` checks, and null removes an entry.
+_SEARCH_SPACE = ("search", "space")
 
 # What a setting accepts beyond "the type of its default". Keyed by the setting's own name, so that a column entry
 # is checked exactly as its kind's section is.
@@ -139,7 +144,7 @@ def _builtin_data():
 def settings_sha256(path=None):
     """The sha256 of the settings a defaults table gives to a fit with a target (the built-in table by default): its
     parsed values without the documentation maps (`_DOC_KEYS`) and the sections that only a fit without a target
-    reads (`_UNSUPERVISED_SECTIONS`), as canonical JSON. Comments, layout and notes do not change it; any setting a
+    reads (`_SECTIONS_NOT_READ_BY_FIT`), as canonical JSON. Comments, layout and notes do not change it; any setting a
     supervised fit reads does. The quality benchmark records it, so that its results stay those of a table whose
     notes were edited since."""
 
@@ -149,7 +154,7 @@ def settings_sha256(path=None):
         return [settings_only(v) for v in value] if isinstance(value, list) else value
 
     data = settings_only(read_yaml(builtin_path() if path is None else path))
-    data = {key: value for key, value in data.items() if key not in _UNSUPERVISED_SECTIONS}
+    data = {key: value for key, value in data.items() if key not in _SECTIONS_NOT_READ_BY_FIT}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -422,12 +427,13 @@ class Config:
 
 def _free_form(prefix):
     # Column names, an optimizer's keyword arguments and documentation notes are not keys of the table.
-    return prefix[:1] == ("columns",) or prefix == ("optimizer",) or (bool(prefix) and prefix[-1] in _DOC_KEYS)
+    return (prefix[:1] == ("columns",) or prefix in (("optimizer",), _SEARCH_SPACE)
+            or (bool(prefix) and prefix[-1] in _DOC_KEYS))
 
 
 def _loss_like(path):
     # A loss or a metric list is one choice: a later layer replaces it whole rather than merging into it.
-    return len(path) == 3 and path[0] == "targets" and path[2] in ("loss", "metrics")
+    return len(path) == 3 and (path[0] == "targets" and path[2] in ("loss", "metrics") or path[:2] == _SEARCH_SPACE)
 
 
 def _merge_into(base, update, prefix, source, origins):
@@ -458,7 +464,7 @@ def _merge_into(base, update, prefix, source, origins):
             _merge_into(base[key], value, path, source, origins)
             continue
         value = _plain(value, where, source)
-        if key in base and not (bool(prefix) and prefix[-1] in _DOC_KEYS):
+        if key in base and not (bool(prefix) and prefix[-1] in _DOC_KEYS) and prefix != _SEARCH_SPACE:
             check_value(key, base[key], value, where, source)
         base[key] = value
         for stale in [p for p in origins if p[: len(path)] == path]:
