@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: demo test benchmark-quality benchmark-speed
+.PHONY: demo test benchmark-quality benchmark-speed benchmark-tuning
 demo: $(VENV)/.installed
 	$(PY) -m keras_defaults.demo
 
@@ -26,6 +26,11 @@ ARGS ?=
 benchmark-quality: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[benchmarks]' && $(PY) -m pip install --quiet --no-deps ISLP
 	nice -n 10 $(PY) benchmarks/quality.py --jobs $(JOBS) $(ARGS)
+
+# Automater.tune, 5 minutes per tune-half table, against the defaults (about an hour with JOBS=2; resumable).
+benchmark-tuning: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[benchmarks,tune]' && $(PY) -m pip install --quiet --no-deps ISLP
+	nice -n 10 $(PY) benchmarks/tuning.py --jobs $(JOBS) $(ARGS)
 
 benchmark-speed: $(VENV)/.installed
 	$(PY) benchmarks/speed.py

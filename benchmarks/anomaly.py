@@ -184,11 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", help="comma-separated tune-half datasets (default: all of them)")
     parser.add_argument("--max-rows", type=int, default=10_000, help="seeded subsample of each table (default 10000)")
     args = parser.parse_args(argv)
-    halves = datasets.halves()
-    names = args.datasets.split(",") if args.datasets else [n for n in quality.DATASETS if halves.get(n) == "tune"]
-    refused = [n for n in names if halves.get(n) != "tune"]
-    if refused:
-        raise SystemExit(f"{refused}: not tune-half datasets; this benchmark runs on the tune half only")
+    names = datasets.tune_half_names(args.datasets, quality.DATASETS)
     RESULTS.mkdir(exist_ok=True)
     csv = RESULTS / "anomaly.csv"
     version = _version(args.max_rows)

@@ -586,6 +586,17 @@ def strata(spec: DatasetSpec) -> list[str]:
     return [spec.task, *spec.tags]
 
 
+def tune_half_names(requested: str | None, registry) -> list[str]:
+    """The tune-half datasets of `registry` (all of them, or the comma-separated `requested`); a check-half or
+    unknown name ends the run: these benchmarks choose and compare on the tune half only."""
+    assigned = halves()
+    names = requested.split(",") if requested else [n for n in registry if assigned.get(n) == "tune"]
+    refused = [n for n in names if assigned.get(n) != "tune"]
+    if refused:
+        raise SystemExit(f"{refused}: not tune-half datasets; this benchmark runs on the tune half only")
+    return names
+
+
 def draw_halves(specs: list[DatasetSpec], existing: dict[str, str], seed: int = HALF_DRAW_SEED) -> dict[str, str]:
     """Assign the datasets not in `existing` to a half; existing assignments never change.
 

@@ -76,9 +76,10 @@ def run_table(name: str, budget: float, threads: int | None) -> dict:
         if len(completed) and model.best_score_ is not None:  # the trial whose score is the best (either direction)
             best = int(completed.loc[(completed["score"] - model.best_score_).abs().idxmin(), "trial"])
         settings = {c: v for c, v in trials.loc[trials["trial"] == best].iloc[0].items()
-                    if c not in ("trial", "score", "epochs", "seconds", "status")} if best >= 0 else {}
+                    if c not in ("trial", "score", "score_std", "epochs", "seconds", "status")} if best >= 0 else {}
         row.update(trials=len(trials), completed=len(completed), best_trial=best,
-                   validation_defaults=float(trials["score"].iloc[0]), validation_best=model.best_score_,
+                   validation_defaults=float(trials["score"].iloc[0]),
+                   validation_best=np.nan if model.best_score_ is None else model.best_score_,
                    best_settings=json.dumps(settings, default=str))
     return row
 
@@ -97,7 +98,7 @@ def _run(name: str, budget: float, threads: int | None) -> dict:
     return row
 
 
-def write_report(results: pd.DataFrame, path: Path, command: str, budget: float) -> None:
+def write_report(results: pd.DataFrame, path: Path, command: str, budget: float, commit: str = "") -> None:
     from scipy.stats import wilcoxon
 
     results = results.sort_values("dataset")
@@ -107,11 +108,14 @@ def write_report(results: pd.DataFrame, path: Path, command: str, budget: float)
     over = ok["tuned_fit_s"] / ok["budget_s"]
     differs = ok["tuned"] != ok["defaults"]
     p = wilcoxon(ok["tuned"][differs], ok["defaults"][differs]).pvalue if differs.sum() >= 2 else float("nan")
+    results = results.astype({c: float for c in ("defaults_log_loss", "tuned_log_loss", "validation_defaults",
+                                                  "validation_best") if c in results})
     lines = ["# Tuning: `Automater.tune` within a time budget against the defaults",
              "",
              f"`{command}` (benchmarks/tuning.py: the protocol is in its docstring). Tune-half tables of the quality "
              f"benchmark, its first split of each; budget {budget:g} s per table, the final fit included. The "
-             f"search judges on held-out rows of the training rows only; the test rows score both models once.",
+             f"search judges on held-out rows of the training rows only; the test rows score both models once."
+             + (f" Made at commit `{commit}`." if commit else ""),
              "",
              "| dataset | task | rows | metric | defaults | tuned | tuned / defaults | log-loss defaults | "
              "log-loss tuned | trials (finished) | best trial | validation: defaults -> best | tuned fit s "
@@ -144,17 +148,23 @@ def write_report(results: pd.DataFrame, path: Path, command: str, budget: float)
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def _commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", help="comma-separated tune-half datasets (default: all of them)")
     parser.add_argument("--budget", type=float, default=BUDGET_S, help=f"seconds per table (default {BUDGET_S:g})")
     parser.add_argument("--jobs", type=int, default=1, help="tables run at once, one core each when above 1")
     args = parser.parse_args(argv)
-    halves = datasets.halves()
-    names = args.datasets.split(",") if args.datasets else [n for n in quality.DATASETS if halves.get(n) == "tune"]
-    refused = [n for n in names if halves.get(n) != "tune"]
-    if refused:
-        raise SystemExit(f"{refused}: not tune-half datasets; this benchmark runs on the tune half only")
+    names = datasets.tune_half_names(args.datasets, quality.DATASETS)
     RESULTS.mkdir(exist_ok=True)
     csv = RESULTS / "tuning.csv"
     version = _version(args.budget)
@@ -174,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/tuning.py" + (f" --datasets {args.datasets}" if args.datasets else "") + (
         f" --budget {args.budget:g}" if args.budget != BUDGET_S else "") + (
         f" --jobs {args.jobs}" if args.jobs != 1 else "")
-    write_report(done, RESULTS / "tuning.md", command, args.budget)
+    write_report(done, RESULTS / "tuning.md", command, args.budget, _commit())
     print((RESULTS / "tuning.md").read_text())
     return 0
 

@@ -512,8 +512,8 @@ class Automater:
                 targets), or "loss", "roc_auc", "accuracy", "log_loss", "r2", "rmse", "mae", "f1_micro".
 
         Afterwards `config_` is the winning configuration (`explain()` shows "tuning" as the origin of the settings
-        the search set), `tuning_results_` a DataFrame with a row per trial (its settings, mean held-out score,
-        epochs, seconds and status), and `best_score_` the winner's score; the model predicts, explains, saves and
+        the search set), `tuning_results_` a DataFrame with a row per trial (its settings, mean held-out score
+        and its standard deviation over the folds, epochs, seconds and status), and `best_score_` the winner's score; the model predicts, explains, saves and
         exports as after `fit`.
         """
         with all_or_nothing(self):
@@ -594,7 +594,9 @@ class Automater:
             epochs = int(round(np.mean([r["best_epochs"] for r in folds_run]))) if finished else None
             status = ("completed" if np.isfinite(score) else "failed: no finite score") if finished else (
                 "stopped: the time budget ran out")
-            records.append({"trial": number, **shown_values, "score": score, "epochs": epochs,
+            spread = float(np.std([r["score"] for r in folds_run])) if finished and len(folds_run) > 1 else float(
+                "nan")
+            records.append({"trial": number, **shown_values, "score": score, "score_std": spread, "epochs": epochs,
                             "seconds": round(seconds, 2), "status": status})
             if np.isfinite(score) and (not best or (score > best["score"] if higher else score < best["score"])):
                 best.update(number=number, score=score, values=values, config=trial_config)
@@ -607,7 +609,7 @@ class Automater:
                                                                     for f in range(len(split))], len(frame))
             if mode != progress.SILENT:
                 progress.say(tuning.trial_line(records[-1], objective_name, best, clock))
-            return score
+            return score if finished else None
 
         def should_stop():
             completed = [r["seconds"] for r in records if r["status"] == "completed"]
@@ -622,7 +624,8 @@ class Automater:
         run(None)  # the configuration as given: every other trial is measured against it
         if (max_trials is None or max_trials > 1) and dimensions and not should_stop():
             tuning.run_search(run, dimensions, settings, objective_name, higher,
-                              None if max_trials is None else max_trials - 1, self._seed, should_stop)
+                              None if max_trials is None else max_trials - 1, self._seed, should_stop,
+                              [records[0]["score"]])
         learners.clear()  # the folds' encoded rows: freed before the final fit needs the memory
         results = tuning.results_frame(records, dimensions)
         kept = best.get("state") or (fallback if not best else None)

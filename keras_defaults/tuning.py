@@ -13,6 +13,7 @@ import math
 import re
 import tempfile
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -394,10 +395,19 @@ class DeadlineStop(keras.callbacks.Callback):
 
 
 # ---------------------------------------------------------------------------------------------------- the search
-def run_search(run_trial, dimensions, settings, objective_name, higher_is_better, max_trials, seed, should_stop):
-    """Let KerasTuner's oracle propose configurations until `max_trials` or `should_stop()`; `run_trial(values)`
-    returns a trial's score (NaN when it did not finish), and is called once per proposal."""
+class _SearchOver(Exception):
+    """The budget ended a trial: the search is over (raised through KerasTuner as its FatalError)."""
+
+
+def run_search(run_trial, dimensions, settings, objective_name, higher_is_better, max_trials, seed, should_stop,
+               scores):
+    """Let KerasTuner's oracle propose configurations until `max_trials` or `should_stop()`. `run_trial(values)`
+    trains and judges one proposal: its score, NaN when it has none (it diverged), or None when the budget cut it
+    short (which ends the search). `scores`: those of the trials so far (the given configuration's), the worst of
+    which stands in for a missing one."""
     keras_tuner = import_keras_tuner()
+    from sklearn.exceptions import ConvergenceWarning
+
     goal = keras_tuner.Objective(objective_name, direction="max" if higher_is_better else "min")
     space_ = hyperparameters(dimensions)
     # KerasTuner's oracles need a trial count; the clock ends a search with none earlier.
@@ -405,10 +415,11 @@ def run_search(run_trial, dimensions, settings, objective_name, higher_is_better
     if settings.tuner == "bayesian":
         oracle = keras_tuner.oracles.BayesianOptimizationOracle(
             objective=goal, max_trials=trials, num_initial_points=settings.initial_trials, hyperparameters=space_,
-            seed=seed, max_consecutive_failed_trials=trials)
+            seed=seed)
     else:
         oracle = keras_tuner.oracles.RandomSearchOracle(objective=goal, max_trials=trials, hyperparameters=space_,
-                                                        seed=seed, max_consecutive_failed_trials=trials)
+                                                        seed=seed)
+    finite = [v for v in scores if v is not None and math.isfinite(v)]
 
     class _Tuner(keras_tuner.Tuner):
         """Runs a trial with `run_trial` (ours trains per fold) instead of building a Keras model from a
@@ -420,10 +431,14 @@ def run_search(run_trial, dimensions, settings, objective_name, higher_is_better
             except Exception as error:
                 # KerasTuner would record it and go on; a bad setting or bad data fails every trial: stop now.
                 raise keras_tuner.errors.FatalError(str(error)) from error
+            if value is None:
+                raise keras_tuner.errors.FatalError("the time budget ran out") from _SearchOver()
             if not math.isfinite(value):
-                # Not a score: the oracle must not learn from it (a trial cut short by the budget, or one that
-                # diverged). KerasTuner records a failed trial and goes on.
-                raise keras_tuner.errors.FailedTrialError("no score")
+                if not finite:
+                    raise keras_tuner.errors.FatalError("no trial has a score") from _SearchOver()
+                # A trial that diverged: the oracle learns that this region is no better than the worst seen.
+                value = min(finite) if higher_is_better else max(finite)
+            finite.append(value)
             return {objective_name: value}
 
         def pre_create_trial(self):
@@ -433,17 +448,23 @@ def run_search(run_trial, dimensions, settings, objective_name, higher_is_better
         def save_model(self, trial_id, model, step=0):
             """No model is saved per trial: the best configuration is refitted on every row."""
 
-    with tempfile.TemporaryDirectory(prefix="keras_defaults_tune_") as directory:
+    with tempfile.TemporaryDirectory(prefix="keras_defaults_tune_") as directory, warnings.catch_warnings():
+        # The Gaussian process's fit on a handful of trials often stops at a bound of its kernel: not the user's
+        # concern.
+        warnings.simplefilter("ignore", ConvergenceWarning)
         tuner = _Tuner(oracle, directory=directory, project_name="search", overwrite=True)
         try:
             tuner.search(verbose=0)
         except keras_tuner.errors.FatalError as error:
-            raise (error.__cause__ or error) from None
+            if not isinstance(error.__cause__, _SearchOver):
+                raise (error.__cause__ or error) from None
 
 
 def results_frame(records, dimensions):
-    """`tuning_results_`: a row per trial (the defaults first): its settings, score, epochs, seconds and status."""
-    columns = ["trial"] + [d.name for d in dimensions] + ["score", "epochs", "seconds", "status"]
+    """`tuning_results_`: a row per trial (the given configuration first): its settings, its mean held-out score and
+    their standard deviation over the folds (NaN on one holdout), its epochs (early stopping's best, mean over the
+    folds), seconds and status."""
+    columns = ["trial"] + [d.name for d in dimensions] + ["score", "score_std", "epochs", "seconds", "status"]
     frame = pd.DataFrame.from_records(records, columns=columns)
     for dimension in dimensions:  # lists and mappings shown as their YAML would write them
         frame[dimension.name] = frame[dimension.name].map(

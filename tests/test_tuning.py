@@ -36,8 +36,9 @@ def tuned():
 # ---------------------------------------------------------------------------------------------------- the call
 def test_tune_searches_then_fits_the_best_configuration(tuned):
     results = tuned.tuning_results_
-    assert list(results.columns) == ["trial", "optimizer.learning_rate", "body.units", "score", "epochs", "seconds",
-                                     "status"]
+    assert list(results.columns) == ["trial", "optimizer.learning_rate", "body.units", "score", "score_std", "epochs",
+                                     "seconds", "status"]
+    assert (results["score_std"] >= 0).all()  # over the 3 folds
     assert list(results["trial"]) == [0, 1, 2]
     assert (results["status"] == "completed").all()
     assert results.loc[0, "optimizer.learning_rate"] == pytest.approx(0.001)  # trial 0: the settings as given
@@ -154,7 +155,7 @@ def test_a_users_yaml_replaces_the_search_space(tmp_path):
     auto = Automater("binary", config=str(path), overrides=FAST, seed=0, verbose=0)
     auto.tune(data(), time_budget=None, max_trials=3)
     results = auto.tuning_results_
-    assert list(results.columns[1:-4]) == ["optimizer.learning_rate"]
+    assert list(results.columns[1:-5]) == ["optimizer.learning_rate"]
     assert set(results["optimizer.learning_rate"].iloc[1:]) <= {0.01, 0.002}
 
 
@@ -314,7 +315,7 @@ LARGE = {**QUICK, "search": {**QUICK["search"], "cross_validation_max_rows": 100
 def test_on_a_large_frame_the_best_trials_network_is_the_model():
     auto = Automater("binary", overrides=LARGE, seed=0, verbose=0).tune(data(), time_budget=None, max_trials=3)
     results = auto.tuning_results_
-    assert (results["status"] == "completed").all()
+    assert (results["status"] == "completed").all() and results["score_std"].isna().all()  # one holdout
     assert auto.refit_epochs_ is None
     best = results.loc[results["score"].idxmax()]
     assert auto.best_score_ == pytest.approx(best["score"])
@@ -334,3 +335,44 @@ def test_on_a_large_frame_a_first_trial_cut_short_is_the_model():
         auto.tune(data(), time_budget=0.001)
     assert auto.best_score_ is None and len(auto.history_["loss"]) == 1
     assert len(auto.predict(data())) == 160
+
+
+def test_the_quality_benchmarks_settings_hash_leaves_out_the_search_section(tmp_path):
+    # No fit reads `search`: changing the space needs no quality rerun (what a search chooses reaches a fit as
+    # settings of the other sections).
+    from pathlib import Path
+
+    builtin = Path(table.builtin_path())
+    edited = tmp_path / "defaults.yaml"
+    edited.write_text(builtin.read_text(encoding="utf-8").replace("tuner: bayesian", "tuner: random", 1),
+                      encoding="utf-8")
+    assert edited.read_text(encoding="utf-8") != builtin.read_text(encoding="utf-8")
+    assert table.settings_sha256(edited) == table.settings_sha256()
+
+
+def test_several_targets_and_a_weight_column_are_tuned_on_the_validation_loss():
+    frame = mixed_frame(160).drop(columns=["label"])
+    frame["w"] = np.linspace(0.5, 1.5, len(frame))
+    auto = Automater(["binary", "price"], overrides=QUICK, column_types={"w": "weight"}, seed=0, verbose=0)
+    auto.tune(frame, time_budget=None, max_trials=2)
+    assert auto.tuning_results_["score"].notna().all() and (auto.tuning_results_["score"] > 0).all()
+    assert auto.best_score_ == auto.tuning_results_["score"].min()  # a loss: lower is better
+    assert "w" not in auto.inputs_ and set(auto.predict(frame).columns) == {"binary", "price"}
+
+
+def test_a_trial_without_a_score_does_not_end_the_search(monkeypatch, capfd):
+    # A diverged trial (NaN) is recorded as failed; the oracle is told it was as bad as the worst trial so far.
+    real, folds = Automater._trial_fold, []
+
+    def diverging_second_trial(self, *args):
+        result = real(self, *args)
+        folds.append(result)
+        return {**result, "score": float("nan")} if 4 <= len(folds) <= 6 else result
+
+    monkeypatch.setattr(Automater, "_trial_fold", diverging_second_trial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the Gaussian process's ConvergenceWarning is not shown
+        auto = Automater("binary", overrides=QUICK, seed=0, verbose=0).tune(data(), time_budget=None, max_trials=3)
+    assert "Traceback" not in capfd.readouterr().err  # KerasTuner prints one for a trial it records as failed
+    assert list(auto.tuning_results_["status"]) == ["completed", "failed: no finite score", "completed"]
+    assert np.isfinite(auto.best_score_)
