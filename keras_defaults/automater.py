@@ -41,10 +41,9 @@ from keras_defaults.targets import row_weights, sample_weights, weight_profile
 _PREDICT_BATCH = 8192
 # What training learns beyond the columns and targets: a `prepare` that learns new columns drops it, as the model no
 # longer matches them.
-_TRAINED_STATE = ("network_", "model_", "history_", "refit_epochs_", "feeding_", "loss_scales_", "tuning_results_",
-                  "best_score_")
 # What `tune` learns besides a fit's state: a plain `fit` drops it.
 _TUNING_STATE = ("tuning_results_", "best_score_")
+_TRAINED_STATE = ("network_", "model_", "history_", "refit_epochs_", "feeding_", "loss_scales_") + _TUNING_STATE
 # Folds' learned statistics (and their encoded rows) kept at once while tuning: trials whose settings change the
 # statistics (a numerical embedding, a target's loss) get their own; the oldest go first.
 _TUNING_LEARNERS = 6
@@ -543,13 +542,14 @@ class Automater:
         frames.check_targets(frame, self.targets)
         frame = frames.drop_missing_targets(frame, self.targets)
         forced = {c: e["kind"] for c, e in config.get("columns").items() if "kind" in e}
-        kinds = {name: fit_target(frame[name], name, config, forced.get(name)).kind for name in self.targets}
-        first = fit_target(frame[self.targets[0]], self.targets[0], config, forced.get(self.targets[0]))
+        specs = {name: fit_target(frame[name], name, config, forced.get(name)) for name in self.targets}
+        kinds = {name: spec.kind for name, spec in specs.items()}
         objective_name, higher = tuning.objective(objective if objective is not None else settings.objective, kinds)
         dimensions = tuning.space(config, set(kinds.values()))
         for dimension, values in tuning.each_value(dimensions):  # a typo fails now, not in the middle of the search
             check_model_config(config.merged(values, f"search.space.{dimension.name}"))
-        split = tuning.folds(frame[self.targets[0]].to_numpy(), first.predicts_classes, settings, self._seed)
+        split = tuning.folds(frame[self.targets[0]].to_numpy(), specs[self.targets[0]].predicts_classes, settings,
+                              self._seed)
         given_training = table.Training.from_config(config)
         strategy = distribute.strategy(given_training.distribution)
         # On one holdout, a trial trains as the final fit's first fit would (early stopping on a fifth of the rows):

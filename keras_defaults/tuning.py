@@ -202,8 +202,8 @@ def _setting_path(name, builtin, where):
     return path
 
 
-def _dimension(name, entry, config, where):
-    path = _setting_path(name, table.Config.builtin().data, where)
+def _dimension(name, entry, config, where, builtin):
+    path = _setting_path(name, builtin, where)
     if not isinstance(entry, dict) or not entry:
         raise ConfigTypeError(f"'search.space.{name}' in {where} must be a mapping: {{values: [...]}} or {{min: ..., "
                               f"max: ..., sampling: log}}. Received: {shown(entry)}.")
@@ -259,12 +259,13 @@ def space(config, target_kinds):
     searched, nor those of `targets.<kind>` for a kind no target has (they would change nothing)."""
     entries = config.get("search", "space") or {}
     where = config.origin("search", "space")
+    builtin = table.Config.builtin().data  # the settings a path may name (a user's columns are not among them)
     dimensions = []
     for name, entry in entries.items():
         if entry is None:
             continue
         dimension = _dimension(name, entry, config, config.origin("search", "space", name) if (
-            "search", "space", name) in config.origins else where)
+            "search", "space", name) in config.origins else where, builtin)
         if dimension.path[0] == "targets" and dimension.path[1] not in target_kinds:
             continue
         dimensions.append(dimension)
