@@ -385,7 +385,7 @@ class Automater:
              callbacks, tuned=None, deadline=None):
         """`fit`'s steps, which set the learned state attribute by attribute (`fit` undoes them if one fails).
         `tuned`: the settings a search chose, and `deadline` (monotonic seconds) the end of its time budget (from
-        `tune`)."""
+        `tune`). Returns whether the deadline cut the training short."""
         mode = progress.output_mode(self.verbose)  # a wrong value fails before anything runs
         if tuned is None:  # a plain fit: what an earlier search found no longer describes the model
             for name in _TUNING_STATE:
@@ -423,9 +423,10 @@ class Automater:
         validation = None if validation_data is None else self._validation_frame(validation_data)
         weights = self._row_weights(df, data, training, weight_column or sample_weight, class_weight)
         feeder = feeding.Feeder(data, self.inputs_, self.targets_, self.preprocessor_, training, weights, validation)
-        self._train(feeder, training, body, strategy, optimizer, callbacks, mode, rows, deadline)
+        cut = self._train(feeder, training, body, strategy, optimizer, callbacks, mode, rows, deadline)
         if self.reconstructs:
             self.loss_scales_ = self._measure_loss_scales(df)
+        return cut
 
     def _train(self, feeder, training, body, strategy, optimizer, callbacks, mode, rows, deadline=None):
         """Build a fresh network and train it on `feeder`'s rows: early stopping on its validation rows, then a
@@ -434,7 +435,7 @@ class Automater:
 
         `deadline` (monotonic seconds; `tune`'s budget): training stops at the end of the epoch during which it
         passes (early stopping's best weights restored), and the refit is left out when it would not end before it.
-        Returns whether the deadline stopped the training."""
+        Returns whether the deadline cut the training short: stopped it, or left out the refit."""
         network, served = self._trainable(body, strategy, optimizer)
         initial_state = _variable_values(network)
         self.feeding_ = feeder.feeding
@@ -462,12 +463,14 @@ class Automater:
         self.targets_ = {name: dataclasses.replace(target, state={**target.state, "calibration": calibration[name]})
                          if name in calibration else target for name, target in self.targets_.items()}
         self.refit_epochs_ = feeding.refit_epochs(training, self.history_, rows)
+        cut = clock.stopped
         if self.refit_epochs_ and deadline is not None and time.monotonic() + epoch_seconds * self.refit_epochs_ / (
                 1 - training.validation_split) > deadline:
             if mode != progress.SILENT:
                 progress.say(f"No refit on all {rows:,} rows: it would not end within the time budget; the network "
                              f"that early stopping chose is kept.")
             self.refit_epochs_ = None
+            cut = True
         if self.refit_epochs_:
             # The validation rows chose the epochs; now a fresh network learns from every row for that many. The
             # same network, set back to its initial state (weights, optimizer, random seeds), is that fresh network
@@ -484,25 +487,28 @@ class Automater:
             _fit_network(network, arguments, self.refit_epochs_, callbacks, shown, mode)
         self.network_ = network
         self.model_ = served
-        return clock.stopped
+        return cut
 
     # ------------------------------------------------------------------ tuning
     def tune(self, df, time_budget="10m", max_trials=None, objective=None):
-        """Search beyond the defaults, then fit the best configuration found on every row of `df`; returns self.
+        """Fit the configuration as given, search beyond it, and keep a configuration that beats it; returns self.
 
-        KerasTuner (the optional extra `keras_defaults[tune]`) proposes settings from `search.space` in
-        `defaults.yaml` (override it in your YAML, as any setting). Each configuration is trained on the training rows
-        of the folds (`search.folds`-fold cross-validation up to `search.cross_validation_max_rows` rows, else one
-        seeded holdout of `search.holdout`) and scored on their held-out rows; each fold's statistics are learned
-        once, not once per trial. The first trial is the configuration as given, so the search keeps it unless
-        another scored better. The winner is then fitted on every row of `df` as `fit` would.
+        First the configuration as given (the defaults and your overrides) is fitted on every row of `df`, as `fit`
+        would: it is the model unless the search finds better. KerasTuner (the optional extra `keras_defaults[tune]`)
+        then proposes settings from `search.space` in `defaults.yaml` (override it in your YAML, as any setting).
+        Each configuration, the given one first, is trained on the training rows of the folds (`search.folds`-fold
+        cross-validation up to `search.cross_validation_max_rows` rows, else one seeded holdout of `search.holdout`)
+        and scored on their held-out rows; each fold's statistics are learned once, not once per trial. A proposal
+        replaces the given configuration only when it beats it beyond the folds' noise (a paired test over the folds,
+        p below `search.significance`); the best of those is then fitted on every row of `df` as `fit` would.
 
         Args:
             df: a DataFrame (pandas, polars or pyarrow) with the target column(s). Keep the rows you will evaluate on
                 out of it: the search judges on held-out rows of its own.
-            time_budget: seconds (a number) or a string such as "90s", "10m" or "1h", for the whole call, the final
-                fit included: the search stops when the time left is what that fit is expected to take. None: no
-                limit (then give max_trials).
+            time_budget: seconds (a number) or a string such as "90s", "10m" or "1h", for the whole call, both fits
+                included: the search stops when the time left is what the winner's fit is expected to take, and a
+                winner whose fit would not end in time is not fitted (the given configuration stays). None: no limit
+                (then give max_trials).
             max_trials: the most configurations to try, the given one included; None: as many as the budget allows.
                 A search is repeatable with a seed and a trial count: how many trials a budget allows depends on the
                 machine.
@@ -510,9 +516,10 @@ class Automater:
                 accuracy for a category, R^2 for a number, micro F1 for a set, the validation loss with several
                 targets), or "loss", "roc_auc", "accuracy", "log_loss", "r2", "rmse", "mae", "f1_micro".
 
-        Afterwards `config_` is the winning configuration (`explain()` shows "tuning" as the origin of the settings
-        the search set), `tuning_results_` a DataFrame with a row per trial (its settings, mean held-out score
-        and its standard deviation over the folds, epochs, seconds and status), and `best_score_` the winner's score; the model predicts, explains, saves and
+        Afterwards `config_` is the chosen configuration (`explain()` shows "tuning" as the origin of the settings
+        the search set), `tuning_results_` a DataFrame with a row per trial (its settings, mean held-out score and
+        its standard deviation over the folds, the p-value that it beats the given configuration, epochs, seconds
+        and status), and `best_score_` the chosen configuration's score; the model predicts, explains, saves and
         exports as after `fit`.
         """
         with all_or_nothing(self):
@@ -556,19 +563,27 @@ class Automater:
         # where the settings leave out the refit on every row (large frames), the best trial's network is the model.
         holdout = len(split) == 1
         adopt = holdout and not _refits(given_training, len(frame))
+        # What a paired test of two configurations compares: the folds' scores, or those of seeded parts of the one
+        # holdout (scored by the same network; the validation loss is one number per fold, so it has no parts).
+        parts = (tuning.holdout_parts(len(split[0][1]), settings.folds, self._seed)
+                 if holdout and objective_name != "loss" else None)
+        test_to_train = None if holdout else float(np.mean([len(v) / len(t) for t, v in split]))
+        deadline = None if clock.budget is None else clock.started + clock.budget
         learners = {}
         records = []
         best = {}
-        fallback = {}
 
         def learner_for(fold, trial_config):
             key = (fold, tuning.statistics_key(trial_config))
             if key not in learners:
                 if len(learners) >= _TUNING_LEARNERS:
                     learners.pop(next(iter(learners)))
-                learners[key] = self._fold_learner(frame, split[fold], trial_config, weight_column, quiet=bool(
-                    learners or records))
+                learners[key] = self._fold_learner(frame, split[fold], trial_config, weight_column, quiet=True)
             return learners[key]
+
+        def shown_values(values):
+            return {d.name: (d.value(values[d.name]) if values else _setting_or_none(config, d.path))
+                    for d in dimensions}
 
         def run(values):
             number = len(records)
@@ -579,26 +594,30 @@ class Automater:
             for fold in range(len(split)):
                 learner = learner_for(fold, trial_config)
                 folds_run.append(self._trial_fold(learner, trial_config, strategy, clock.search_deadline(),
-                                                  objective_name))
+                                                  objective_name, parts))
                 if folds_run[-1] is None:
                     break
             seconds = time.monotonic() - started
-            shown_values = {d.name: (d.value(values[d.name]) if values else _setting_or_none(config, d.path))
-                            for d in dimensions}
             finished = all(result is not None for result in folds_run)
-            if holdout and number == 0 and not finished:
-                # Stopped by the budget, with early stopping's best weights restored: on a holdout it is what a fit
-                # of the settings as given would have become in that time.
-                fallback.update(_learned_state(learner))
             score = float(np.mean([r["score"] for r in folds_run])) if finished else float("nan")
+            paired = [s for r in folds_run for s in r["part_scores"]] if finished else []
             epochs = int(round(np.mean([r["best_epochs"] for r in folds_run]))) if finished else None
             status = ("completed" if np.isfinite(score) else "failed: no finite score") if finished else (
                 "stopped: the time budget ran out")
             spread = float(np.std([r["score"] for r in folds_run])) if finished and len(folds_run) > 1 else float(
                 "nan")
-            records.append({"trial": number, **shown_values, "score": score, "score_std": spread, "epochs": epochs,
-                            "seconds": round(seconds, 2), "status": status})
-            if np.isfinite(score) and (not best or (score > best["score"] if higher else score < best["score"])):
+            given_scores = records[0]["paired"] if records and np.isfinite(records[0]["score"]) else []
+            p_value = (tuning.improvement_p_value(given_scores, paired, higher, test_to_train)
+                       if number and given_scores and paired else float("nan"))
+            records.append({"trial": number, **shown_values(values), "score": score, "score_std": spread,
+                            "p_value": p_value, "epochs": epochs, "seconds": round(seconds, 2), "status": status,
+                            "paired": paired})
+            # The best is the given configuration until a proposal beats it beyond the noise; then the best mean
+            # score of those that do.
+            beats = number > 0 and np.isfinite(score) and tuning.beats_the_given(p_value, settings.significance)
+            if number == 0 and np.isfinite(score):
+                best.update(number=0, score=score)
+            elif beats and (not best or (score > best["score"] if higher else score < best["score"])):
                 best.update(number=number, score=score, values=values, config=trial_config)
                 if adopt:
                     best["state"] = _learned_state(learner)
@@ -607,6 +626,7 @@ class Automater:
                     clock.refit_estimate = self._final_fit_seconds(trial_config, folds_run, epochs, split,
                                                                    [learner_for(f, trial_config)
                                                                     for f in range(len(split))], len(frame))
+                best["fit_seconds"] = clock.refit_estimate
             if mode != progress.SILENT:
                 progress.say(tuning.trial_line(records[-1], objective_name, best, clock))
             return score if finished else None
@@ -618,33 +638,58 @@ class Automater:
 
         if mode != progress.SILENT:
             progress.say(tuning.start_line(len(frame), split, objective_name, dimensions, settings, clock, max_trials))
-        # Until a trial is measured, the final fit is assumed to take as long as the first trial may; on a holdout,
-        # the first trial may take the whole budget: cut short, it is the model (see `fallback`).
-        clock.refit_estimate = 0.0 if clock.budget is None else tuning.REFIT_FIXED_S if holdout else clock.budget / 2
-        run(None)  # the configuration as given: every other trial is measured against it
-        if (max_trials is None or max_trials > 1) and dimensions and not should_stop():
-            tuning.run_search(run, dimensions, settings, objective_name, higher,
-                              None if max_trials is None else max_trials - 1, self._seed, should_stop,
-                              [records[0]["score"]])
+        # The configuration as given, fitted first on every row as `fit` fits it: the model unless a trial beats it
+        # beyond the folds' noise. Whatever the search finds, the user is left with no less than the defaults.
+        started = time.monotonic()
+        cut = self._fit(frame, epochs=None, batch_size=None, body=None, distribution=None, validation_data=None,
+                        sample_weight=None, class_weight=None, callbacks=None, tuned={}, deadline=deadline)
+        given_fit_seconds = time.monotonic() - started
+        given_state = dict(vars(self))
+        # Until a proposal wins, its fit on every row is expected to take about as long as the given one did (on a
+        # large frame its trial's network is the model: no fit).
+        clock.refit_estimate = tuning.REFIT_FIXED_S if adopt else (
+            tuning.REFIT_MARGIN * given_fit_seconds + tuning.REFIT_FIXED_S)
+        # A trial trains on (k-1)/k of the rows k times, without the refit: about k-1 fits of every row.
+        trial_expected = given_fit_seconds * max(len(split) - 1, 1)
+        if cut or not clock.room_for(trial_expected):
+            why = ("the fit of the configuration as given took the whole budget" if cut
+                   else "no time left for a trial after the fit of the configuration as given")
+            records.append({"trial": 0, **shown_values(None), "score": float("nan"), "score_std": float("nan"),
+                            "p_value": float("nan"), "epochs": None, "seconds": 0.0, "status": f"not run: {why}"})
+        else:
+            run(None)  # the configuration as given on the folds: every other trial is measured against it
+            if (max_trials is None or max_trials > 1) and dimensions and not should_stop():
+                tuning.run_search(run, dimensions, settings, objective_name, higher,
+                                  None if max_trials is None else max_trials - 1, self._seed, should_stop,
+                                  [records[0]["score"]])
         learners.clear()  # the folds' encoded rows: freed before the final fit needs the memory
         results = tuning.results_frame(records, dimensions)
-        kept = best.get("state") or (fallback if not best else None)
         if not best:
-            what = ("the network it had trained when stopped (early stopping's best epoch) is the model" if kept
-                    else "fitting the settings as given")
-            warn(f"tune: no trial finished within time_budget={time_budget!r} (the first, with the settings as given, "
-                 f"ran {records[0]['seconds']:.0f} s before it was stopped), so nothing was compared; {what}. Give a "
-                 f"longer budget to search.")
+            how = ("its fit on every row was stopped at the budget (early stopping's best weights kept, no refit)"
+                   if cut else f"it took {given_fit_seconds:.0f} s to fit on every row")
+            warn(f"tune: no trial finished within time_budget={time_budget!r}, so nothing was compared: the model is "
+                 f"the configuration as given ({how}). Give a longer budget to search.")
         if mode != progress.SILENT:
-            progress.say(tuning.final_line(best, records, objective_name, len(frame), kept=bool(kept)))
-        if kept:
-            vars(self).update(kept)
-            self._said = set()
-        else:
-            tuned = tuning.overrides(dimensions, best["values"]) if best.get("values") else {}
-            self._fit(frame, epochs=None, batch_size=None, body=None, distribution=None, validation_data=None,
-                      sample_weight=None, class_weight=None, callbacks=None, tuned=tuned,
-                      deadline=None if clock.budget is None else clock.started + clock.budget)
+            progress.say(tuning.final_line(best, records, objective_name, len(frame), settings.significance,
+                                           kept="state" in best))
+        if best.get("number"):
+            if "state" in best:
+                vars(self).update(best["state"])
+                self._said = set()
+            elif clock.left() is not None and clock.left() < best["fit_seconds"]:
+                warn(f"tune: trial {best['number']} beat the configuration as given, but its fit on every row "
+                     f"(about {best['fit_seconds']:.0f} s) would not end within time_budget={time_budget!r}: the "
+                     f"configuration as given stays the model. Give a longer budget.")
+                best = {"number": 0, "score": records[0]["score"]}
+            else:
+                tuned = tuning.overrides(dimensions, best["values"])
+                if self._fit(frame, epochs=None, batch_size=None, body=None, distribution=None, validation_data=None,
+                             sample_weight=None, class_weight=None, callbacks=None, tuned=tuned, deadline=deadline):
+                    self.__dict__ = given_state  # what was validated is the full fit, not one cut short
+                    warn(f"tune: the fit of trial {best['number']} on every row was cut short by "
+                         f"time_budget={time_budget!r}: the configuration as given stays the model. Give a longer "
+                         f"budget.")
+                    best = {"number": 0, "score": records[0]["score"]}
         self.tuning_results_ = results
         self.best_score_ = best.get("score")
 
@@ -678,10 +723,11 @@ class Automater:
         learner.statistics_seconds_ = time.monotonic() - started
         return learner
 
-    def _trial_fold(self, learner, config, strategy, deadline, objective_name):
+    def _trial_fold(self, learner, config, strategy, deadline, objective_name, parts=None):
         """Train a fresh network with `config`'s settings on a fold's training rows (early stopping on its held-out
-        rows) and score it there: {score, best_epochs, epochs_run, epoch_seconds}, or None when the deadline cut
-        the training short."""
+        rows) and score it there: {score, part_scores, best_epochs, epochs_run, epoch_seconds}, or None when the
+        deadline cut the training short. `parts`: positions in the held-out rows, each scored on its own
+        (`part_scores`; else the fold's score)."""
         learner.config_ = config  # the trial's settings over the fold's statistics (they share the same key)
         training = dataclasses.replace(table.Training.from_config(config), validation_split=0.0, refit=False)
         if self.seed is not None:
@@ -689,16 +735,19 @@ class Automater:
         with distribute.scope(strategy):
             optimizer = check_model_config(config)
         started = time.monotonic()
+        valid = learner.fold_validation_
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if learner._train(learner.fold_feeder_, training, None, strategy, optimizer, [], progress.SILENT,
-                              len(learner.fold_validation_), deadline):
+                              len(valid), deadline):
                 return None
             seconds = time.monotonic() - started
-            metrics = {} if objective_name == "loss" else learner.evaluate(learner.fold_validation_)
+            metrics = {} if objective_name == "loss" else learner.evaluate(valid)
+            part_metrics = [learner.evaluate(valid.iloc[rows]) for rows in parts] if parts else [metrics]
         history = learner.history_
         epochs_run = len(history.get("loss", []))
         return {"score": tuning.score(objective_name, metrics, history, self.targets),
+                "part_scores": [tuning.score(objective_name, m, history, self.targets) for m in part_metrics],
                 "best_epochs": tuning.best_epochs(history, training.restore_best_weights), "epochs_run": epochs_run,
                 "epoch_seconds": seconds / max(epochs_run, 1)}
 

@@ -266,8 +266,9 @@ def _tune(args):
     results = auto.tuning_results_
     completed = results[results["status"] == "completed"]
     best = "none" if auto.best_score_ is None else f"{auto.best_score_:.4g}"
-    print(f"\n{len(results)} trial(s), {len(completed)} finished; the best scored {best} (the configuration as "
-          f"given: {results['score'].iloc[0]:.4g}).\n")
+    print(f"\n{len(results)} trial(s), {len(completed)} finished; the chosen configuration scored {best} (the "
+          f"configuration as given: {results['score'].iloc[0]:.4g}; a trial replaces it only beyond the folds' "
+          f"noise).\n")
     print(auto.explain().to_text())
     print(f"\nSaved the run to {out}/ ({STATE_FILE}, {MODEL_FILE}; {CONFIG_FILE} is the chosen configuration, "
           f"{TUNING_FILE} the trials).")

@@ -18,6 +18,7 @@ import warnings
 import keras
 import numpy as np
 import pandas as pd
+import scipy.stats
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from keras_defaults import defaults as table
@@ -94,6 +95,7 @@ class Settings:
     cross_validation_max_rows: int
     holdout: float
     objective: str
+    significance: float
 
     @classmethod
     def from_config(cls, config):
@@ -111,9 +113,13 @@ class Settings:
         if not 0 < section["holdout"] < 1:
             raise ConfigError(f"Setting 'search.holdout' in {where} must be a fraction in (0, 1), e.g. 0.2. "
                               f"Received: {section['holdout']}.")
+        if not 0 < section["significance"] <= 1:
+            raise ConfigError(f"Setting 'search.significance' in {config.origin('search', 'significance')} must be "
+                              f"a p-value in (0, 1], e.g. 0.1 (1: the best mean score wins). Received: "
+                              f"{section['significance']}.")
         return cls(tuner=section["tuner"], initial_trials=section["initial_trials"], folds=section["folds"],
                    cross_validation_max_rows=section["cross_validation_max_rows"], holdout=section["holdout"],
-                   objective=section["objective"])
+                   objective=section["objective"], significance=float(section["significance"]))
 
 
 # ---------------------------------------------------------------------------------------------------- the space
@@ -348,6 +354,41 @@ def folds(labels, stratified, settings, seed):
     return [(np.sort(train), np.sort(valid))]
 
 
+def holdout_parts(rows, parts, seed):
+    """One holdout's rows (positions 0..rows-1) in `parts` seeded parts: a configuration's score on each part is a
+    sample of the holdout's noise, which a paired test of two configurations needs."""
+    order = np.random.default_rng(seed).permutation(rows)
+    return [np.sort(part) for part in np.array_split(order, parts)]
+
+
+def improvement_p_value(given, proposed, higher_is_better, test_to_train=None):
+    """The one-sided p-value that `proposed` scores better than `given`: a paired t-test over their scores on the
+    same folds (or parts of one holdout). NaN when it cannot be computed (fewer than two scores, or a missing one).
+
+    `test_to_train`: for k-fold cross-validation, each fold's held-out rows over its training rows. The folds share
+    training rows, so their scores are correlated and the plain paired t-test is too eager: the variance is then
+    corrected as Nadeau and Bengio (2003, "Inference for the generalization error") advise, by
+    (1/k + test_to_train) in place of 1/k. None for parts of one holdout, scored by the same network."""
+    differences = np.asarray(proposed, dtype=float) - np.asarray(given, dtype=float)
+    if not higher_is_better:
+        differences = -differences
+    folds_ = len(differences)
+    if folds_ < 2 or not np.isfinite(differences).all():
+        return float("nan")
+    mean, variance = float(differences.mean()), float(differences.var(ddof=1))
+    if variance == 0:
+        return 0.0 if mean > 0 else 1.0
+    statistic = mean / math.sqrt((1 / folds_ + (test_to_train or 0.0)) * variance)
+    return float(scipy.stats.t.sf(statistic, folds_ - 1))
+
+
+def beats_the_given(p_value, significance):
+    """Whether a proposal replaces the configuration as given: its improvement is beyond the folds' noise. A
+    p-value that cannot be computed (one holdout judged by the validation loss, or a given configuration without a
+    score) leaves the choice to the mean score."""
+    return not math.isfinite(p_value) or p_value < significance
+
+
 # ---------------------------------------------------------------------------------------------------- the clock
 class Clock:
     """The time budget: when the search must end so that the refit of the best configuration still fits."""
@@ -463,9 +504,11 @@ def run_search(run_trial, dimensions, settings, objective_name, higher_is_better
 
 def results_frame(records, dimensions):
     """`tuning_results_`: a row per trial (the given configuration first): its settings, its mean held-out score and
-    their standard deviation over the folds (NaN on one holdout), its epochs (early stopping's best, mean over the
-    folds), seconds and status."""
-    columns = ["trial"] + [d.name for d in dimensions] + ["score", "score_std", "epochs", "seconds", "status"]
+    their standard deviation over the folds (NaN on one holdout), the one-sided p-value that it beats the given
+    configuration (`improvement_p_value`), its epochs (early stopping's best, mean over the folds), seconds and
+    status."""
+    columns = ["trial"] + [d.name for d in dimensions] + ["score", "score_std", "p_value", "epochs", "seconds",
+                                                          "status"]
     frame = pd.DataFrame.from_records(records, columns=columns)
     for dimension in dimensions:  # lists and mappings shown as their YAML would write them
         frame[dimension.name] = frame[dimension.name].map(
@@ -489,7 +532,8 @@ def start_line(rows, split, objective_name, dimensions, settings, clock, max_tri
     limits = [f"budget {_duration(clock.budget)}"] if clock.budget is not None else []
     limits += [f"at most {max_trials} trial(s)"] if max_trials is not None else []
     return (f"Tuning on {rows:,} rows: {len(dimensions)} setting(s) searched ({settings.tuner}), judged by "
-            f"{objective_name} on {how}; {', '.join(limits)}. Trial 0 is the configuration as given.")
+            f"{objective_name} on {how}; {', '.join(limits)}. First, the configuration as given is fitted on all "
+            f"rows: it is the model unless a trial beats it beyond the folds' noise (p < {settings.significance:g}).")
 
 
 def trial_line(record, objective_name, best, clock):
@@ -497,19 +541,22 @@ def trial_line(record, objective_name, best, clock):
     if record["status"] != "completed":
         return f"Trial {number}: {record['status']} ({record['seconds']:.0f} s){_clock_text(clock)}."
     best_text = f"best {best['score']:.4g} in trial {best['number']}" if best else "no best yet"
-    return (f"Trial {number}: {objective_name} {record['score']:.4g} ({best_text}), {record['epochs']} epoch(s), "
-            f"{record['seconds']:.0f} s{_clock_text(clock)}.")
+    versus = f", p={record['p_value']:.2g} that it beats trial 0" if math.isfinite(record["p_value"]) else ""
+    return (f"Trial {number}: {objective_name} {record['score']:.4g}{versus} ({best_text}), {record['epochs']} "
+            f"epoch(s), {record['seconds']:.0f} s{_clock_text(clock)}.")
 
 
-def final_line(best, records, objective_name, rows, kept=False):
+def final_line(best, records, objective_name, rows, significance, kept=False):
     completed = sum(r["status"] == "completed" for r in records)
-    then = ("Its network, trained on the holdout's training rows, is the model." if kept
-            else f"Fitting it on all {rows:,} rows.")
     if not best:
-        return ("No trial finished; the first trial's network, as the budget left it, is the model." if kept
-                else f"No trial finished; fitting the configuration as given on all {rows:,} rows.")
+        return f"No trial finished; the configuration as given, fitted on all {rows:,} rows, is the model."
     if best["number"] == 0:
         return (f"{completed} trial(s) finished; none beat the configuration as given ({objective_name} "
-                f"{best['score']:.4g}). {then}")
+                f"{best['score']:.4g}) beyond the folds' noise (p < {significance:g}): its fit on all {rows:,} rows "
+                f"is the model.")
+    then = ("Its network, trained on the holdout's training rows, is the model." if kept
+            else f"Fitting it on all {rows:,} rows.")
+    p_value = records[best["number"]]["p_value"]
+    versus = f"; p={p_value:.2g}" if math.isfinite(p_value) else ""
     return (f"{completed} trial(s) finished; the best is trial {best['number']} ({objective_name} {best['score']:.4g}"
-            f", the configuration as given {records[0]['score']:.4g}). {then}")
+            f", the configuration as given {records[0]['score']:.4g}{versus}). {then}")

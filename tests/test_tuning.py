@@ -36,16 +36,19 @@ def tuned():
 # ---------------------------------------------------------------------------------------------------- the call
 def test_tune_searches_then_fits_the_best_configuration(tuned):
     results = tuned.tuning_results_
-    assert list(results.columns) == ["trial", "optimizer.learning_rate", "body.units", "score", "score_std", "epochs",
-                                     "seconds", "status"]
+    assert list(results.columns) == ["trial", "optimizer.learning_rate", "body.units", "score", "score_std",
+                                     "p_value", "epochs", "seconds", "status"]
     assert (results["score_std"] >= 0).all()  # over the 2 folds
+    assert np.isnan(results.loc[0, "p_value"]) and results.loc[1:, "p_value"].between(0, 1).all()
     assert list(results["trial"]) == [0, 1, 2]
     assert (results["status"] == "completed").all()
     assert results.loc[0, "optimizer.learning_rate"] == pytest.approx(0.001)  # trial 0: the settings as given
     assert results.loc[0, "body.units"] == "[16]"
     assert results["optimizer.learning_rate"].between(0.001, 0.03).all()
     assert set(results["body.units"]) <= {"[16]", "[8, 8]"}
-    best = results.loc[results["score"].idxmax()]
+    # The chosen: the best score among the proposals that beat trial 0 beyond the noise, else trial 0.
+    winners = results[results["p_value"] < table.Config.builtin().get("search", "significance")]
+    best = winners.loc[winners["score"].idxmax()] if len(winners) else results.loc[0]
     assert tuned.best_score_ == pytest.approx(best["score"])
     # The winner's settings are the model's, with their origin.
     if best["trial"] != 0:
@@ -87,16 +90,57 @@ def test_a_tuned_model_saves_loads_and_exports(tuned, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------- the budget
-def test_a_budget_too_short_for_one_trial_still_fits_the_settings_as_given():
-    # The first epoch of trial 0 ends after the deadline: it is stopped, nothing is compared, and the settings as
-    # given are fitted (what `fit` would do), with a warning that says so.
+def test_a_budget_too_short_for_one_fit_keeps_the_settings_as_given_fitted_first():
+    # The configuration as given is fitted first; its first epoch ends after the deadline: it is stopped there, no
+    # trial runs, and the warning says so.
     auto = Automater("binary", overrides=QUICK, seed=0, verbose=0)
-    with pytest.warns(UserWarning, match="no trial finished within time_budget"):
+    with pytest.warns(UserWarning, match="no trial finished within time_budget.*stopped at the budget"):
         auto.tune(data(), time_budget=0.001)
-    assert list(auto.tuning_results_["status"]) == ["stopped: the time budget ran out"]
-    assert auto.best_score_ is None
+    assert list(auto.tuning_results_["status"]) == [
+        "not run: the fit of the configuration as given took the whole budget"]
+    assert auto.best_score_ is None and len(auto.history_["loss"]) == 1 and auto.refit_epochs_ is None
     assert auto.config_.origin("optimizer", "learning_rate") != tuning.TUNING_SOURCE
     assert len(auto.predict(data())) == 160
+
+
+def test_without_a_convincing_winner_the_model_is_the_plain_fit():
+    # No proposal can pass a test this strict: the model is the fit of the configuration as given, made first, and
+    # exactly what `fit` makes.
+    strict = {**QUICK, "search": {**QUICK["search"], "significance": 1e-12}}
+    auto = Automater("binary", overrides=strict, seed=0, verbose=0).tune(data(), time_budget=None, max_trials=2)
+    assert auto.best_score_ == auto.tuning_results_.loc[0, "score"]
+    plain = Automater("binary", overrides=strict, seed=0, verbose=0).fit(data())
+    np.testing.assert_array_equal(auto.predict_proba(data()).to_numpy(), plain.predict_proba(data()).to_numpy())
+
+
+# A test this lenient lets the best mean score win: with these settings a proposal beats trial 0.
+LENIENT = {**QUICK, "search": {**QUICK["search"], "significance": 1.0}}
+
+
+def test_a_winner_whose_fit_would_not_end_in_time_is_not_fitted(monkeypatch):
+    monkeypatch.setattr(Automater, "_final_fit_seconds", staticmethod(lambda *args: 1e9))
+    auto = Automater("binary", overrides=LENIENT, seed=0, verbose=0)
+    with pytest.warns(UserWarning, match="would not end within time_budget='1h'"):
+        auto.tune(data(), time_budget="1h", max_trials=3)
+    assert auto.best_score_ == auto.tuning_results_.loc[0, "score"]
+    assert auto.config_.origin("optimizer", "learning_rate") != tuning.TUNING_SOURCE
+
+
+def test_a_winners_fit_cut_short_by_the_budget_gives_back_the_given_fit(monkeypatch):
+    real, calls = Automater._fit, []
+
+    def second_fit_cut_short(self, *args, **kwargs):
+        calls.append(real(self, *args, **kwargs))
+        return len(calls) == 2 or calls[-1]
+
+    monkeypatch.setattr(Automater, "_fit", second_fit_cut_short)
+    auto = Automater("binary", overrides=LENIENT, seed=0, verbose=0)
+    with pytest.warns(UserWarning, match="was cut short by time_budget"):
+        auto.tune(data(), time_budget=None, max_trials=3)
+    assert len(calls) == 2 and auto.best_score_ == auto.tuning_results_.loc[0, "score"]
+    monkeypatch.undo()
+    plain = Automater("binary", overrides=LENIENT, seed=0, verbose=0).fit(data())
+    np.testing.assert_array_equal(auto.predict_proba(data()).to_numpy(), plain.predict_proba(data()).to_numpy())
 
 
 def test_the_clock_keeps_the_final_fit_inside_the_budget(monkeypatch):
@@ -122,7 +166,7 @@ def test_the_search_stops_when_the_clock_has_no_room(monkeypatch):
 
     monkeypatch.setattr(tuning.Clock, "room_for", no_room_after_two_trials)
     auto = Automater("binary", overrides=QUICK, seed=0, verbose=0).tune(data(), time_budget="1h")
-    assert len(auto.tuning_results_) == 2  # trial 0, then one proposal; then the clock said stop
+    assert len(auto.tuning_results_) == 1  # room for trial 0 after the given fit; then the clock said stop
 
 
 @pytest.mark.parametrize("given, seconds", [(90, 90.0), (1.5, 1.5), ("90s", 90.0), ("10m", 600.0), ("1h", 3600.0),
@@ -155,7 +199,7 @@ def test_a_users_yaml_replaces_the_search_space(tmp_path):
     auto = Automater("binary", config=str(path), overrides=FAST, seed=0, verbose=0)
     auto.tune(data(), time_budget=None, max_trials=3)
     results = auto.tuning_results_
-    assert list(results.columns[1:-5]) == ["optimizer.learning_rate"]
+    assert list(results.columns[1:-6]) == ["optimizer.learning_rate"]
     assert set(results["optimizer.learning_rate"].iloc[1:]) <= {0.01, 0.002}
 
 
@@ -196,7 +240,9 @@ def test_an_optimizer_argument_with_a_typo_fails_before_any_trial():
 @pytest.mark.parametrize("section, message", [({"tuner": "hyperbnd"}, "Expected one of"),
                                               ({"objective": "roc_acu"}, "Did you mean 'roc_auc'"),
                                               ({"folds": 1}, "at least 2"), ({"holdout": 0.0}, r"fraction in \(0, 1\)"),
-                                              ({"tuners": "random"}, "Did you mean 'tuner'")])
+                                              ({"tuners": "random"}, "Did you mean 'tuner'"),
+                                              ({"significance": 0}, r"p-value in \(0, 1\]"),
+                                              ({"significance": 1.5}, r"p-value in \(0, 1\]")])
 def test_bad_search_settings_are_refused(section, message):
     with pytest.raises((ConfigError, ConfigTypeError), match=message):
         Automater("binary", overrides={"search": section}).tune(data(), max_trials=1)
@@ -227,6 +273,34 @@ def test_folds_are_cross_validation_on_small_frames_and_a_holdout_on_large_ones(
     large = dataclasses_replace(settings, cross_validation_max_rows=100)
     (train, valid), = tuning.folds(labels, True, large, 0)
     assert len(valid) == 120 and len(train) == 480
+
+
+def test_a_holdout_is_scored_in_seeded_parts():
+    parts = tuning.holdout_parts(10, 3, seed=0)
+    assert [len(part) for part in parts] == [4, 3, 3]
+    assert sorted(np.concatenate(parts)) == list(range(10))
+    assert all((np.diff(part) > 0).all() for part in parts)
+    assert [list(p) for p in tuning.holdout_parts(10, 3, seed=0)] == [list(p) for p in parts]
+
+
+def test_a_proposal_must_beat_the_given_configuration_beyond_the_folds_noise():
+    given = [0.80, 0.82, 0.78]
+    # Better on every fold by a steady margin: a small p-value; worse: a large one; the direction follows the
+    # objective.
+    p_better = tuning.improvement_p_value(given, [0.83, 0.84, 0.82], higher_is_better=True)
+    assert p_better < 0.05
+    assert tuning.improvement_p_value(given, [0.77, 0.80, 0.74], higher_is_better=True) > 0.9
+    assert tuning.improvement_p_value([1.0, 1.2, 0.9], [0.9, 1.1, 0.8], higher_is_better=False) < 1e-9
+    # Folds that share training rows: Nadeau and Bengio's correction makes the same differences less convincing.
+    corrected = tuning.improvement_p_value(given, [0.83, 0.84, 0.82], True, test_to_train=0.5)
+    assert p_better < corrected < 0.5
+    # One mean gain from one fold out of three is noise.
+    assert tuning.improvement_p_value(given, [0.89, 0.81, 0.77], True, test_to_train=0.5) > 0.1
+    assert tuning.improvement_p_value(given, given, True) == 1.0
+    assert np.isnan(tuning.improvement_p_value([0.8], [0.9], True))
+    assert np.isnan(tuning.improvement_p_value(given, [0.9, float("nan"), 0.9], True))
+    assert tuning.beats_the_given(0.05, 0.1) and not tuning.beats_the_given(0.2, 0.1)
+    assert tuning.beats_the_given(float("nan"), 0.1)  # no test possible: the mean score decides
 
 
 def dataclasses_replace(settings, **changes):
@@ -283,7 +357,8 @@ def test_progress_shows_trials_best_score_and_time_left(capsys):
     out = capsys.readouterr().out
     assert "Tuning on 160 rows: 2 setting(s) searched (bayesian), judged by roc_auc on 2-fold cross-validation" in out
     assert "Trial 0: roc_auc" in out and "Trial 1: roc_auc" in out and "left." in out and "best" in out
-    assert "Fitting it on all 160 rows." in out
+    assert "First, the configuration as given is fitted on all rows" in out
+    assert "Fitting it on all 160 rows." in out or "its fit on all 160 rows is the model." in out
 
 
 # ---------------------------------------------------------------------------------------------------- command line
@@ -313,11 +388,13 @@ LARGE = {**QUICK, "search": {**QUICK["search"], "cross_validation_max_rows": 100
 
 
 def test_on_a_large_frame_the_best_trials_network_is_the_model():
-    auto = Automater("binary", overrides=LARGE, seed=0, verbose=0).tune(data(), time_budget=None, max_trials=3)
+    lenient = {**LARGE, "search": {**LARGE["search"], "significance": 1.0}}
+    auto = Automater("binary", overrides=lenient, seed=0, verbose=0).tune(data(), time_budget=None, max_trials=3)
     results = auto.tuning_results_
     assert (results["status"] == "completed").all() and results["score_std"].isna().all()  # one holdout
     assert auto.refit_epochs_ is None
     best = results.loc[results["score"].idxmax()]
+    assert best["trial"] != 0 and results["p_value"].iloc[1:].between(0, 1).all()  # on parts of the holdout
     assert auto.best_score_ == pytest.approx(best["score"])
     assert json.dumps(auto.config_.get("body", "units")) == best["body.units"]
     # Its score on the holdout is the search's: the same network.
@@ -327,14 +404,6 @@ def test_on_a_large_frame_the_best_trials_network_is_the_model():
     _, valid = train_test_split(np.arange(len(frame)), test_size=0.2, stratify=frame["binary"].astype(str),
                                 random_state=0)
     assert auto.evaluate(frame.iloc[np.sort(valid)])["roc_auc"] == pytest.approx(best["score"], abs=1e-6)
-
-
-def test_on_a_large_frame_a_first_trial_cut_short_is_the_model():
-    auto = Automater("binary", overrides=LARGE, seed=0, verbose=0)
-    with pytest.warns(UserWarning, match="the network it had trained when stopped"):
-        auto.tune(data(), time_budget=0.001)
-    assert auto.best_score_ is None and len(auto.history_["loss"]) == 1
-    assert len(auto.predict(data())) == 160
 
 
 def test_the_quality_benchmarks_settings_hash_leaves_out_the_search_section(tmp_path):
@@ -353,7 +422,8 @@ def test_the_quality_benchmarks_settings_hash_leaves_out_the_search_section(tmp_
 def test_several_targets_and_a_weight_column_are_tuned_on_the_validation_loss():
     frame = mixed_frame(160).drop(columns=["label"])
     frame["w"] = np.linspace(0.5, 1.5, len(frame))
-    auto = Automater(["binary", "price"], overrides=QUICK, column_types={"w": "weight"}, seed=0, verbose=0)
+    lenient = {**QUICK, "search": {**QUICK["search"], "significance": 1.0}}  # the best mean loss wins
+    auto = Automater(["binary", "price"], overrides=lenient, column_types={"w": "weight"}, seed=0, verbose=0)
     auto.tune(frame, time_budget=None, max_trials=2)
     assert auto.tuning_results_["score"].notna().all() and (auto.tuning_results_["score"] > 0).all()
     assert auto.best_score_ == auto.tuning_results_["score"].min()  # a loss: lower is better
