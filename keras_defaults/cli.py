@@ -107,17 +107,20 @@ def build_parser():
     _add_run_options(fit)
     fit.set_defaults(run=_fit)
 
-    tune = verbs.add_parser("tune", help="search beyond the defaults within a time budget, fit the best "
-                            "configuration and save the run to a directory",
-                            description="Try configurations from the search space (search.space in the defaults; "
-                            "KerasTuner, the optional extra keras_defaults[tune], proposes them), judge each on held-out "
-                            "rows of DATA, then fit the best on every row and save the run as 'fit' does, with "
+    tune = verbs.add_parser("tune", help="search beyond the defaults within a time budget, keep what beats them "
+                            "and save the run to a directory",
+                            description="Fit the configuration as given on every row of DATA, then try configurations "
+                            "from the search space (search.space in the defaults; KerasTuner, the optional extra "
+                            "keras_defaults[tune], proposes them) and judge each on held-out rows of DATA. One that "
+                            "beats the given configuration beyond the folds' noise (p < search.significance) is fitted "
+                            "on every row in its place. The run is saved as 'fit' saves it, with "
                             f"{TUNING_FILE}: a row per trial.", epilog=_EPILOG)
     tune.add_argument("data", metavar="DATA", help="training data: a .csv or .parquet file")
     tune.add_argument("--target", "-t", action="append", required=True, metavar="COLUMN",
                       help="the column to predict; repeat for several targets (one output head each)")
     tune.add_argument("--time-budget", default="10m", metavar="TIME",
-                      help="time for the whole search and the final fit: seconds, or e.g. 90s, 10m, 1h (default: 10m)")
+                      help="time for the whole call, both fits included: seconds, or e.g. 90s, 10m, 1h (default: "
+                      "10m)")
     tune.add_argument("--max-trials", type=_positive_int, metavar="N",
                       help="the most configurations to try, the defaults included (default: as many as the budget "
                       "allows)")
