@@ -631,6 +631,17 @@ class Automater:
                 progress.say(tuning.trial_line(records[-1], objective_name, best, clock))
             return score if finished else None
 
+        def fit_every_row(tuned):
+            """`fit`'s steps on every row, with the settings a search chose over the given ones; returns whether the
+            budget cut the fit short."""
+            return self._fit(frame, epochs=None, batch_size=None, body=None, distribution=None, validation_data=None,
+                             sample_weight=None, class_weight=None, callbacks=None, tuned=tuned, deadline=deadline)
+
+        def keep_the_given(why):
+            warn(f"tune: trial {best['number']} beat the configuration as given, but {why}: the configuration as "
+                 f"given stays the model. Give a longer budget.")
+            return {"number": 0, "score": records[0]["score"]}
+
         def should_stop():
             completed = [r["seconds"] for r in records if r["status"] == "completed"]
             expected = float(np.median(completed)) if completed else 0.0
@@ -641,8 +652,7 @@ class Automater:
         # The configuration as given, fitted first on every row as `fit` fits it: the model unless a trial beats it
         # beyond the folds' noise. Whatever the search finds, the user is left with no less than the defaults.
         started = time.monotonic()
-        cut = self._fit(frame, epochs=None, batch_size=None, body=None, distribution=None, validation_data=None,
-                        sample_weight=None, class_weight=None, callbacks=None, tuned={}, deadline=deadline)
+        cut = fit_every_row({})
         given_fit_seconds = time.monotonic() - started
         given_state = dict(vars(self))
         # Until a proposal wins, its fit on every row is expected to take about as long as the given one did (on a
@@ -677,19 +687,11 @@ class Automater:
                 vars(self).update(best["state"])
                 self._said = set()
             elif clock.left() is not None and clock.left() < best["fit_seconds"]:
-                warn(f"tune: trial {best['number']} beat the configuration as given, but its fit on every row "
-                     f"(about {best['fit_seconds']:.0f} s) would not end within time_budget={time_budget!r}: the "
-                     f"configuration as given stays the model. Give a longer budget.")
-                best = {"number": 0, "score": records[0]["score"]}
-            else:
-                tuned = tuning.overrides(dimensions, best["values"])
-                if self._fit(frame, epochs=None, batch_size=None, body=None, distribution=None, validation_data=None,
-                             sample_weight=None, class_weight=None, callbacks=None, tuned=tuned, deadline=deadline):
-                    self.__dict__ = given_state  # what was validated is the full fit, not one cut short
-                    warn(f"tune: the fit of trial {best['number']} on every row was cut short by "
-                         f"time_budget={time_budget!r}: the configuration as given stays the model. Give a longer "
-                         f"budget.")
-                    best = {"number": 0, "score": records[0]["score"]}
+                best = keep_the_given(f"its fit on every row (about {best['fit_seconds']:.0f} s) would not end "
+                                      f"within time_budget={time_budget!r}")
+            elif fit_every_row(tuning.overrides(dimensions, best["values"])):
+                self.__dict__ = given_state  # what was validated is the full fit, not one cut short
+                best = keep_the_given(f"its fit on every row was cut short by time_budget={time_budget!r}")
         self.tuning_results_ = results
         self.best_score_ = best.get("score")
 

@@ -526,6 +526,11 @@ def _duration(seconds):
     return str(datetime.timedelta(seconds=int(round(seconds))))
 
 
+def _p_text(p_value, template):
+    """`template` with the p-value in it, or nothing when there is none (trial 0, or no test possible)."""
+    return template.format(f"{p_value:.2g}") if math.isfinite(p_value) else ""
+
+
 def start_line(rows, split, objective_name, dimensions, settings, clock, max_trials):
     how = (f"{len(split)}-fold cross-validation" if len(split) > 1
            else f"a {settings.holdout:.0%} holdout ({len(split[0][1]):,} rows)")
@@ -541,7 +546,7 @@ def trial_line(record, objective_name, best, clock):
     if record["status"] != "completed":
         return f"Trial {number}: {record['status']} ({record['seconds']:.0f} s){_clock_text(clock)}."
     best_text = f"best {best['score']:.4g} in trial {best['number']}" if best else "no best yet"
-    versus = f", p={record['p_value']:.2g} that it beats trial 0" if math.isfinite(record["p_value"]) else ""
+    versus = _p_text(record["p_value"], ", p={} that it beats trial 0")
     return (f"Trial {number}: {objective_name} {record['score']:.4g}{versus} ({best_text}), {record['epochs']} "
             f"epoch(s), {record['seconds']:.0f} s{_clock_text(clock)}.")
 
@@ -556,7 +561,6 @@ def final_line(best, records, objective_name, rows, significance, kept=False):
                 f"is the model.")
     then = ("Its network, trained on the holdout's training rows, is the model." if kept
             else f"Fitting it on all {rows:,} rows.")
-    p_value = records[best["number"]]["p_value"]
-    versus = f"; p={p_value:.2g}" if math.isfinite(p_value) else ""
+    versus = _p_text(records[best["number"]]["p_value"], "; p={}")
     return (f"{completed} trial(s) finished; the best is trial {best['number']} ({objective_name} {best['score']:.4g}"
             f", the configuration as given {records[0]['score']:.4g}{versus}). {then}")
