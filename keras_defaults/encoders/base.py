@@ -293,3 +293,10 @@ def classes_state_shape(classes, in_category_order, more=None, rules=()):
                                                                 else "")), *rules],
                   optional=("categories", "ordered", *(more or {})))
 
+
+def bin_count(setting, rows_per_bin, rows, most):
+    """How many bins a piecewise-linear encoding has: the setting when it is a number; with auto, one per
+    `rows_per_bin` training rows, up to `most`, so that each bin's weight is learned from about that many rows."""
+    if setting != "auto":
+        return setting
+    return min(rows // rows_per_bin, most)

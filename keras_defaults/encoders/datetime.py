@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from keras_defaults.defaults import CALENDAR_PARTS
-from keras_defaults.encoders.base import EncodedColumn, Encoder, string_tensor
+from keras_defaults.encoders.base import EncodedColumn, Encoder, bin_count, string_tensor
 from keras_defaults.errors import DataError
 from keras_defaults.layers import DateTimeFeatures, parse_datetimes
 from keras_defaults.schema import ISO_DATETIME, is_numeric, numeric_values, string_values
@@ -94,11 +94,8 @@ def read_parts(strings):
 
 
 def time_bin_count(settings, rows):
-    """How many bins the continuous time is encoded over: `time_bins`, or with auto one per `time_bin_rows` rows
-    with a date, up to `MAX_AUTO_TIME_BINS`, so that each bin's weight is learned from that many rows."""
-    if settings["time_bins"] != "auto":
-        return settings["time_bins"]
-    return min(rows // settings["time_bin_rows"], MAX_AUTO_TIME_BINS)
+    """How many bins the continuous time is encoded over (see `base.bin_count`)."""
+    return bin_count(settings["time_bins"], settings["time_bin_rows"], rows, MAX_AUTO_TIME_BINS)
 
 
 def time_edges(seconds, bins):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from keras_defaults.encoders.base import EncodedColumn, Encoder, loss_name
+from keras_defaults.encoders.base import EncodedColumn, Encoder, bin_count, loss_name
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
 from keras_defaults.layers import (FillMissing, GaussianNLL, MissingIndicator, NegativeBinomialDecoder,
@@ -65,6 +65,10 @@ def _quantile_levels(values):
         return None
     middle = (levels[first] + levels[first + counts - 1]) / 2
     return {"quantiles": [float(q) for q in quantiles], "levels": [float(level) for level in middle]}
+
+
+# Piecewise-linear numbers with piecewise_linear_bins: auto stop at this many bins a column.
+MAX_AUTO_BINS = 256
 
 
 def _bin_edges(values, bins):
@@ -125,7 +129,9 @@ class NumericalEncoder(Encoder):
             "center": center,
             "scale": scale,
             "missing_indicator": bool(settings["missing_indicator"] and len(finite) < len(values)),
-            "bin_edges": _bin_edges(finite, settings["piecewise_linear_bins"]),
+            "bin_edges": _bin_edges(finite, bin_count(settings["piecewise_linear_bins"],
+                                                      settings["piecewise_linear_bin_rows"], len(finite),
+                                                      MAX_AUTO_BINS)),
             # A column of a single value keeps the robust scale (quantiles would map it to one score).
             "quantile_levels": _quantile_levels(finite) if settings["scaling"] == "quantile" else None,
         }
