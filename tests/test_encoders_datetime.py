@@ -283,15 +283,16 @@ def test_bad_datetime_settings_and_columns_are_refused():
 
 
 def test_time_bins_by_rows_and_their_encoding():
-    from keras_defaults.encoders.datetime import MAX_AUTO_TIME_BINS, time_bin_count, time_edges
+    from keras_defaults.encoders.base import quantile_edges
+    from keras_defaults.encoders.datetime import MAX_AUTO_TIME_BINS, time_bin_count
     from keras_defaults.layers import DateTimeFeatures, PiecewiseLinear
 
     auto = {"time_bins": "auto", "time_bin_rows": 100}
     assert [time_bin_count(auto, rows) for rows in (150, 250, 26_500, 10 ** 7)] == [1, 2, 265, MAX_AUTO_TIME_BINS]
     assert time_bin_count({**auto, "time_bins": 0}, 10 ** 6) == 0
     seconds = np.arange(1000.0) * 86400
-    assert time_edges(seconds, 1) is None and time_edges(np.zeros(50), 8) is None
-    edges = time_edges(seconds, 4)
+    assert quantile_edges(seconds, 1) is None and quantile_edges(np.zeros(50), 8) is None
+    edges = quantile_edges(seconds, 4)
     assert edges == [0.0, 249.75 * 86400, 499.5 * 86400, 749.25 * 86400, 999 * 86400]
     strings = ["1970-01-01", "1970-06-01", "1972-12-31", "1975-01-01", "", "not a date"]
     plain = DateTimeFeatures(time_scale=86400.0, parts=["month"])

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from keras_defaults.defaults import CALENDAR_PARTS
-from keras_defaults.encoders.base import EncodedColumn, Encoder, bin_count, string_tensor
+from keras_defaults.encoders.base import EncodedColumn, Encoder, bin_count, quantile_edges, string_tensor
 from keras_defaults.errors import DataError
 from keras_defaults.layers import DateTimeFeatures, parse_datetimes
 from keras_defaults.schema import ISO_DATETIME, is_numeric, numeric_values, string_values
@@ -98,15 +98,6 @@ def time_bin_count(settings, rows):
     return bin_count(settings["time_bins"], settings["time_bin_rows"], rows, MAX_AUTO_TIME_BINS)
 
 
-def time_edges(seconds, bins):
-    """The edges (seconds) of up to `bins` bins holding equal shares of the training times (repeated edges merged),
-    or None when `bins` is under 2 or fewer than three edges remain (a bin or two add nothing to the scaled time)."""
-    if bins < 2:
-        return None
-    edges = np.unique(np.quantile(seconds, np.linspace(0.0, 1.0, bins + 1)))
-    return [float(e) for e in edges] if len(edges) >= 3 else None
-
-
 class DateTimeEncoder(Encoder):
     kind = "datetime"
     can_be_target = False
@@ -146,7 +137,7 @@ class DateTimeEncoder(Encoder):
                                                                       1.0),
             "missing_indicator": bool(settings["missing_indicator"] and not valid.all()),
             "epoch_unit": unit, "first": str(first), "last": str(last),
-            "time_edges": time_edges(seconds, time_bin_count(settings, len(seconds))),
+            "time_edges": quantile_edges(seconds, time_bin_count(settings, len(seconds))),
         }
 
     def state_from_summary(self, state, settings, profile, counts, missing):
