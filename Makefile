@@ -16,10 +16,10 @@ demo: $(VENV)/.installed
 	$(PY) -m keras_defaults.demo
 
 # TEST_WORKERS processes (pytest-xdist), each test file in one of them so that its fitted fixtures are fitted once;
-# TEST_WORKERS=0 runs everything in this process.
+# TEST_WORKERS=0 runs everything in this process (xdist's own meaning of -n 0).
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed
-	$(PY) -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The quality benchmark: 35 offline datasets in a tune and a check half, 5 models (about an hour on 2 cores with
 # JOBS=2: its fits sum to about 2 h 10 min, benchmarks/results/quality.md; resumable: results are cached in
