@@ -72,7 +72,8 @@ _AT_LEAST = {
     "max_levels": 1, "one_hot_max_levels": 0, "embedding_dim": 1, "embedding_max_dim": 1,
     "categorical_max_unique": 0, "integer_categorical_max_unique": 0, "id_like_min_rows": 0,
     "text_min_mean_words": 0, "log_transform_min_ratio": 1, "piecewise_linear_bins": 0, "reduce_lr_patience": 0,
-    "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1, "refit_max_rows": 0,
+    "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1, "refit_max_rows": 0, "time_bins": 0,
+    "time_bin_rows": 1, "piecewise_linear_bin_rows": 1,
 }
 # Beyond these a setting cannot be meant: a learning rate of 1e300 trains a model of NaNs, and every count the
 # table holds (epochs, units, batch size, levels) fits in an int32 that TensorFlow can take.
@@ -85,6 +86,8 @@ _POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma"
 _VISIBLE_STRINGS = {"delimiter"}
 # Settings whose default is null but that take a number when set.
 _NULL_OR_INT = {"embedding_dim"}
+# Settings that take auto or a whole number.
+_AUTO_OR_INT = {"time_bins", "piecewise_linear_bins"}
 # Settings whose default is null but that take a list of distinct labels (strings, numbers or booleans) when set.
 _NULL_OR_LABELS = {"order"}
 
@@ -317,6 +320,9 @@ def check_value(key, default, value, where, source):
     if key in _NULL_OR_INT:
         if value is not None and not _is_int(value):
             fail("null or an int")
+    elif key in _AUTO_OR_INT:
+        if value != "auto" and not _is_int(value):
+            fail("auto or an int, e.g. 256")
     elif key in _NULL_OR_LABELS:
         expected = "null or a list of at least two distinct labels, lowest first, e.g. [low, medium, high]"
         if value is not None and not (isinstance(value, list) and all(

@@ -245,15 +245,19 @@ class DateTimeFeatures(keras.layers.Layer):
     The time is seconds since 1970-01-01 UTC, as (t - time_center) / time_scale. Each part in `parts` (see
     `defaults.CALENDAR_PARTS`) is a linear value scaled to about -1..1 (the year by `year_center` and
     `year_scale`), and, when `cyclical`, the sine and cosine of its phase in its cycle, so that December sits next
-    to January. A missing or
-    unreadable value gives zeros, and 1 in the missing flag when `missing_indicator`.
+    to January. With `time_edges` (seconds, increasing), the time is also encoded piecewise-linearly over the bins
+    between them (as `PiecewiseLinear` encodes a number): a weight per stretch of time, so that the network can
+    follow a target that moves from week to week (weather, prices) where the scaled time and the calendar parts
+    give it only smooth trends and seasons. A missing or unreadable value gives zeros, and 1 in the missing flag when
+    `missing_indicator`.
 
     Input: a batch of strings, shape (batch,). Output: float32 (batch, width).
     """
 
     def __init__(self, time_center=0.0, time_scale=1.0, parts=(), year_center=0.0, year_scale=1.0, cyclical=True,
-                 missing_indicator=False, **kwargs):
+                 missing_indicator=False, time_edges=None, **kwargs):
         super().__init__(**kwargs)
+        self.time_edges = None if time_edges is None else [float(e) for e in time_edges]
         self.time_center = float(time_center)
         self.time_scale = float(time_scale)
         self.parts = [str(p) for p in parts]
@@ -265,7 +269,8 @@ class DateTimeFeatures(keras.layers.Layer):
     @property
     def width(self):
         cyclic = sum(1 for part in self.parts if part in _CYCLES) if self.cyclical else 0
-        return 1 + len(self.parts) + 2 * cyclic + int(self.missing_indicator)
+        bins = len(self.time_edges) - 1 if self.time_edges else 0
+        return 1 + len(self.parts) + 2 * cyclic + bins + int(self.missing_indicator)
 
     def call(self, inputs):
         fields = parse_datetimes(tf.reshape(inputs, [-1]))
@@ -284,10 +289,23 @@ class DateTimeFeatures(keras.layers.Layer):
                     if period is None else float(period)
                 phase = 2 * np.pi * (value - start) / length
                 columns += [tf.sin(phase), tf.cos(phase)]
-        features = tf.stack(columns, axis=-1) * valid[:, None]
+        features = tf.stack(columns, axis=-1)
+        if self.time_edges:
+            features = tf.concat([features, self._time_bins(tf.cast(fields["seconds"], tf.float64))], axis=-1)
+        features = features * valid[:, None]
         if self.missing_indicator:
             features = tf.concat([features, (1.0 - valid)[:, None]], axis=-1)
         return tf.cast(features, "float32")
+
+    def _time_bins(self, seconds):
+        # As PiecewiseLinear: 0 before a bin, 1 after it, linear inside; the first and last bins extend outwards.
+        edges = np.asarray(self.time_edges, dtype="float64")
+        left, width = edges[:-1], np.diff(edges)
+        ratio = (seconds[:, None] - left) / width
+        bins = len(width)
+        low = np.where(np.arange(bins) == 0, -np.inf, 0.0)
+        high = np.where(np.arange(bins) == bins - 1, np.inf, 1.0)
+        return tf.minimum(tf.maximum(ratio, low), high)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.width)
@@ -298,7 +316,7 @@ class DateTimeFeatures(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "time_center": self.time_center, "time_scale": self.time_scale,
                 "parts": list(self.parts), "year_center": self.year_center, "year_scale": self.year_scale,
-                "cyclical": self.cyclical, "missing_indicator": self.missing_indicator}
+                "cyclical": self.cyclical, "missing_indicator": self.missing_indicator, "time_edges": self.time_edges}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

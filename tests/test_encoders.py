@@ -163,6 +163,17 @@ def test_numbers_can_also_be_encoded_over_quantile_bins():
         "bin_edges"] is None  # two values need no bins
 
 
+def test_auto_bins_follow_the_rows():
+    from keras_defaults.encoders.numerical import MAX_AUTO_BINS
+
+    auto = {"piecewise_linear_bins": "auto", "piecewise_linear_bin_rows": 100}
+    assert encode(pd.Series(np.arange(199.0)), "numerical", auto)[0]["bin_edges"] is None  # one bin adds nothing
+    assert len(encode(pd.Series(np.arange(1000.0)), "numerical", auto)[0]["bin_edges"]) == 11
+    assert len(encode(pd.Series(np.arange(1000.0)), "numerical", {**auto, "piecewise_linear_bin_rows": 250})[0][
+        "bin_edges"]) == 5
+    assert len(encode(pd.Series(np.arange(100_000.0)), "numerical", auto)[0]["bin_edges"]) == MAX_AUTO_BINS + 1
+
+
 def test_numbers_can_be_scaled_by_quantiles_to_normal_scores():
     series = pd.Series(np.concatenate([np.random.default_rng(1).lognormal(sigma=2.0, size=600), [np.nan]]))
     state, out = encode(series, settings={"scaling": "quantile"})

@@ -17,7 +17,7 @@ from conftest import FAST, write_parts
 from keras_defaults import Automater
 from keras_defaults.defaults import Config
 from keras_defaults.encoders.datetime import iso_strings, read_parts
-from keras_defaults.errors import ConfigError, DataError
+from keras_defaults.errors import ConfigError, ConfigTypeError, DataError
 from keras_defaults.layers import parse_datetimes
 from keras_defaults.schema import ISO_DATETIME, infer_column
 
@@ -150,7 +150,9 @@ def dated_frame(rows=400, seed=0):
 @pytest.fixture(scope="module")
 def fitted_dates():
     data = dated_frame()
-    settings = {**FAST, "training": {"epochs": 40, "batch_size": 32}, "body": {"units": [32]}}
+    # Eight time bins (auto would give two at 320 rows): the exports must serve them as the fit trained them.
+    settings = {**FAST, "training": {"epochs": 40, "batch_size": 32}, "body": {"units": [32]},
+                "inputs": {"datetime": {"time_bins": 8}}}
     auto = Automater(target="busy", overrides=settings, seed=0, verbose=0).fit(data.drop(columns=["when"]))
     return auto, data.drop(columns=["when"])
 
@@ -179,6 +181,7 @@ def test_explain_says_which_parts_were_kept_and_why(fitted_dates):
     rows = auto.explain().set_index("column")
     assert "hour (+sin/cos)" in rows.loc["when_iso", "choice"] and "missing flag" in rows.loc["when_iso", "choice"]
     assert "left out as constant in training: hour, minute" in rows.loc["day", "choice"]
+    assert "the time also piecewise-linear over 8 bins" in rows.loc["when_iso", "choice"]
     assert rows.loc["when_tz", "why"].startswith("dtype datetime64")
 
 
@@ -267,12 +270,41 @@ def test_forcing_datetime_on_epoch_numbers_and_in_yaml(tmp_path):
 
 def test_bad_datetime_settings_and_columns_are_refused():
     data = dated_frame(60)[["when", "x", "busy"]]
+    with pytest.raises(ConfigTypeError, match=r"'inputs.datetime.time_bins'.*must be auto or an int.*'many'"):
+        Automater(target="busy", overrides={"inputs": {"datetime": {"time_bins": "many"}}}).prepare(data)
+    with pytest.raises(ConfigError, match=r"'inputs.datetime.time_bin_rows'.*at least 1"):
+        Automater(target="busy", overrides={"inputs": {"datetime": {"time_bin_rows": 0}}}).prepare(data)
     with pytest.raises(ConfigError, match=r"Received: parts='weekday'"):
         Automater(target="busy", overrides={"inputs": {"datetime": {"parts": ["weekday"]}}}).prepare(data)
     with pytest.raises(DataError, match=r"'x' is set to kind 'datetime' but none of its values read as a date"):
         Automater(target="busy", column_types={"x": "datetime"}).prepare(data.assign(x=data["busy"]))
     with pytest.raises(DataError, match=r"Target 'when' holds dates.*cannot be predicted"):
         Automater(target="when").prepare(data)
+
+
+def test_time_bins_by_rows_and_their_encoding():
+    from keras_defaults.encoders.base import quantile_edges
+    from keras_defaults.encoders.datetime import MAX_AUTO_TIME_BINS, time_bin_count
+    from keras_defaults.layers import DateTimeFeatures, PiecewiseLinear
+
+    auto = {"time_bins": "auto", "time_bin_rows": 100}
+    assert [time_bin_count(auto, rows) for rows in (150, 250, 26_500, 10 ** 7)] == [1, 2, 265, MAX_AUTO_TIME_BINS]
+    assert time_bin_count({**auto, "time_bins": 0}, 10 ** 6) == 0
+    seconds = np.arange(1000.0) * 86400
+    assert quantile_edges(seconds, 1) is None and quantile_edges(np.zeros(50), 8) is None
+    edges = quantile_edges(seconds, 4)
+    assert edges == [0.0, 249.75 * 86400, 499.5 * 86400, 749.25 * 86400, 999 * 86400]
+    strings = ["1970-01-01", "1970-06-01", "1972-12-31", "1975-01-01", "", "not a date"]
+    plain = DateTimeFeatures(time_scale=86400.0, parts=["month"])
+    binned = DateTimeFeatures(time_scale=86400.0, parts=["month"], time_edges=edges)
+    out, base = binned(tf.constant(strings)).numpy(), plain(tf.constant(strings)).numpy()
+    assert out.shape == (6, base.shape[1] + 4)
+    np.testing.assert_array_equal(out[:, :base.shape[1]], base)
+    days = pd.to_datetime(strings[:4]).to_numpy().astype("datetime64[s]").astype("float64").reshape(-1, 1)
+    np.testing.assert_allclose(out[:4, base.shape[1]:], PiecewiseLinear(edges)(days).numpy(), rtol=1e-6)
+    assert not out[4:].any()  # missing and unreadable: zeros, the bins too
+    restored = DateTimeFeatures.from_config(binned.get_config())
+    np.testing.assert_array_equal(restored(tf.constant(strings)).numpy(), out)
 
 
 def test_a_duration_target_is_predicted_as_a_duration():

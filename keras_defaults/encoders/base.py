@@ -293,3 +293,19 @@ def classes_state_shape(classes, in_category_order, more=None, rules=()):
                                                                 else "")), *rules],
                   optional=("categories", "ordered", *(more or {})))
 
+
+def bin_count(setting, rows_per_bin, rows, most):
+    """How many bins a piecewise-linear encoding has: the setting when it is a number; with auto, one per
+    `rows_per_bin` training rows, up to `most`, so that each bin's weight is learned from about that many rows."""
+    if setting != "auto":
+        return setting
+    return min(rows // rows_per_bin, most)
+
+
+def quantile_edges(values, bins):
+    """Edges of up to `bins` bins holding equal shares of the training values (quantiles, repeated ones merged), or
+    None when `bins` is 0 or the values take fewer than three distinct values (a bin or two add nothing)."""
+    if not bins or len(np.unique(values[:100_000])) < 3:
+        return None
+    edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, bins + 1)))
+    return [float(e) for e in edges] if len(edges) >= 3 else None

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from keras_defaults.defaults import CALENDAR_PARTS
-from keras_defaults.encoders.base import EncodedColumn, Encoder, string_tensor
+from keras_defaults.encoders.base import EncodedColumn, Encoder, bin_count, quantile_edges, string_tensor
 from keras_defaults.errors import DataError
 from keras_defaults.layers import DateTimeFeatures, parse_datetimes
 from keras_defaults.schema import ISO_DATETIME, is_numeric, numeric_values, string_values
@@ -20,6 +20,9 @@ from keras_defaults.state_schema import FINITE, FLAG, SCALE, ListOf, Nullable, R
 _SECONDS_PER_DAY = 86400.0
 # Numbers forced to datetime: the unit of time since 1970 when epoch_unit is auto, by the size of their median.
 _EPOCH_UNITS = ((1e11, "s"), (1e14, "ms"), (1e17, "us"))
+# Piecewise-linear time with time_bins: auto stops at this many bins: on a large table the first layer's weights for
+# the time stay a small part of the network (1,024 x 256 per ensemble), and a bin still holds a fortnight of 40 years.
+MAX_AUTO_TIME_BINS = 1024
 _PART_NAMES = {"day": "day of month", "day_of_week": "day of week", "day_of_year": "day of year"}
 
 
@@ -90,6 +93,11 @@ def read_parts(strings):
     return {name: value.numpy() for name, value in fields.items()}
 
 
+def time_bin_count(settings, rows):
+    """How many bins the continuous time is encoded over (see `base.bin_count`)."""
+    return bin_count(settings["time_bins"], settings["time_bin_rows"], rows, MAX_AUTO_TIME_BINS)
+
+
 class DateTimeEncoder(Encoder):
     kind = "datetime"
     can_be_target = False
@@ -101,7 +109,8 @@ class DateTimeEncoder(Encoder):
         "constant_parts": ListOf(Text(CALENDAR_PARTS), distinct=True),
         "year_center": FINITE, "year_scale": SCALE, "missing_indicator": FLAG,
         "epoch_unit": Nullable(Text([unit for _, unit in _EPOCH_UNITS] + ["ns"])), "first": Text(), "last": Text(),
-    })
+        "time_edges": Nullable(ListOf(FINITE, min_length=3, increasing=True)),
+    }, optional=("time_edges",))  # saves from before time bins existed lack it
 
     def raw_values(self, series, profile, state):
         return iso_strings(series, state.get("epoch_unit") if state else None)
@@ -128,6 +137,7 @@ class DateTimeEncoder(Encoder):
                                                                       1.0),
             "missing_indicator": bool(settings["missing_indicator"] and not valid.all()),
             "epoch_unit": unit, "first": str(first), "last": str(last),
+            "time_edges": quantile_edges(seconds, time_bin_count(settings, len(seconds))),
         }
 
     def state_from_summary(self, state, settings, profile, counts, missing):
@@ -139,7 +149,8 @@ class DateTimeEncoder(Encoder):
         layer = DateTimeFeatures(time_center=state["time_center"], time_scale=state["time_scale"],
                                  parts=state["parts"], year_center=state["year_center"],
                                  year_scale=state["year_scale"], cyclical=settings["cyclical"],
-                                 missing_indicator=state["missing_indicator"], name=f"{name}_time")
+                                 missing_indicator=state["missing_indicator"], time_edges=state.get("time_edges"),
+                                 name=f"{name}_time")
         return EncodedColumn(dense=layer(raw))
 
     def describe(self, state, settings):
@@ -147,6 +158,9 @@ class DateTimeEncoder(Encoder):
                 for p in state["parts"]]
         parts = [f"time from {state['first']} to {state['last']} UTC (robust scaling)"]
         parts.append(f"parts: {', '.join(kept)}" if kept else "no calendar part varies")
+        if state.get("time_edges"):
+            parts.append(f"the time also piecewise-linear over {len(state['time_edges']) - 1} bins of equal shares of "
+                         f"the training rows (a weight per stretch of time)")
         if state["constant_parts"]:
             constant = ", ".join(_PART_NAMES.get(p, p) for p in state["constant_parts"])
             parts.append(f"left out as constant in training: {constant}")

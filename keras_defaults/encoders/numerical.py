@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from keras_defaults.encoders.base import EncodedColumn, Encoder, loss_name
+from keras_defaults.encoders.base import EncodedColumn, Encoder, bin_count, loss_name, quantile_edges
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
 from keras_defaults.layers import (FillMissing, GaussianNLL, MissingIndicator, NegativeBinomialDecoder,
@@ -67,13 +67,8 @@ def _quantile_levels(values):
     return {"quantiles": [float(q) for q in quantiles], "levels": [float(level) for level in middle]}
 
 
-def _bin_edges(values, bins):
-    """Edges of up to `bins` bins holding equal shares of the training values (quantiles, repeated ones merged), or
-    None when `bins` is 0 or the values take fewer than three distinct values (a bin or two add nothing)."""
-    if not bins or len(np.unique(values[:100_000])) < 3:
-        return None
-    edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, bins + 1)))
-    return [float(e) for e in edges] if len(edges) >= 3 else None
+# Piecewise-linear numbers with piecewise_linear_bins: auto stop at this many bins a column.
+MAX_AUTO_BINS = 256
 
 
 class NumericalEncoder(Encoder):
@@ -125,7 +120,9 @@ class NumericalEncoder(Encoder):
             "center": center,
             "scale": scale,
             "missing_indicator": bool(settings["missing_indicator"] and len(finite) < len(values)),
-            "bin_edges": _bin_edges(finite, settings["piecewise_linear_bins"]),
+            "bin_edges": quantile_edges(finite, bin_count(settings["piecewise_linear_bins"],
+                                                      settings["piecewise_linear_bin_rows"], len(finite),
+                                                      MAX_AUTO_BINS)),
             # A column of a single value keeps the robust scale (quantiles would map it to one score).
             "quantile_levels": _quantile_levels(finite) if settings["scaling"] == "quantile" else None,
         }
