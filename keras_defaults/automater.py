@@ -36,7 +36,7 @@ from keras_defaults.schema import python_value, treats_as_numbers
 from keras_defaults.state_file import FORMAT_VERSION, read_state
 from keras_defaults.layers import ServedModel
 from keras_defaults.targets import TargetSpec, check_balance, check_class_weight, fit_target, present_values
-from keras_defaults.targets import row_weights, sample_weights, weight_profile
+from keras_defaults.targets import row_weights, sample_weights, split_guide, weight_profile
 
 _PREDICT_BATCH = 8192
 # What training learns beyond the columns and targets: a `prepare` that learns new columns drops it, as the model no
@@ -229,7 +229,8 @@ class Automater:
         check_balance(frame, target_specs, table.Training.from_config(config))
         frame = frames.non_finite_as_missing(frame, [c for c in frame.columns if c not in targets
                                                      and treats_as_numbers(forced.get(c))])
-        inputs, ignored = learn_inputs(frame, config, forced, targets + ([weight_column] if weight_column else []))
+        inputs, ignored = learn_inputs(frame, config, forced, targets + ([weight_column] if weight_column else []),
+                                       guide=split_guide(frame, target_specs))
         if weight_column is not None:
             ignored[weight_column] = ColumnSpec(weight_column, weight_profile(frame[weight_column], weight_column))
         frames.warn_leaks(frame, targets, list(inputs))

@@ -59,16 +59,19 @@ class ColumnSpec:
         return cls(name, ColumnProfile.from_dict(data["profile"]), data["settings"], data["state"])
 
 
-def learn_inputs(frame, config, forced, targets):
+def learn_inputs(frame, config, forced, targets, guide=None):
     """Infer every non-target column's kind and fit the statistics of the ones used: ({name: ColumnSpec} used,
-    {name: ColumnSpec} set aside). Raises when no column is left to learn from."""
+    {name: ColumnSpec} set aside). `guide` (a `SplitGuide` of the frame's rows, or None) is the target for the
+    statistics that follow it. Raises when no column is left to learn from."""
     used, set_aside = split_used(infer_schema(frame, config.get("inference"), config.get("inputs", "boolean"),
                                               forced, skip=set(targets)))
     inputs = {}
     for name, profile in used.items():
         table.validate_column_entry(config, name, profile.kind, "input")
         settings = table.column_settings(config, name, profile.kind, "input")
-        state = ENCODERS[profile.kind].fit_input(frame[name], profile, settings)
+        encoder = ENCODERS[profile.kind]
+        follows = {"guide": guide} if encoder.follows_target else {}
+        state = encoder.fit_input(frame[name], profile, settings, **follows)
         inputs[name] = ColumnSpec(name, profile, settings, state)
     ignored = {name: ColumnSpec(name, profile) for name, profile in set_aside.items()}
     if not inputs:

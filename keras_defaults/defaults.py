@@ -58,6 +58,7 @@ _ONE_OF = {
     "normalize": ("none", "l2"),
     "numerical_embedding": ("none", "periodic"),
     "refit": ("auto", True, False),
+    "piecewise_linear_edges": ("quantile", "tree"),
     "ordinal": ("auto", True, False),
 }
 # Settings of a target's head (targets.<kind>.<key>, or a target's column entry) that take one of a list; a key

@@ -11,6 +11,7 @@ import pandas as pd
 
 from keras_defaults import defaults as table
 from keras_defaults.encoders import ENCODERS
+from keras_defaults.encoders.base import SplitGuide
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, expected_one_of, warn
 from keras_defaults.model import canonical_loss, check_activation, keras_loss, keras_metric, output_key
 from keras_defaults.schema import IGNORE, ColumnProfile, infer_column, is_numeric, numeric_values, python_value
@@ -150,6 +151,22 @@ def fit_target(series, name, config, forced_kind):
     settings["loss"] = check_loss_fits(settings, kind, name, config)
     state = encoder.fit_target(series, profile, settings)
     return TargetSpec(name, kind, profile, state, settings)
+
+
+def split_guide(frame, specs):
+    """The target that numerical inputs' tree bins follow (`inputs.numerical.piecewise_linear_edges: tree`), as a
+    `SplitGuide` of the frame's rows: a number as the loss reads it (standardised; log1p when learned so), classes as
+    codes. None unless the fit has exactly one target that is a number or classes (not a set of labels)."""
+    if len(specs) != 1:
+        return None
+    (spec,) = specs.values()
+    if spec.masked or spec.predicts_label_sets:
+        return None
+    series = frame[spec.name]
+    if spec.predicts_classes:
+        return SplitGuide(pd.factorize(series)[0].astype("float64"), classes=True)
+    values = np.asarray(spec.encoder.target_array(series, spec.state, spec.settings), dtype="float64")
+    return SplitGuide(values.reshape(len(series), -1)[:, 0], classes=False) if values.size == len(series) else None
 
 
 def _check_distinct(profile):

@@ -578,3 +578,23 @@ def test_prepare_after_fit_drops_the_model_its_new_columns_do_not_match(frame):
     assert "text" not in auto.profiles_ and auto.explain() is not None
     with pytest.raises(NotFittedError, match=r"fit\(df\)"):
         auto.predict(frame)
+
+
+def test_tree_bins_follow_the_target_and_explain_says_so():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, 800)
+    frame = pd.DataFrame({"x": x, "other": rng.normal(size=800),
+                          "y": np.where(x > 6, 5.0, 0.0) + rng.normal(0, 0.1, 800),
+                          "label": np.where(x > 3, "high", "low")})
+    tree = {"inputs": {"numerical": {"piecewise_linear_bins": "auto", "piecewise_linear_edges": "tree"}}}
+    auto = Automater(target="y", overrides=tree).prepare(frame.drop(columns=["label"]))
+    assert min(abs(np.array(auto.inputs_["x"].state["bin_edges"]) - 6.0)) < 0.1
+    assert auto.inputs_["other"].state["bin_edges"] is None  # the target does not follow it: the scaled number
+    assert "piecewise-linear over 2 tree bins" in auto.explain().set_index("column").loc["x", "choice"]
+    classes = Automater(target="label", overrides=tree).prepare(frame.drop(columns=["y"]))
+    assert min(abs(np.array(classes.inputs_["x"].state["bin_edges"]) - 3.0)) < 0.1
+    # Quantile bins (the default placement) know nothing of the target: eight bins of 100 rows on each number.
+    quantiles = Automater(target="y", overrides={"inputs": {"numerical": {"piecewise_linear_bins": "auto"}}})
+    assert len(quantiles.prepare(frame.drop(columns=["label"])).inputs_["other"].state["bin_edges"]) == 9
+    with pytest.raises(ConfigError, match=r"Expected one of .*Received: piecewise_linear_edges='trees'.*'tree'"):
+        Automater(target="y", overrides={"inputs": {"numerical": {"piecewise_linear_edges": "trees"}}}).prepare(frame)

@@ -174,6 +174,36 @@ def test_auto_bins_follow_the_rows():
     assert len(encode(pd.Series(np.arange(100_000.0)), "numerical", auto)[0]["bin_edges"]) == MAX_AUTO_BINS + 1
 
 
+def test_tree_bins_go_where_the_target_changes():
+    from keras_defaults.encoders.base import SplitGuide
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1000, 4000)
+    steps = {"piecewise_linear_bins": "auto", "piecewise_linear_bin_rows": 100, "piecewise_linear_edges": "tree"}
+    series = pd.Series(np.where(rng.random(4000) < 0.05, np.nan, x))  # a missing value is no row of the tree's
+    profile = infer_column(series, "col", CONFIG.get("inference"), CONFIG.get("inputs", "boolean"), None)
+    settings = {**CONFIG.get("inputs", "numerical"), **steps}
+    fit = ENCODERS["numerical"].fit_input
+    # A number the target steps along at 300 and 700: edges there (and the ends), few others.
+    level = (x > 300).astype(float) + 2.0 * (x > 700) + rng.normal(0, 0.1, 4000)
+    edges = fit(series, profile, settings, guide=SplitGuide((level - level.mean()) / level.std(), classes=False))[
+        "bin_edges"]
+    assert edges[0] == pytest.approx(np.nanmin(series)) and edges[-1] == pytest.approx(np.nanmax(series))
+    assert min(abs(np.array(edges) - 300)) < 5 and min(abs(np.array(edges) - 700)) < 5
+    assert len(edges) <= 10  # against 40 quantile bins (one per 100 rows)
+    # Classes that change at 500.
+    labels = np.where(x > 500, 1.0, 0.0)
+    edges = fit(series, profile, settings, guide=SplitGuide(labels, classes=True))["bin_edges"]
+    assert min(abs(np.array(edges) - 500)) < 5 and len(edges) == 3
+    # A target that does not follow the number: no bins, the scaled number alone.
+    noise = SplitGuide(rng.normal(size=4000), classes=False)
+    assert fit(series, profile, settings, guide=noise)["bin_edges"] is None
+    # Without a target to follow (an autoencoder): quantile bins.
+    assert len(fit(series, profile, settings, guide=None)["bin_edges"]) == 39
+    assert "over 2 tree bins" in ENCODERS["numerical"].describe(
+        {**fit(series, profile, settings, guide=SplitGuide(labels, classes=True))}, settings)
+
+
 def test_numbers_can_be_scaled_by_quantiles_to_normal_scores():
     series = pd.Series(np.concatenate([np.random.default_rng(1).lognormal(sigma=2.0, size=600), [np.nan]]))
     state, out = encode(series, settings={"scaling": "quantile"})

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from keras_defaults.encoders.base import EncodedColumn, Encoder, bin_count, loss_name, quantile_edges
+from keras_defaults.encoders.base import EncodedColumn, Encoder, bin_count, loss_name, quantile_edges, tree_edges
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
 from keras_defaults.layers import (FillMissing, GaussianNLL, MissingIndicator, NegativeBinomialDecoder,
@@ -71,9 +71,21 @@ def _quantile_levels(values):
 MAX_AUTO_BINS = 256
 
 
+def _bin_edges(values, finite, settings, guide):
+    """The edges of a number's piecewise-linear bins (`piecewise_linear_bins`), or None: quantiles of the training
+    values, or with piecewise_linear_edges: tree, where a tree on the column finds the target changing (quantiles
+    still when the fit has no single target to follow: an autoencoder, or several targets)."""
+    rows_per_bin = settings["piecewise_linear_bin_rows"]
+    bins = bin_count(settings["piecewise_linear_bins"], rows_per_bin, len(finite), MAX_AUTO_BINS)
+    if settings["piecewise_linear_edges"] == "tree" and guide is not None:
+        return tree_edges(values, guide, bins, rows_per_bin)
+    return quantile_edges(finite, bins)
+
+
 class NumericalEncoder(Encoder):
     kind = "numerical"
     can_be_target = True
+    follows_target = True
     input_state_shape = Record({
         "median": FINITE, "center": FINITE, "scale": SCALE, "missing_indicator": FLAG,
         "bin_edges": Nullable(ListOf(FINITE, min_length=3, increasing=True)),
@@ -111,7 +123,7 @@ class NumericalEncoder(Encoder):
           "each pair names two of the quantiles")],
         optional=("calibration", "distribution", "quantiles"))
 
-    def fit_input(self, series, profile, settings):
+    def fit_input(self, series, profile, settings, guide=None):
         values = numeric_values(series)
         finite = values[np.isfinite(values)]
         center, scale = _center_and_scale(finite, settings["scaling"])
@@ -120,9 +132,7 @@ class NumericalEncoder(Encoder):
             "center": center,
             "scale": scale,
             "missing_indicator": bool(settings["missing_indicator"] and len(finite) < len(values)),
-            "bin_edges": quantile_edges(finite, bin_count(settings["piecewise_linear_bins"],
-                                                      settings["piecewise_linear_bin_rows"], len(finite),
-                                                      MAX_AUTO_BINS)),
+            "bin_edges": _bin_edges(values, finite, settings, guide),
             # A column of a single value keeps the robust scale (quantiles would map it to one score).
             "quantile_levels": _quantile_levels(finite) if settings["scaling"] == "quantile" else None,
         }
@@ -155,7 +165,8 @@ class NumericalEncoder(Encoder):
         if settings["smooth_clip"] and not state.get("quantile_levels"):
             parts.append(f"smooth clip at {settings['clip_scale']:g}")
         if state.get("bin_edges"):
-            parts.append(f"piecewise-linear over {len(state['bin_edges']) - 1} quantile bins")
+            placed = "tree" if settings["piecewise_linear_edges"] == "tree" else "quantile"
+            parts.append(f"piecewise-linear over {len(state['bin_edges']) - 1} {placed} bins")
         if state["missing_indicator"]:
             parts.append("missing flag")
         return ", ".join(parts)
