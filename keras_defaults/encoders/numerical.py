@@ -73,12 +73,12 @@ MAX_AUTO_BINS = 256
 
 def _bin_edges(values, finite, settings, guide):
     """The edges of a number's piecewise-linear bins (`piecewise_linear_bins`), or None: quantiles of the training
-    values, or with piecewise_linear_edges: tree, where a tree on the column finds the target changing (quantiles
-    still when the fit has no single target to follow: an autoencoder, or several targets)."""
+    values, or with piecewise_linear_edges: tree, where a tree on the column finds the target changing (none when
+    the fit has no single target to follow: an autoencoder, or several targets)."""
     rows_per_bin = settings["piecewise_linear_bin_rows"]
     bins = bin_count(settings["piecewise_linear_bins"], rows_per_bin, len(finite), MAX_AUTO_BINS)
-    if settings["piecewise_linear_edges"] == "tree" and guide is not None:
-        return tree_edges(values, guide, bins, rows_per_bin)
+    if settings["piecewise_linear_edges"] == "tree":
+        return tree_edges(values, guide, bins, rows_per_bin) if guide is not None else None
     return quantile_edges(finite, bins)
 
 
