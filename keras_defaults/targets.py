@@ -122,6 +122,9 @@ def fit_target(series, name, config, forced_kind):
             raise DataError(f"Target '{name}' has infinite values ({infinite} row(s)). Remove those rows or replace "
                             f"them with finite numbers (or NaN: such rows are dropped with a warning).")
     profile = infer_column(series, name, config.get("inference"), config.get("inputs", "boolean"), forced_kind)
+    if (profile.kind == "categorical" and not profile.forced
+            and config.get("inference")["stepped_integer_target_numerical"]):
+        profile = _graded_scale(series, profile)
     kind = profile.kind
     if kind == IGNORE:
         if profile.forced:
@@ -150,6 +153,23 @@ def fit_target(series, name, config, forced_kind):
     settings["loss"] = check_loss_fits(settings, kind, name, config)
     state = encoder.fit_target(series, profile, settings)
     return TargetSpec(name, kind, profile, state, settings)
+
+
+def _graded_scale(series, profile):
+    """A target of integer codes whose values are a common step larger than 1 apart (0, 2, 4, ..., 10) is marks on a
+    graded scale: a number (inference.stepped_integer_target_numerical). Anything else is returned as it was."""
+    if isinstance(series.dtype, pd.CategoricalDtype) or not is_numeric(series) or profile.n_unique < 3:
+        return profile  # a category dtype is the user's choice of classes; two values are a boolean
+    numbers = numeric_values(series)
+    values = np.unique(numbers[~np.isnan(numbers)])
+    step = int(np.gcd.reduce(np.diff(values).astype("int64")))
+    if step <= 1:
+        return profile
+    return dataclasses.replace(
+        profile, kind="numerical", input_dtype="float32",
+        reason=f"dtype {profile.dtype}, {profile.n_unique} whole numbers a step of {step} apart "
+               f"({python_value(values[0]):g} to {python_value(values[-1]):g}): marks on a graded scale, read as a "
+               f"number (inference.stepped_integer_target_numerical)")
 
 
 def _check_distinct(profile):

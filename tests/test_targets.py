@@ -56,6 +56,27 @@ def test_class_weights_and_row_weights_multiply(targets):
     assert sample_weights(frame, specs, training) is None  # class_weight: none, no row weights
 
 
+# ---------------------------------------------------------------------------------------------------- kinds
+def test_whole_numbers_a_step_apart_are_a_graded_scale_read_as_a_number_and_codes_stay_classes():
+    config = table.Config.build()
+    marks = pd.Series([0, 2, 4, 6, 8, 10] * 20)
+    spec = fit_target(marks, "score", config, None)
+    assert spec.kind == "numerical" and spec.profile.input_dtype == "float32"
+    assert "step of 2 apart (0 to 10)" in spec.profile.reason
+    assert "stepped_integer_target_numerical" in spec.profile.reason
+    assert fit_target(pd.Series([10.0, 20.0, 40.0] * 20), "tens", config, None).kind == "numerical"
+    # Codes count up by 1; a category dtype, a forced kind and the setting turned off keep classes.
+    assert fit_target(pd.Series([0, 1, 2, 3, 5] * 20), "code", config, None).kind == "categorical"
+    assert fit_target(marks.astype("category"), "score", config, None).kind == "categorical"
+    assert fit_target(marks, "score", config, "categorical").kind == "categorical"
+    off = table.Config.build([("test", {"inference": {"stepped_integer_target_numerical": False}})])
+    assert fit_target(marks, "score", off, None).kind == "categorical"
+    # Two values are a boolean whatever their step; inputs keep their own rule (codes).
+    assert fit_target(pd.Series([0, 5] * 20), "pair", config, None).kind == "boolean"
+    with pytest.raises(ConfigTypeError, match="stepped_integer_target_numerical.*must be a bool"):
+        table.Config.build([("test", {"inference": {"stepped_integer_target_numerical": "yes"}})])
+
+
 # ---------------------------------------------------------------------------------------------------- counts
 POISSON = {"targets": {"numerical": {"loss": "poisson", "activation": "exponential", "standardize": False}}}
 
