@@ -158,8 +158,8 @@ def fit_target(series, name, config, forced_kind):
 def _graded_scale(series, profile):
     """A target of integer codes whose values are a common step larger than 1 apart (0, 2, 4, ..., 10) is marks on a
     graded scale: a number (inference.stepped_integer_target_numerical). Anything else is returned as it was."""
-    if isinstance(series.dtype, pd.CategoricalDtype) or not is_numeric(series) or profile.n_unique < 3:
-        return profile  # a category dtype is the user's choice of classes; two values are a boolean
+    if isinstance(series.dtype, pd.CategoricalDtype) or not is_numeric(series):
+        return profile  # a category dtype is the user's choice of classes; numeric strings stay labels
     numbers = numeric_values(series)
     values = np.unique(numbers[~np.isnan(numbers)])
     step = int(np.gcd.reduce(np.diff(values).astype("int64")))
@@ -168,7 +168,7 @@ def _graded_scale(series, profile):
     return dataclasses.replace(
         profile, kind="numerical", input_dtype="float32",
         reason=f"dtype {profile.dtype}, {profile.n_unique} whole numbers a step of {step} apart "
-               f"({python_value(values[0]):g} to {python_value(values[-1]):g}): marks on a graded scale, read as a "
+               f"({values[0]:g} to {values[-1]:g}): marks on a graded scale, read as a "
                f"number (inference.stepped_integer_target_numerical)")
 
 

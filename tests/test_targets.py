@@ -71,7 +71,7 @@ def test_whole_numbers_a_step_apart_are_a_graded_scale_read_as_a_number_and_code
     assert fit_target(marks, "score", config, "categorical").kind == "categorical"
     off = table.Config.build([("test", {"inference": {"stepped_integer_target_numerical": False}})])
     assert fit_target(marks, "score", off, None).kind == "categorical"
-    # Two values are a boolean whatever their step; inputs keep their own rule (codes).
+    # Two values are a boolean whatever their step (inference decides that before the step is looked at).
     assert fit_target(pd.Series([0, 5] * 20), "pair", config, None).kind == "boolean"
     with pytest.raises(ConfigTypeError, match="stepped_integer_target_numerical.*must be a bool"):
         table.Config.build([("test", {"inference": {"stepped_integer_target_numerical": "yes"}})])
