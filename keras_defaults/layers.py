@@ -848,57 +848,45 @@ class EnsembleDense(keras.layers.Layer):
                 "activation": keras.activations.serialize(self.activation)}
 
 
-# Up to this many levels, OneHotDense in inference reads its table whatever the batch's length (see its `call`).
-_ALWAYS_TABLE_LEVELS = 32
-
-
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class OneHotDense(keras.layers.Layer):
-    """What a dense layer adds for one one-hot column, read as a lookup: a one-hot vector times a kernel is the
-    kernel's row at the hot index, so the product costs `units` multiplications instead of `levels * units`. With
-    an ensemble's members (TabM-mini: member m sees the features times its own scales), member m adds the row
-    times its scale for that level.
+class OneHotLookups(keras.layers.Layer):
+    """What a dense layer adds for its one-hot columns, read as lookups: a one-hot vector times a kernel is the
+    kernel's row at the hot index, so each column costs `units` multiplications a row instead of `levels * units`.
+    All the columns share one table (each column's rows after the previous columns'), so a row's lookups are one
+    gather and their sum one reduction, however many columns there are. With an ensemble's members (TabM-mini:
+    member m sees the features times its own scales), member m adds each row times its scale for that level.
 
-    Input: (batch,) indices. Output: (batch, units), or (batch, members, units) with `members` > 1. No bias: the
-    dense layer this completes has it. The kernel and the scales start as that layer's would (`limit` is its
-    Glorot-uniform limit over all its inputs; the scales are random signs, as `EnsembleInputs`').
+    Inputs: a list of (batch,) index tensors, one per column, column i's in [0, levels[i]). Output: (batch, units),
+    or (batch, members, units) with `members` > 1. No bias: the dense layer this completes has it. The kernel and
+    the scales start as that layer's would (`limit` is its Glorot-uniform limit over all its inputs; the scales are
+    random signs, as `EnsembleInputs`').
     """
 
-    def __init__(self, units=1, levels=1, members=1, limit=0.05, **kwargs):
+    def __init__(self, units=1, levels=(1,), members=1, limit=0.05, **kwargs):
         super().__init__(**kwargs)
-        self.units, self.levels, self.members, self.limit = int(units), int(levels), int(members), float(limit)
+        self.units, self.members, self.limit = int(units), int(members), float(limit)
+        self.levels = [int(n) for n in levels]
+        self.offsets = np.cumsum([0, *self.levels[:-1]]).astype("int32")  # where each column's rows start
 
     def build(self, input_shape):
-        self.kernel = self.add_weight(shape=(self.levels, self.units), name="kernel",
+        rows = sum(self.levels)
+        self.kernel = self.add_weight(shape=(rows, self.units), name="kernel",
                                       initializer=keras.initializers.RandomUniform(-self.limit, self.limit))
         if self.members > 1:
-            self.scales = self.add_weight(shape=(self.levels, self.members), name="scales", initializer=_random_signs)
+            self.scales = self.add_weight(shape=(rows, self.members), name="scales", initializer=_random_signs)
 
-    def call(self, indices, training=None):
-        indices = ops.cast(indices, "int32")
+    def call(self, indices):
+        rows = ops.stack([ops.cast(index, "int32") for index in indices], axis=1) + self.offsets  # (batch, columns)
+        kernel_rows = ops.take(self.kernel, rows, axis=0)  # (batch, columns, units)
         if self.members == 1:
-            return ops.take(self.kernel, indices, axis=0)  # (batch, units)
-
-        def products():  # each row's scales times its kernel row
-            rows = ops.take(self.kernel, indices, axis=0)
-            return ops.expand_dims(ops.take(self.scales, indices, axis=0), -1) * ops.expand_dims(rows, 1)
-
-        if training:
-            return products()
-
-        def table():  # every level's products, then one gather: the same products, one pass over the output
-            return ops.take(ops.expand_dims(self.scales, -1) * ops.expand_dims(self.kernel, 1), indices, axis=0)
-
-        # In inference (predict, the exported models) a batch at least as long as the levels reads the table, which
-        # costs levels * members * units multiplications and saves writing the (batch, members, units) output
-        # twice; a shorter batch (one row) multiplies its own rows. The two give the same numbers, bit for bit. A
-        # table of a few levels costs a one-row request less than the branch would: it is always read.
-        if self.levels <= _ALWAYS_TABLE_LEVELS:
-            return table()
-        return ops.cond(ops.shape(indices)[0] >= self.levels, table, products)
+            return ops.sum(kernel_rows, axis=1)
+        # Each member's sum over the columns of scale times kernel row: one batched product, which never writes
+        # a (batch, columns, members, units) tensor.
+        return ops.einsum("bcm,bcu->bmu", ops.take(self.scales, rows, axis=0), kernel_rows)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.units) if self.members == 1 else (input_shape[0], self.members, self.units)
+        batch = input_shape[0][0]
+        return (batch, self.units) if self.members == 1 else (batch, self.members, self.units)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "levels": self.levels, "members": self.members,

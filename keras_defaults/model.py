@@ -21,7 +21,7 @@ import keras
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
 from keras_defaults.layers import (EnsembleDense, EnsembleInputs, MaskedLoss, MembersLoss, MembersMetric,
                                    SmoothedSparseCategoricalCrossentropy)
-from keras_defaults.layers import (NegativeBinomialNLL, OneHotDense, PeriodicEmbedding, PinballLoss, ServedModel,
+from keras_defaults.layers import (NegativeBinomialNLL, OneHotLookups, PeriodicEmbedding, PinballLoss, ServedModel,
                                    SmoothClip)
 
 FEATURES = "features"
@@ -145,20 +145,20 @@ def embedded_features(encoded, inputs, body_config, lookups=()):
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="all_features")(parts)
 
 
-def mlp_body(features, body, prefix="body", first_layer_terms=(), fan_in=None):
+def mlp_body(features, body, prefix="body", first_layer_term=None, fan_in=None):
     """The default body: Dense layers of `units`, each followed by optional batch norm and dropout.
 
-    `first_layer_terms` are tensors the first layer adds before its activation (the one-hot columns' lookups, which
+    `first_layer_term` is a tensor the first layer adds before its activation (the one-hot columns' lookups, which
     stand for the part of its kernel that reads them); its kernel then starts as Glorot-uniform over `fan_in`
     inputs, all of them, as if the one-hot vectors were among the features.
     """
     x = features
     for i, units in enumerate(body["units"]):
-        if i == 0 and first_layer_terms:
+        if i == 0 and first_layer_term is not None:
             limit = math.sqrt(6.0 / (fan_in + units))
             x = keras.layers.Dense(units, name=f"{prefix}_dense_{i}",
                                    kernel_initializer=keras.initializers.RandomUniform(-limit, limit))(x)
-            x = keras.layers.Add(name=f"{prefix}_sum_{i}")([x, *first_layer_terms])
+            x = keras.layers.Add(name=f"{prefix}_sum_{i}")([x, first_layer_term])
             x = keras.layers.Activation(body["activation"], name=f"{prefix}_activation_{i}")(x)
         else:
             x = keras.layers.Dense(units, activation=body["activation"], name=f"{prefix}_dense_{i}")(x)
@@ -175,9 +175,10 @@ def build_network(preprocessor, inputs, targets, body_config, body=None):
     With `body_config["ensemble"]` k > 1 (and the default body), k members share the MLP: each sees the features
     scaled by a vector of its own and has heads of its own (TabM-mini), and the heads output (batch, k, units).
 
-    The default body reads a one-hot column as a lookup (`OneHotDense`): the first layer's product with a one-hot
-    vector is one row of its kernel, so a column of a thousand levels costs it `units` multiplications a row, not a
-    thousand times that. The arithmetic is the layer's own; a custom body gets the one-hot vectors.
+    The default body reads the one-hot columns as lookups (`OneHotLookups`, one layer for all of them): the first
+    layer's product with a one-hot vector is one row of its kernel, so a column of a thousand levels costs it `units`
+    multiplications a row, not a thousand times that. The arithmetic is the layer's own; a custom body gets the
+    one-hot vectors.
     """
     encoded = encoded_inputs(preprocessor)
     members = body_config["ensemble"] if body is None else 1
@@ -197,9 +198,9 @@ def build_network(preprocessor, inputs, targets, body_config, body=None):
     else:
         first_units = body_config["units"][0] if lookups else 0
         limit = math.sqrt(6.0 / (fan_in + first_units)) if lookups else 0.0  # the first layer's Glorot limit
-        terms = [OneHotDense(first_units, levels, members, limit, name=f"{layer_name(name)}__one_hot_dense")(
-                     encoded[index_key(name)]) for name, levels in lookups.items()]
-        hidden = mlp_body(features, body_config, first_layer_terms=terms, fan_in=fan_in)
+        term = (OneHotLookups(first_units, list(lookups.values()), members, limit, name="one_hot_lookups")(
+                    [encoded[index_key(name)] for name in lookups]) if lookups else None)
+        hidden = mlp_body(features, body_config, first_layer_term=term, fan_in=fan_in)
     outputs = {}
     for name, target in targets.items():
         outputs[output_key(name)] = _head(hidden, target, members, layer_name(name))

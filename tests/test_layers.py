@@ -5,7 +5,7 @@ import pytest
 from keras_defaults.layers import (LabelSet, NegativeBinomialDecoder, NegativeBinomialMixture, NegativeBinomialNLL,
                                    NegativeBinomialParameters)
 from keras_defaults.layers import (CategoryCodes, FillMissing, GaussianNLL, MissingIndicator, NormalDecoder,
-                                   NormalMixture, NormalParameters, OneHotDense, OnColumn, QuantileNormal, SmoothClip,
+                                   NormalMixture, NormalParameters, OneHotLookups, OnColumn, QuantileNormal, SmoothClip,
                                    TargetDecoder)
 
 
@@ -156,40 +156,41 @@ def test_the_members_loss_is_the_mean_of_each_members_loss():
 
 
 @pytest.mark.parametrize("members", [1, 3])
-def test_one_hot_dense_is_the_dense_product_of_the_one_hot_vectors(members):
-    # A dense layer over one-hot vectors (each member's scaled by its own scales, as EnsembleInputs does) computes
-    # exactly what the lookup does.
-    layer = OneHotDense(units=4, levels=5, members=members, limit=0.5)
-    indices = np.array([0, 3, 4, 3, 1])
+def test_one_hot_lookups_are_the_dense_product_of_the_columns_one_hot_vectors(members):
+    # A dense layer over the columns' one-hot vectors side by side (each member's scaled by its own scales, as
+    # EnsembleInputs does) computes exactly what the lookups do, one column or several.
+    levels = [5, 2, 7]
+    layer = OneHotLookups(units=4, levels=levels, members=members, limit=0.5)
+    rng = np.random.default_rng(members)
+    indices = [rng.integers(0, n, 6) for n in levels]
     out = keras.ops.convert_to_numpy(layer(indices))
     kernel = keras.ops.convert_to_numpy(layer.kernel)
-    one_hot = np.eye(5, dtype="float32")[indices]
+    assert kernel.shape == (sum(levels), 4) and np.all(np.abs(kernel) <= 0.5)
+    one_hot = np.concatenate([np.eye(n, dtype="float32")[index] for n, index in zip(levels, indices)], axis=1)
     if members == 1:
-        np.testing.assert_allclose(out, one_hot @ kernel, rtol=1e-6)
+        np.testing.assert_allclose(out, one_hot @ kernel, rtol=1e-5, atol=1e-6)
         return
     scales = keras.ops.convert_to_numpy(layer.scales)  # (levels, members)
-    assert out.shape == (5, members, 4) and set(np.unique(scales)) <= {-1.0, 1.0}
+    assert out.shape == (6, members, 4) and set(np.unique(scales)) <= {-1.0, 1.0}
     for m in range(members):
-        np.testing.assert_allclose(out[:, m], (one_hot * scales[:, m]) @ kernel, rtol=1e-6)
-    assert np.all(np.abs(kernel) <= 0.5)
+        np.testing.assert_allclose(out[:, m], (one_hot * scales[:, m]) @ kernel, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("levels", [5, 40])
-@pytest.mark.parametrize("rows", [1, 4, 5, 64])
-def test_one_hot_dense_gives_the_same_numbers_in_training_and_in_inference(rows, levels):
-    # In inference a batch at least as long as the levels (or any batch, for a few levels) gathers from a table of
-    # every level's products, a shorter one multiplies its own rows, as training always does: the same
-    # multiplications, so the same bits. Inside a tf.function with a batch of unknown length too, as the exported
-    # SavedModel runs it.
+@pytest.mark.parametrize("rows", [1, 64])
+def test_one_hot_lookups_give_the_same_numbers_in_training_in_inference_and_traced(rows):
+    # The exported SavedModel runs the layer inside a tf.function, on batches of unknown length, of int64 indices.
     import tensorflow as tf
 
-    layer = OneHotDense(units=8, levels=levels, members=4, limit=0.5)
-    indices = np.random.default_rng(rows).integers(0, levels, rows)
+    layer = OneHotLookups(units=8, levels=[3, 40], members=4, limit=0.5)
+    rng = np.random.default_rng(rows)
+    indices = [rng.integers(0, 3, rows), rng.integers(0, 40, rows)]
     trained = keras.ops.convert_to_numpy(layer(indices, training=True))
-    traced = tf.function(lambda i: layer(i, training=False), input_signature=[tf.TensorSpec([None], tf.int64)])
-    for out in (layer(indices), layer(indices, training=False), traced(tf.constant(indices))):
+    spec = tf.TensorSpec([None], tf.int64)
+    traced = tf.function(lambda a, b: layer([a, b], training=False), input_signature=[spec, spec])
+    for out in (layer(indices), traced(*[tf.constant(index) for index in indices])):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(out), trained)
     assert trained.shape == (rows, 4, 8)
+    assert OneHotLookups.from_config(layer.get_config()).levels == [3, 40]
 
 
 def test_fill_missing_and_category_codes_keep_their_dtypes():

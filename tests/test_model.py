@@ -43,12 +43,12 @@ def test_the_default_body_reads_one_hot_columns_as_lookups_and_a_custom_body_get
     assert one_hot  # the frame has one-hot categorical columns
     network = auto.build_model().get_layer("network")
     kinds = {type(layer).__name__ for layer in network.layers}
-    assert "OneHotDense" in kinds and "CategoryEncoding" not in kinds
+    assert "OneHotLookups" in kinds and "CategoryEncoding" not in kinds
     # The preprocessor hands each one-hot column over as one index per row, not as its vector.
     assert all(len(auto.preprocessor_.output[f"{layer_name(name)}__index"].shape) == 1 for name in one_hot)
     custom = auto.build_model(body=lambda x: keras.layers.Dense(8, activation="relu")(x)).get_layer("network")
     kinds = {type(layer).__name__ for layer in custom.layers}
-    assert "CategoryEncoding" in kinds and "OneHotDense" not in kinds
+    assert "CategoryEncoding" in kinds and "OneHotLookups" not in kinds
 
 
 def test_a_frame_of_one_hot_columns_only_gets_the_vectors_and_trains():
@@ -59,7 +59,7 @@ def test_a_frame_of_one_hot_columns_only_gets_the_vectors_and_trains():
     data["target"] = (data["colour"] == "red") | (data["size"] == "s")
     auto = Automater(target="target", overrides=FAST, seed=0, verbose=0).fit(data)
     kinds = {type(layer).__name__ for layer in auto.network_.layers}
-    assert "CategoryEncoding" in kinds and "OneHotDense" not in kinds
+    assert "CategoryEncoding" in kinds and "OneHotLookups" not in kinds
     assert auto.predict(data.drop(columns="target")).notna().all()
 
 
