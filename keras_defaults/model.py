@@ -145,6 +145,12 @@ def embedded_features(encoded, inputs, body_config, lookups=()):
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="all_features")(parts)
 
 
+def _glorot_limit(fan_in, units):
+    """Glorot-uniform's bound for a dense layer of `units` over `fan_in` inputs: the first layer's, which its one-hot
+    lookups share."""
+    return math.sqrt(6.0 / (fan_in + units))
+
+
 def mlp_body(features, body, prefix="body", first_layer_term=None, fan_in=None):
     """The default body: Dense layers of `units`, each followed by optional batch norm and dropout.
 
@@ -155,7 +161,7 @@ def mlp_body(features, body, prefix="body", first_layer_term=None, fan_in=None):
     x = features
     for i, units in enumerate(body["units"]):
         if i == 0 and first_layer_term is not None:
-            limit = math.sqrt(6.0 / (fan_in + units))
+            limit = _glorot_limit(fan_in, units)
             x = keras.layers.Dense(units, name=f"{prefix}_dense_{i}",
                                    kernel_initializer=keras.initializers.RandomUniform(-limit, limit))(x)
             x = keras.layers.Add(name=f"{prefix}_sum_{i}")([x, first_layer_term])
@@ -196,10 +202,11 @@ def build_network(preprocessor, inputs, targets, body_config, body=None):
     if body is not None:
         hidden = body(features)
     else:
-        first_units = body_config["units"][0] if lookups else 0
-        limit = math.sqrt(6.0 / (fan_in + first_units)) if lookups else 0.0  # the first layer's Glorot limit
-        term = (OneHotLookups(first_units, list(lookups.values()), members, limit, name="one_hot_lookups")(
-                    [encoded[index_key(name)] for name in lookups]) if lookups else None)
+        term = None
+        if lookups:
+            first_units = body_config["units"][0]
+            term = OneHotLookups(first_units, list(lookups.values()), members, _glorot_limit(fan_in, first_units),
+                                 name="one_hot_lookups")([encoded[index_key(name)] for name in lookups])
         hidden = mlp_body(features, body_config, first_layer_term=term, fan_in=fan_in)
     outputs = {}
     for name, target in targets.items():
