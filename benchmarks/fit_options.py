@@ -26,6 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+sys.path.insert(0, str(HERE))  # the benchmarks' modules: quality, ablations, report
 
 VARIANTS = {
     "default": {},
@@ -38,7 +39,6 @@ VARIANTS = {
 def child(name: str, variant: str) -> dict:
     """One fit of `variant` on the first fold of `name`, in this process."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.path.insert(0, str(HERE))
     import quality  # noqa: E402  (puts the repository root first on sys.path)
 
     import keras
@@ -72,7 +72,6 @@ def write_report(frame, out: Path, arguments: str, repeat: int) -> None:
     """fit_options.md from the runs' rows: each table's variants, means over the repeats."""
     mean = frame.groupby(["dataset", "variant", "metric"], sort=False)[
         ["seconds", "epochs", "refit_epochs", "score"]].mean().reset_index("metric")
-    sys.path.insert(0, str(HERE))
     import report  # noqa: E402
 
     command = f"python benchmarks/fit_options.py {arguments}".rstrip()
@@ -102,7 +101,6 @@ def main(argv=None) -> None:
         name, variant = args.child.split(":")
         print(json.dumps(child(name, variant)))
         return
-    sys.path.insert(0, str(HERE))
     import ablations  # noqa: E402
 
     import pandas as pd
