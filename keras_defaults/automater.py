@@ -20,7 +20,7 @@ import pandas as pd
 import tensorflow as tf
 
 from keras_defaults import defaults as table
-from keras_defaults import arrow, autoencoder, distribute, feeding, frames, importance, intervals, profile_check
+from keras_defaults import arrow, autoencoder, codes, distribute, feeding, frames, importance, intervals, profile_check
 from keras_defaults import progress, scoring, tuning
 from keras_defaults import sources
 from keras_defaults import summaries
@@ -229,7 +229,8 @@ class Automater:
         check_balance(frame, target_specs, table.Training.from_config(config))
         frame = frames.non_finite_as_missing(frame, [c for c in frame.columns if c not in targets
                                                      and treats_as_numbers(forced.get(c))])
-        inputs, ignored = learn_inputs(frame, config, forced, targets + ([weight_column] if weight_column else []))
+        inputs, ignored = learn_inputs(frame, config, forced, targets + ([weight_column] if weight_column else []),
+                                       codes.target_matrix(frame, target_specs))
         if weight_column is not None:
             ignored[weight_column] = ColumnSpec(weight_column, weight_profile(frame[weight_column], weight_column))
         frames.warn_leaks(frame, targets, list(inputs))

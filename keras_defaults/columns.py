@@ -6,6 +6,7 @@ and the ones it set aside in `ignored_`; saving, loading, explaining and the mod
 
 import dataclasses
 
+from keras_defaults import codes
 from keras_defaults import defaults as table
 from keras_defaults.encoders import ENCODERS, as_tensor
 from keras_defaults.errors import DataError
@@ -59,15 +60,26 @@ class ColumnSpec:
         return cls(name, ColumnProfile.from_dict(data["profile"]), data["settings"], data["state"])
 
 
-def learn_inputs(frame, config, forced, targets):
+def learn_inputs(frame, config, forced, targets, target_values=None):
     """Infer every non-target column's kind and fit the statistics of the ones used: ({name: ColumnSpec} used,
-    {name: ColumnSpec} set aside). Raises when no column is left to learn from."""
-    used, set_aside = split_used(infer_schema(frame, config.get("inference"), config.get("inputs", "boolean"),
-                                              forced, skip=set(targets)))
+    {name: ColumnSpec} set aside). `target_values` (`codes.target_matrix`) tells integer codes from quantities;
+    without it, inference reads the columns alone. Raises when no column is left to learn from."""
+    profiles = infer_schema(frame, config.get("inference"), config.get("inputs", "boolean"), forced,
+                            skip=set(targets))
+    # A column with an entry of its own in `columns:` is the user's to describe: its settings were written for the
+    # kind inference gives it.
+    unconfigured = {name: p for name, p in profiles.items() if name not in config.get("columns")}
+    told = codes.find_codes(frame, unconfigured, target_values, config.get("inference"))
+    profiles = {name: codes.as_codes(p, told[name]) if name in told else p for name, p in profiles.items()}
+    used, set_aside = split_used(profiles)
     inputs = {}
     for name, profile in used.items():
         table.validate_column_entry(config, name, profile.kind, "input")
         settings = table.column_settings(config, name, profile.kind, "input")
+        if name in told:
+            # Codes told by the target keep their number beside them: where the measure mistook a quantity for
+            # codes, the network still has the value.
+            settings = {**settings, "with_number": True}
         state = ENCODERS[profile.kind].fit_input(frame[name], profile, settings)
         inputs[name] = ColumnSpec(name, profile, settings, state)
     ignored = {name: ColumnSpec(name, profile) for name, profile in set_aside.items()}
