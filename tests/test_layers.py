@@ -4,9 +4,9 @@ import pytest
 
 from keras_defaults.layers import (LabelSet, NegativeBinomialDecoder, NegativeBinomialMixture, NegativeBinomialNLL,
                                    NegativeBinomialParameters)
-from keras_defaults.layers import (CategoryCodes, FillMissing, GaussianNLL, MissingIndicator, NormalDecoder,
-                                   NormalMixture, NormalParameters, OneHotLookups, OnColumn, QuantileNormal, SmoothClip,
-                                   TargetDecoder)
+from keras_defaults.layers import (CategoryCodes, FillMissing, FusedNumbers, GaussianNLL, MissingIndicator,
+                                   NormalDecoder, NormalMixture, NormalParameters, OneHotLookups, OnColumn,
+                                   QuantileNormal, SmoothClip, TakeColumns, TargetDecoder)
 
 
 def run(layer, values):
@@ -46,7 +46,47 @@ def test_target_decoder_inverts_the_target_transform(log1p):
     np.testing.assert_allclose(out[:, 0], y, rtol=1e-4)
 
 
+def test_fused_numbers_give_the_per_column_layers_values_bit_for_bit():
+    """Three numbers (clipped, clipped, not) and a 0/1 column of 5s and 9s, against FillMissing, Normalization or
+    Rescaling, SmoothClip and MissingIndicator column by column."""
+    rng = np.random.default_rng(0)
+    columns = [rng.normal(size=64) * 1e3, rng.lognormal(size=64), rng.normal(size=64), rng.choice([5.0, 9.0], 64)]
+    for values in columns:
+        values[::7] = np.nan
+    columns[0][3], columns[0][5], columns[1][4] = 1e30, -np.inf, np.inf
+    columns = [c.astype("float32") for c in columns]
+    fill, mean, scale, clip = [1.5, 2.0, 0.1, 5.0], [10.0, 1.2, 0.0, 0.0], [700.0, 0.9, 1.0, 1.0], [3.0, 1000.0, 0, 0]
+    layer = FusedNumbers(fill=fill, mean=mean, variance=[s ** 2 for s in scale], scale=[1.0, 1.0, 1.0, 0.25],
+                         offset=[0.0, 0.0, 0.0, -1.25], rescale=[False, False, False, True], clip=clip)
+    out = keras.ops.convert_to_numpy(layer([keras.ops.convert_to_tensor(c) for c in columns]))
+    assert out.shape == (64, 8)
+    for i, values in enumerate(columns):
+        filled = FillMissing(fill[i])(values)
+        if i < 3:
+            expected = keras.layers.Normalization(mean=mean[i], variance=scale[i] ** 2)(filled)
+        else:
+            expected = keras.layers.Rescaling(scale=0.25, offset=-1.25)(filled)
+        if clip[i]:
+            expected = SmoothClip(clip[i])(expected)
+        np.testing.assert_array_equal(out[:, i], keras.ops.convert_to_numpy(expected)[:, 0])
+        np.testing.assert_array_equal(out[:, 4 + i], run(MissingIndicator(), values)[:, 0])
+    assert set(out[:, 3]) == {0.0, 1.0}  # 5 -> 0, 9 -> 1, missing -> the fill, 5
+
+
+def test_fused_numbers_take_one_entry_a_column():
+    with pytest.raises(ValueError, match="one entry a column"):
+        FusedNumbers(fill=[0.0], mean=[0.0, 1.0], variance=[1.0], scale=[1.0], offset=[0.0], rescale=[False],
+                     clip=[0.0])
+
+
+def test_take_columns_gathers_in_the_order_given():
+    out = run(TakeColumns([2, 0, 2]), np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(out, [[2.0, 0.0, 2.0], [5.0, 3.0, 5.0]])
+
+
 @pytest.mark.parametrize("layer", [FillMissing(1.0), MissingIndicator(), SmoothClip(2.0), CategoryCodes(-5),
+                                   FusedNumbers([0.0], [1.0], [4.0], [1.0], [0.0], [False], [3.0]),
+                                   TakeColumns([1, 0]),
                                    TargetDecoder(1.0, 2.0, True), QuantileNormal([0.0, 1.0, 5.0], [0.1, 0.5, 0.9]),
                                    NormalParameters(), NormalDecoder(1.0, 2.0), NormalMixture(),
                                    NegativeBinomialParameters(), NegativeBinomialDecoder(3.0),

@@ -121,3 +121,30 @@ def test_targets_named_as_no_name_scope_allows_train_side_by_side(tmp_path):
     assert list(predicted.columns) == ["mean radius", "kind/of"] and set(predicted["kind/of"]) <= {"x", "y"}
     loaded = Automater.load(auto.save(tmp_path / "saved"))
     pd.testing.assert_frame_equal(loaded.predict(frame.head(4)), predicted)
+
+
+def test_fused_numbers_give_the_features_each_columns_own_layers_give(monkeypatch):
+    """The preprocessor reads numerical and numeric 0/1 columns with one FusedNumbers layer; its features (and the
+    numbers the periodic embedding reads) are those of the encoders' own per-column layers, bit for bit."""
+    from conftest import mixed_frame
+    from keras_defaults.columns import raw_tensors
+    from keras_defaults.encoders import ENCODERS
+    from keras_defaults.model import build_preprocessor
+
+    data = mixed_frame(200)
+    data["big"] = np.r_[1e30, -np.inf, np.arange(198.0) * 1e3]
+    data["fives_and_nines"] = np.where(np.arange(200) % 3 == 0, 5.0, 9.0)
+    data.loc[::7, "fives_and_nines"] = np.nan
+    auto = Automater("binary", verbose=0).prepare(data.drop(columns=["price", "label"]))
+    assert {"numerical", "boolean"} <= {spec.kind for spec in auto.inputs_.values()}
+    fused = build_preprocessor(auto.inputs_, numbers=True)
+    assert "fused_numbers" in [layer.name for layer in fused.layers]
+    for encoder in ENCODERS.values():
+        monkeypatch.setattr(type(encoder), "fused_number", lambda self, state, settings: None)
+    apart = build_preprocessor(auto.inputs_, numbers=True)
+    assert "fused_numbers" not in [layer.name for layer in apart.layers]
+    raw = raw_tensors(data, auto.inputs_)
+    ours, theirs = fused(raw), apart(raw)
+    assert sorted(ours) == sorted(theirs)
+    for key in theirs:
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours[key]), keras.ops.convert_to_numpy(theirs[key]))

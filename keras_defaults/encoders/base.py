@@ -105,6 +105,13 @@ class Encoder(abc.ABC):
     def missing_note(self, state):
         """How the model reads a missing value of this column, for the warning at predict."""
 
+    def fused_number(self, state, settings):
+        """The column's preprocessing as one column of `FusedNumbers` (a dict of its per-column entries: fill,
+        mean, variance, scale, offset, rescale, clip, and `flag`: whether its missing flag is a feature; `number`:
+        whether the value is the column's `EncodedColumn.number`), or None when `encode_input` builds it. The
+        preprocessor fuses such columns into one layer; their features are the ones `encode_input` would give."""
+        return None
+
     def one_hot_levels(self, state):
         """The width of the one-hot vector `index_layer` expands the index to, or None when it is not one-hot."""
         return None

@@ -56,6 +56,14 @@ class BooleanEncoder(Encoder):
             unit = keras.layers.Concatenate(name=f"{name}_with_flag")([unit, flag])
         return EncodedColumn(dense=unit)
 
+    def fused_number(self, state, settings):
+        if isinstance(state["false_value"], str):
+            return None
+        span = state["true_value"] - state["false_value"]
+        return {"fill": state["false_value"], "mean": 0.0, "variance": 1.0, "scale": 1.0 / span,
+                "offset": -state["false_value"] / span, "rescale": True, "clip": 0.0,
+                "flag": state["missing_indicator"], "number": False}
+
     def describe(self, state, settings):
         flag = ", missing flag" if state.get("missing_indicator") else ""
         return f"0/1 ({state['false_value']!r} -> 0, {state['true_value']!r} -> 1){flag}"

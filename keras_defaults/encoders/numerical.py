@@ -149,6 +149,13 @@ class NumericalEncoder(Encoder):
             scaled = keras.layers.Concatenate(name=f"{name}_with_flag")([scaled, flag])
         return EncodedColumn(dense=scaled, number=number)
 
+    def fused_number(self, state, settings):
+        if state.get("quantile_levels") or state.get("bin_edges"):
+            return None
+        return {"fill": state["median"], "mean": state["center"], "variance": state["scale"] ** 2, "scale": 1.0,
+                "offset": 0.0, "rescale": False, "clip": settings["clip_scale"] if settings["smooth_clip"] else 0.0,
+                "flag": state["missing_indicator"], "number": True}
+
     def describe(self, state, settings):
         if state.get("quantile_levels"):
             scaling = f"quantile scaling to normal scores ({len(state['quantile_levels']['quantiles'])} quantiles)"
