@@ -35,11 +35,17 @@ class CodeEvidence:
 
     codes: float
     smooth: float
+    # The standard error of `gain`, from the rows' paired held-out errors: how far chance alone moves it.
+    spread: float = 0.0
 
     @property
     def gain(self):
         # A smooth function can always be the constant: a negative `smooth` (noise) does not make codes better.
         return self.codes - max(self.smooth, 0.0)
+
+    def clears(self, min_gain, noise_z):
+        """Whether the gain is at least `min_gain` after taking off `noise_z` standard errors."""
+        return self.gain - noise_z * self.spread >= min_gain
 
     def describe(self):
         return (f"codes, told by the target: its mean per value explains {self.codes:.1%} of the target's variance "
@@ -96,39 +102,43 @@ def evidence(values, targets, seed=0):
     if total == 0.0:
         return CodeEvidence(0.0, 0.0)
     _, codes = np.unique(values, return_inverse=True)
-    codes_error = smooth_error = 0.0
+    codes_errors, smooth_errors, constant_errors = (np.empty(len(values)) for _ in range(3))
     for train, test in KFold(FOLDS, shuffle=True, random_state=seed).split(values):
         edges = np.unique(np.quantile(values[train], np.linspace(0, 1, SMOOTH_BINS + 1)[1:-1]))
         # Each edge closes its bin (side="left"): a value held by many rows sits on edges and gets a bin of its
         # own, rather than sharing one with the values above it.
         bins = np.searchsorted(edges, values, side="left")
-        codes_error += _held_out_error(codes, targets, train, test)
-        smooth_error += _held_out_error(bins, targets, train, test)
-    return CodeEvidence(codes=1.0 - codes_error / total, smooth=1.0 - smooth_error / total)
+        codes_errors[test], constant_errors[test] = _held_out_errors(codes, targets, train, test)
+        smooth_errors[test], _ = _held_out_errors(bins, targets, train, test)
+    smooth = 1.0 - smooth_errors.sum() / total
+    differences = (smooth_errors if smooth >= 0 else constant_errors) - codes_errors
+    return CodeEvidence(codes=1.0 - codes_errors.sum() / total, smooth=smooth,
+                        spread=float(np.sqrt(len(differences)) * differences.std() / total))
 
 
-def _held_out_error(keys, targets, train, test):
-    """The squared error on the `test` rows of the targets' shrunk mean per key, learned on the `train` rows (a key
-    unseen in training gets the overall mean)."""
+def _held_out_errors(keys, targets, train, test):
+    """The squared errors, a row of `test` each, of the targets' shrunk mean per key learned on the `train` rows (a
+    key unseen in training gets the overall mean), and of the overall mean itself."""
     size = int(keys.max()) + 1
     overall = targets[train].mean(axis=0)
     counts = np.bincount(keys[train], minlength=size)
     sums = np.column_stack([np.bincount(keys[train], weights=targets[train, j], minlength=size)
                             for j in range(targets.shape[1])])
     means = (sums + SHRINK_ROWS * overall) / (counts[:, None] + SHRINK_ROWS)
-    return float(((targets[test] - means[keys[test]]) ** 2).sum())
+    return ((targets[test] - means[keys[test]]) ** 2).sum(axis=1), ((targets[test] - overall) ** 2).sum(axis=1)
 
 
 def find_codes(frame, profiles, targets, settings):
     """{name: CodeEvidence} for the candidate columns whose per-value means explain at least
-    `settings["codes_min_gain"]` more of the target matrix's variance than a smooth function of their value. Empty
-    when the setting is off or there is no target."""
+    `settings["codes_min_gain"]` more of the target matrix's variance than a smooth function of their value, after
+    taking off `settings["codes_noise_z"]` standard errors of that gain. Empty when the setting is off or there is
+    no target."""
     if not settings["codes_from_target"] or targets is None:
         return {}
     found = {}
     for name in candidates(frame, profiles, settings["integer_categorical_max_unique"]):
         measured = evidence(numeric_values(frame[name]), targets)
-        if measured.gain >= settings["codes_min_gain"]:
+        if measured.clears(settings["codes_min_gain"], settings["codes_noise_z"]):
             found[name] = measured
     return found
 

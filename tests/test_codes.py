@@ -43,6 +43,7 @@ def test_classes_tell_codes_too():
 @pytest.mark.parametrize("config", [
     {"inference": {"codes_from_target": False}},
     {"inference": {"codes_min_gain": 0.9}},
+    {"inference": {"codes_noise_z": 1000.0}},  # no gain clears a thousand standard errors
     {"columns": {"school": {"kind": "numerical"}}},
     {"columns": {"school": {"scaling": "standard"}}},  # an entry of its own: the user's kind stands
 ])
@@ -51,9 +52,22 @@ def test_the_setting_a_forced_kind_or_a_column_entry_keeps_the_number(config):
     assert auto.profiles_["school"].kind == "numerical"
 
 
-def test_codes_min_gain_is_a_fraction():
-    with pytest.raises(ConfigError, match="codes_min_gain"):
-        Automater("score", config={"inference": {"codes_min_gain": 1.5}}, verbose=0).prepare(school_frame())
+@pytest.mark.parametrize("setting", [{"codes_min_gain": 1.5}, {"codes_noise_z": -1.0}])
+def test_the_settings_are_checked(setting):
+    with pytest.raises(ConfigError, match=next(iter(setting))):
+        Automater("score", config={"inference": setting}, verbose=0).prepare(school_frame())
+
+
+def test_the_gains_standard_error_shrinks_with_rows_and_the_margin_takes_it_off():
+    frame = school_frame(rows=20_000, schools=150)
+    targets = frame[["score"]].to_numpy()
+    few, many = (codes.evidence(frame["school"].to_numpy(dtype="float64")[:rows], targets[:rows])
+                 for rows in (600, 20_000))
+    assert 0 < many.spread < few.spread
+    assert many.clears(0.01, 2.0) and many.clears(0.01, 0.0)
+    assert not many.clears(0.01, (many.gain - 0.01) / many.spread + 0.1)
+    assert codes.CodeEvidence(codes=0.05, smooth=0.0, spread=0.01).clears(0.01, 2.0)
+    assert not codes.CodeEvidence(codes=0.05, smooth=0.0, spread=0.03).clears(0.01, 2.0)
 
 
 def test_codes_told_by_the_target_fit_predict_and_reload(tmp_path):
