@@ -5,7 +5,8 @@ a district, an occupation code): both are whole numbers with many values. The ta
 target's mean moves smoothly with the value, so its mean over a few quantile bins of the value explains as much as
 its mean per value; for a code, neighbouring values mean nothing to each other, and only the mean per value
 explains it. `find_codes` measures both, out of fold, on the training rows, and names the integer columns where the
-per-value means explain clearly more (`inference.codes_from_target`, `inference.codes_min_gain`).
+per-value means explain clearly more: by `inference.codes_min_gain` of the variance, after taking off
+`inference.codes_noise_z` standard errors of the gain (`inference.codes_from_target` turns the measure off).
 """
 
 import dataclasses
@@ -147,4 +148,3 @@ def as_codes(profile, measured):
     """The column's profile read as categorical codes (their raw values stay numbers), with the evidence as its
     reason."""
     return dataclasses.replace(profile, kind="categorical", reason=f"{profile.reason}; {measured.describe()}")
-

@@ -74,10 +74,13 @@ class FusedNumbers(keras.layers.Layer):
 
     def __init__(self, fill, mean, variance, scale, offset, rescale, clip, **kwargs):
         super().__init__(**kwargs)
-        self.fill, self.mean, self.variance = [float(v) for v in fill], [float(v) for v in mean], [
-            float(v) for v in variance]
-        self.scale, self.offset = [float(v) for v in scale], [float(v) for v in offset]
-        self.rescale, self.clip = [bool(v) for v in rescale], [float(v) for v in clip]
+        self.fill = [float(v) for v in fill]
+        self.mean = [float(v) for v in mean]
+        self.variance = [float(v) for v in variance]
+        self.scale = [float(v) for v in scale]
+        self.offset = [float(v) for v in offset]
+        self.rescale = [bool(v) for v in rescale]
+        self.clip = [float(v) for v in clip]
         lengths = {len(v) for v in (self.fill, self.mean, self.variance, self.scale, self.offset, self.rescale,
                                     self.clip)}
         if len(lengths) != 1:
