@@ -26,13 +26,45 @@ def test_report_records_a_defaults_hash():
     assert recorded_hash(REPORT.read_text(encoding="utf-8")), f"{REPORT} records no defaults.yaml sha256"
 
 
-def test_report_was_made_with_the_current_defaults():
-    from keras_defaults.defaults import settings_sha256
+def added_since(text: str) -> dict:
+    """{dotted.path: value} of the settings a report declares as added to defaults.yaml after its run, each at the
+    value that reproduces what the run did (e.g. a margin of 0 that takes nothing off)."""
+    import yaml
+
+    match = re.search(r"settings added since the run[^*]*\*\*: (.+)", text)
+    if not match:
+        return {}
+    return {path: yaml.safe_load(value) for path, value in re.findall(r"`([\w.]+): ([^`]+)`", match.group(1))}
+
+
+def without_added(table: dict, added: dict) -> dict:
+    """The parsed defaults table with the declared added settings removed; each must hold its declared value."""
+    import copy
+
+    table = copy.deepcopy(table)
+    for path, value in added.items():
+        *parents, key = path.split(".")
+        section = table
+        for part in parents:
+            section = section[part]
+        assert section.get(key) == value, f"{path} is {section.get(key)!r}, not the {value!r} the report declares"
+        del section[key]
+    return table
+
+
+def test_report_was_made_with_the_current_defaults(tmp_path):
+    import yaml
+
+    from keras_defaults.defaults import read_yaml, settings_sha256
 
     text = REPORT.read_text(encoding="utf-8")
     recorded = recorded_hash(text, "settings sha256")
     if recorded is not None:
-        current, what = settings_sha256(ROOT / "defaults.yaml"), "settings sha256"
+        # Settings added after the run at values that reproduce it leave its results standing: the hash is taken
+        # of the table without them, and any other change still fails.
+        table = tmp_path / "defaults_as_run.yaml"
+        table.write_text(yaml.safe_dump(without_added(read_yaml(ROOT / "defaults.yaml"), added_since(text))))
+        current, what = settings_sha256(table), "settings sha256"
     else:
         recorded, what = recorded_hash(text), "sha256"
         current = hashlib.sha256((ROOT / "defaults.yaml").read_bytes()).hexdigest()
@@ -112,3 +144,12 @@ def test_seed_cache_reuses_only_results_whose_model_version_still_holds(tmp_path
     pd.DataFrame(rows).drop(columns="version").to_csv(folds_csv, index=False)
     with pytest.raises(SystemExit, match="no `version` column"):
         quality.seed_cache(folds_csv, ["tiny"], ["hgb"], None)
+
+
+def test_a_declared_added_setting_must_hold_its_declared_value():
+    table = {"inference": {"codes_noise_z": 2.0, "other": 1}}
+    with pytest.raises(AssertionError, match="codes_noise_z is 2.0, not the 0.0"):
+        without_added(table, added_since("- **settings added since the run, at the values that reproduce it**: "
+                                         "`inference.codes_noise_z: 0.0`"))
+    assert without_added({"inference": {"codes_noise_z": 0.0, "other": 1}},
+                         {"inference.codes_noise_z": 0.0}) == {"inference": {"other": 1}}
