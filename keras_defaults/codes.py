@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 from sklearn.model_selection import KFold
 
-from keras_defaults.schema import is_duration, numeric_values
+from keras_defaults.schema import float32_codes, is_duration, numeric_values
 
 # Rows the measure reads at most (a seeded sample beyond): per-value means of 100,000 rows are precise enough to
 # tell a code, and the measure stays a fraction of a second a column.
@@ -80,11 +80,7 @@ def candidates(frame, profiles, integer_max_unique):
         if profile.kind != "numerical" or profile.forced or profile.n_unique <= integer_max_unique:
             continue
         series = frame[name]
-        if is_duration(series):
-            continue
-        values = numeric_values(series)
-        present = values[np.isfinite(values)]
-        if len(present) and np.all(present == np.round(present)) and np.all(np.abs(present) <= 2 ** 24):
+        if not is_duration(series) and float32_codes(series.dropna()):
             found.append(name)
     return found
 

@@ -113,10 +113,11 @@ def build_preprocessor(inputs, numbers=False):
         block = FusedNumbers(**arguments, name="fused_numbers")([tensors[name] for name in fused])
     # (tensor, its columns to take, or None for all of them), in column order.
     dense, scalars, outputs = [], [], {}
+    position = {name: i for i, name in enumerate(fused)}
     for name, spec in inputs.items():
         if name in fused:
-            i, n = list(fused).index(name), len(fused)
-            dense.append((block, [i, n + i] if fused[name]["flag"] else [i]))
+            i = position[name]
+            dense.append((block, [i, len(fused) + i] if fused[name]["flag"] else [i]))
             if numbers and fused[name]["number"]:
                 scalars.append((block, [i]))
             continue

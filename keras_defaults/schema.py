@@ -414,7 +414,7 @@ def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
         # Text and dates are always read as strings (dates in ISO-8601); numbers are labels only when they are
         # whole codes that float32 holds.
         if forced_kind in ("text", DATETIME, SET) or (forced_kind == "categorical" and numeric
-                                                 and not _float32_codes(non_null)):
+                                                 and not float32_codes(non_null)):
             input_dtype = "string"
         return ColumnProfile(kind=forced_kind, reason=f"set by the user ({forced_kind})", input_dtype=input_dtype,
                              forced=True, **profile)
@@ -446,7 +446,7 @@ def _infer_column(series, name, settings, boolean_settings, forced_kind=None):
     if numeric:
         source = "numeric strings" if numeric_strings else f"dtype {dtype}"
         integral = _all_integral(non_null if not numeric_strings else pd.to_numeric(non_null))
-        if integral and n_unique <= settings["integer_categorical_max_unique"] and _float32_codes(non_null):
+        if integral and n_unique <= settings["integer_categorical_max_unique"] and float32_codes(non_null):
             return ColumnProfile(kind="categorical", reason=f"{source}, integer codes with only {n_unique} "
                                  "distinct values", input_dtype=input_dtype, **profile)
         if integral and rows >= settings["id_like_min_rows"] and n_unique == len(non_null) and (
@@ -532,7 +532,7 @@ def _float32_apart(values):
         return bool(np.isfinite(np.float32(1.0) / (b - a)))
 
 
-def _float32_codes(values):
+def float32_codes(values):
     """Whole numbers that float32 holds exactly (up to 2**24 in size): only those can be category codes."""
     as_float = numeric_values(pd.Series(values))
     finite = as_float[np.isfinite(as_float)]
