@@ -79,7 +79,7 @@ _AT_LEAST = {
 _AT_MOST = {"learning_rate": 10.0}
 _INT_MAX = 2 ** 31 - 1
 _FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "reduce_lr_factor",
-              "threshold", "codes_min_gain"}  # 0 <= value < 1
+              "threshold", "codes_min_gain", "zero_indicator_min_share"}  # 0 <= value < 1
 _POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip", "threshold"}
 # Strings that must hold a character other than white space (a set's delimiter: labels are stripped of it).
 _VISIBLE_STRINGS = {"delimiter"}

@@ -49,6 +49,19 @@ class MissingIndicator(keras.layers.Layer):
         return (input_shape[0], 1)
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ZeroIndicator(keras.layers.Layer):
+    """1.0 where a value is exactly 0, 0.0 elsewhere (a missing value is not a zero). Input (batch,) or (batch, 1);
+    output (batch, 1)."""
+
+    def call(self, inputs):
+        values = ops.reshape(ops.cast(inputs, "float32"), (-1, 1))
+        return ops.cast(ops.equal(values, 0.0), "float32")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1)
+
+
 def smooth_clip(inputs, scale):
     """x / sqrt(1 + (x / scale)^2), elementwise; `scale` a number, or an array that broadcasts against `inputs`."""
     ratio = ops.abs(inputs) / scale
@@ -66,13 +79,15 @@ class FusedNumbers(keras.layers.Layer):
     number is standardised as `keras.layers.Normalization` does, (x - mean) / max(sqrt(variance), epsilon); a
     column with `rescale` set is mapped as `keras.layers.Rescaling` does, x * scale + offset (0/1 columns); then
     smoothly clipped at `clip` where that is above 0 (`SmoothClip`). The output is (batch, 2n): the n values, then n
-    missing flags (1.0 where the raw value was missing or not finite). The same arithmetic as those per-column
-    layers, element for element, in a few ops where they take about 30 a column: what one-row serving waits on.
+    missing flags (1.0 where the raw value was missing or not finite); when any column has `zero` set, (batch, 3n),
+    with n zero flags after them (1.0 where the raw value was exactly 0, as `ZeroIndicator`). The same arithmetic as
+    those per-column layers, element for element, in a few ops where they take about 30 a column: what one-row
+    serving waits on.
 
     Input: a list of n tensors of shape (batch,).
     """
 
-    def __init__(self, fill, mean, variance, scale, offset, rescale, clip, **kwargs):
+    def __init__(self, fill, mean, variance, scale, offset, rescale, clip, zero=None, **kwargs):
         super().__init__(**kwargs)
         self.fill = [float(v) for v in fill]
         self.mean = [float(v) for v in mean]
@@ -81,8 +96,10 @@ class FusedNumbers(keras.layers.Layer):
         self.offset = [float(v) for v in offset]
         self.rescale = [bool(v) for v in rescale]
         self.clip = [float(v) for v in clip]
+        # Saves from before zero flags have none.
+        self.zero = [False] * len(self.fill) if zero is None else [bool(v) for v in zero]
         lengths = {len(v) for v in (self.fill, self.mean, self.variance, self.scale, self.offset, self.rescale,
-                                    self.clip)}
+                                    self.clip, self.zero)}
         if len(lengths) != 1:
             raise ValueError(f"FusedNumbers takes one entry a column in every list; got lengths {sorted(lengths)}.")
 
@@ -106,14 +123,18 @@ class FusedNumbers(keras.layers.Layer):
         if any(c > 0 for c in self.clip):
             clipped = smooth_clip(out, np.where(clip > 0, clip, np.float32(1.0)))
             out = ops.where(clip > 0, clipped, out)
-        return ops.concatenate([out, ops.cast(ops.logical_not(finite), "float32")], axis=1)
+        flags = [out, ops.cast(ops.logical_not(finite), "float32")]
+        if any(self.zero):
+            flags.append(ops.cast(ops.equal(values, 0.0), "float32"))
+        return ops.concatenate(flags, axis=1)
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0][0], 2 * len(self.fill))
+        return (input_shape[0][0], (3 if any(self.zero) else 2) * len(self.fill))
 
     def get_config(self):
         return {**super().get_config(), "fill": self.fill, "mean": self.mean, "variance": self.variance,
-                "scale": self.scale, "offset": self.offset, "rescale": self.rescale, "clip": self.clip}
+                "scale": self.scale, "offset": self.offset, "rescale": self.rescale, "clip": self.clip,
+                "zero": self.zero}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

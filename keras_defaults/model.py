@@ -117,7 +117,9 @@ def build_preprocessor(inputs, numbers=False):
     for name, spec in inputs.items():
         if name in fused:
             i = position[name]
-            dense.append((block, [i, len(fused) + i] if fused[name]["flag"] else [i]))
+            # The value, then its missing flag and its zero flag when it has them (the block's second and third n).
+            taken = [i] + [len(fused) + i] * fused[name]["flag"] + [2 * len(fused) + i] * fused[name]["zero"]
+            dense.append((block, taken))
             if numbers and fused[name]["number"]:
                 scalars.append((block, [i]))
             continue
@@ -135,7 +137,7 @@ def build_preprocessor(inputs, numbers=False):
     return functional(tensors, outputs, "preprocessor")
 
 
-_FUSED_ARGUMENTS = ("fill", "mean", "variance", "scale", "offset", "rescale", "clip")
+_FUSED_ARGUMENTS = ("fill", "mean", "variance", "scale", "offset", "rescale", "clip", "zero")
 
 
 def _in_column_order(pieces, name):

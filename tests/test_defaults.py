@@ -133,6 +133,8 @@ def test_values_each_setting_accepts(setting, value):
     (("training", "epochs"), True, ConfigTypeError, r"must be an int. Received: bool True"),
     (("training", "epochs"), 0, ConfigError, r"'training.epochs' in a must be at least 1. Received: int 0"),
     (("training", "validation_split"), 1.5, ConfigError, r"must be a fraction in \[0, 1\)"),
+    (("inputs", "numerical", "zero_indicator_min_share"), 1.0, ConfigError, r"must be a fraction in \[0, 1\)"),
+    (("inputs", "numerical", "zero_indicator"), "yes", ConfigTypeError, r"must be a bool"),
     (("body", "units"), ["64"], ConfigTypeError, r"'body.units' in a must be a list of ints. Received: list \['64'\]"),
     (("body", "units"), 64, ConfigTypeError, r"'body.units' in a must be a list"),
     (("targets", "numerical", "log_transform"), "sometimes", ConfigError,

@@ -46,6 +46,32 @@ def test_numerical_constant_quartiles_fall_back_to_a_finite_scale():
     assert state["scale"] > 0 and np.isfinite(out).all()
 
 
+ZEROS = {"zero_indicator": True}
+
+
+def test_a_number_whose_floor_is_a_common_zero_gets_a_zero_flag():
+    # 40% zeros, the rest positive amounts; a missing value is not a zero.
+    series = pd.Series([0.0, 0.0, 2.5, 7.0, 1.0, np.nan, 0.0, 3.0, 4.0, 0.0] * 6)
+    state, out = encode(series, settings=ZEROS)
+    assert state["zero_share"] == pytest.approx(24 / 54)
+    assert out.shape == (60, 3)  # scaled value, missing flag, zero flag
+    np.testing.assert_array_equal(out[:, 2], (series == 0).astype("float32"))
+    assert out[5, 1] == 1.0 and out[5, 2] == 0.0
+    assert "zero flag (44% of training values are 0)" in ENCODERS["numerical"].describe(
+        state, {**CONFIG.get("inputs", "numerical"), **ZEROS})
+
+
+@pytest.mark.parametrize("values, settings", [
+    ([0.0, 0.0, 2.5, 7.0, 1.0] * 6, {}),                                         # off by default
+    ([0.0, -1.0, 2.5, 7.0, 0.0] * 6, ZEROS),                                     # 0 is not the floor
+    ([0.0] + [2.5, 7.0, 1.0, 3.0, 4.0] * 6, ZEROS),                              # 3% zeros: below the share
+    ([0.0, 0.0, 2.5, 7.0, 1.0] * 6, {**ZEROS, "zero_indicator_min_share": 0.5}),  # 40%: below the share asked
+])
+def test_a_number_without_enough_zeros_at_its_floor_has_no_zero_flag(values, settings):
+    state, out = encode(pd.Series(values), kind="numerical", settings=settings)
+    assert state["zero_share"] is None and out.shape == (len(values), 1)
+
+
 def test_numerical_without_missing_values_has_no_flag():
     state, out = encode(pd.Series(np.linspace(0, 1, 30)))
     assert not state["missing_indicator"] and out.shape == (30, 1)
@@ -78,7 +104,7 @@ def test_many_levels_are_embedded_and_capped():
     assert out.max() <= 30 and out.min() >= 0
 
 
-def test_a_column_that_fills_the_vocabulary_is_embedded_by_default():
+def test_a_column_that_fills_the_vocabulary_is_embedded():
     below, _ = encode(pd.Series([f"level{i % 40}" for i in range(400)]), kind="categorical")
     assert below["one_hot"]  # 40 levels: one-hot
     full, _ = encode(pd.Series([f"level{i % 40}" for i in range(400)]), kind="categorical",

@@ -6,7 +6,7 @@ from keras_defaults.layers import (LabelSet, NegativeBinomialDecoder, NegativeBi
                                    NegativeBinomialParameters)
 from keras_defaults.layers import (CategoryCodes, FillMissing, FusedNumbers, GaussianNLL, MissingIndicator,
                                    NormalDecoder, NormalMixture, NormalParameters, OneHotLookups, OnColumn,
-                                   QuantileNormal, SmoothClip, TakeColumns, TargetDecoder)
+                                   QuantileNormal, SmoothClip, TakeColumns, TargetDecoder, ZeroIndicator)
 
 
 def run(layer, values):
@@ -73,6 +73,21 @@ def test_fused_numbers_give_the_per_column_layers_values_bit_for_bit():
     assert set(out[:, 3]) == {0.0, 1.0}  # 5 -> 0, 9 -> 1, missing -> the fill, 5
 
 
+def test_fused_numbers_flag_zeros_as_the_zero_indicator_does():
+    columns = [np.array([0.0, 1.0, np.nan, 0.0, -0.0, 3.0], dtype="float32"),
+               np.array([0.0, 2.0, 0.0, np.inf, 1.0, 0.0], dtype="float32")]
+    layer = FusedNumbers(fill=[0.5, 0.5], mean=[1.0, 1.0], variance=[1.0, 1.0], scale=[1.0, 1.0],
+                         offset=[0.0, 0.0], rescale=[False, False], clip=[0.0, 0.0], zero=[True, False])
+    out = keras.ops.convert_to_numpy(layer([keras.ops.convert_to_tensor(c) for c in columns]))
+    assert out.shape == (6, 6)  # values, missing flags, zero flags
+    for i, values in enumerate(columns):
+        np.testing.assert_array_equal(out[:, 4 + i], run(ZeroIndicator(), values)[:, 0])
+    np.testing.assert_array_equal(out[:, 4], [1.0, 0.0, 0.0, 1.0, 1.0, 0.0])  # a missing value is not a zero
+    # A layer saved before zero flags (no `zero` in its config) loads without them.
+    config = {k: v for k, v in layer.get_config().items() if k != "zero"}
+    assert FusedNumbers.from_config(config).zero == [False, False]
+
+
 def test_fused_numbers_take_one_entry_a_column():
     with pytest.raises(ValueError, match="one entry a column"):
         FusedNumbers(fill=[0.0], mean=[0.0, 1.0], variance=[1.0], scale=[1.0], offset=[0.0], rescale=[False],
@@ -86,6 +101,8 @@ def test_take_columns_gathers_in_the_order_given():
 
 @pytest.mark.parametrize("layer", [FillMissing(1.0), MissingIndicator(), SmoothClip(2.0), CategoryCodes(-5),
                                    FusedNumbers([0.0], [1.0], [4.0], [1.0], [0.0], [False], [3.0]),
+                                   FusedNumbers([0.0], [1.0], [4.0], [1.0], [0.0], [False], [3.0], [True]),
+                                   ZeroIndicator(),
                                    TakeColumns([1, 0]),
                                    TargetDecoder(1.0, 2.0, True), QuantileNormal([0.0, 1.0, 5.0], [0.1, 0.5, 0.9]),
                                    NormalParameters(), NormalDecoder(1.0, 2.0), NormalMixture(),

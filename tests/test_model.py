@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import FAST
 from keras_defaults import Automater
@@ -123,9 +124,11 @@ def test_targets_named_as_no_name_scope_allows_train_side_by_side(tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(frame.head(4)), predicted)
 
 
-def test_fused_numbers_give_the_features_each_columns_own_layers_give(monkeypatch):
+@pytest.mark.parametrize("zero_flags", [False, True])
+def test_fused_numbers_give_the_features_each_columns_own_layers_give(monkeypatch, zero_flags):
     """The preprocessor reads numerical and numeric 0/1 columns with one FusedNumbers layer; its features (and the
-    numbers the periodic embedding reads) are those of the encoders' own per-column layers, bit for bit."""
+    numbers the periodic embedding reads) are those of the encoders' own per-column layers, bit for bit, zero flags
+    included."""
     from conftest import mixed_frame
     from keras_defaults.columns import raw_tensors
     from keras_defaults.encoders import ENCODERS
@@ -135,8 +138,12 @@ def test_fused_numbers_give_the_features_each_columns_own_layers_give(monkeypatc
     data["big"] = np.r_[1e30, -np.inf, np.arange(198.0) * 1e3]
     data["fives_and_nines"] = np.where(np.arange(200) % 3 == 0, 5.0, 9.0)
     data.loc[::7, "fives_and_nines"] = np.nan
-    auto = Automater("binary", verbose=0).prepare(data.drop(columns=["price", "label"]))
+    data["discount"] = np.where(np.arange(200) % 4 == 0, np.arange(200) / 7, 0.0)
+    data.loc[::9, "discount"] = np.nan
+    overrides = {"inputs": {"numerical": {"zero_indicator": zero_flags}}}
+    auto = Automater("binary", overrides=overrides, verbose=0).prepare(data.drop(columns=["price", "label"]))
     assert {"numerical", "boolean"} <= {spec.kind for spec in auto.inputs_.values()}
+    assert (auto.input_states_["discount"]["zero_share"] is not None) == zero_flags
     fused = build_preprocessor(auto.inputs_, numbers=True)
     assert "fused_numbers" in [layer.name for layer in fused.layers]
     for encoder in ENCODERS.values():
@@ -148,3 +155,33 @@ def test_fused_numbers_give_the_features_each_columns_own_layers_give(monkeypatc
     assert sorted(ours) == sorted(theirs)
     for key in theirs:
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours[key]), keras.ops.convert_to_numpy(theirs[key]))
+
+
+def test_zero_flags_fit_reload_and_serve_what_predict_gives(tmp_path):
+    """A zero-inflated amount with its zero flag (inputs.numerical.zero_indicator): the flag reaches the network,
+    survives save and load, and the SavedModel, fed the raw numbers, serves what predict gives."""
+    import json
+
+    import tensorflow as tf
+
+    from keras_defaults.encoders import input_tensor
+
+    rng = np.random.default_rng(0)
+    amount = np.where(rng.random(400) < 0.4, 0.0, rng.lognormal(size=400))
+    frame = pd.DataFrame({"amount": amount, "x": rng.normal(size=400)})
+    frame["y"] = (amount == 0) * 2.0 + frame["x"] + rng.normal(scale=0.1, size=400)
+    overrides = {**FAST, "inputs": {"numerical": {"zero_indicator": True}}}
+    auto = Automater("y", overrides=overrides, seed=0, verbose=0).fit(frame)
+    assert auto.input_states_["amount"]["zero_share"] > 0.3 and auto.input_states_["x"]["zero_share"] is None
+    assert "zero flag" in auto.explain().set_index("column").loc["amount", "choice"]
+    new = frame.drop(columns="y").head(6).copy()
+    new.loc[new.index[0], "amount"] = np.nan
+    predicted = auto.predict(new)
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    pd.testing.assert_series_equal(loaded.predict(new), predicted)
+    path = auto.export(tmp_path / "serving", format="tf_saved_model")
+    signature = json.loads((path / "keras_defaults_signature.json").read_text())
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    out = serve(**{spec["argument"]: input_tensor(new[c], auto.profiles_[c]) for c, spec in signature["inputs"].items()})
+    np.testing.assert_allclose(out[signature["outputs"]["y"]["prediction"]].numpy().reshape(-1), predicted.to_numpy(),
+                               rtol=1e-5)

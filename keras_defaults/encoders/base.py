@@ -107,9 +107,10 @@ class Encoder(abc.ABC):
 
     def fused_number(self, state, settings):
         """The column's preprocessing as one column of `FusedNumbers` (a dict of its per-column entries: fill,
-        mean, variance, scale, offset, rescale, clip, and `flag`: whether its missing flag is a feature; `number`:
-        whether the value is the column's `EncodedColumn.number`), or None when `encode_input` builds it. The
-        preprocessor fuses such columns into one layer; their features are the ones `encode_input` would give."""
+        mean, variance, scale, offset, rescale, clip; `flag` and `zero`: whether its missing flag and its zero flag
+        are features; `number`: whether the value is the column's `EncodedColumn.number`), or None when
+        `encode_input` builds it. The preprocessor fuses such columns into one layer; their features are the ones
+        `encode_input` would give."""
         return None
 
     def one_hot_levels(self, state):

@@ -62,7 +62,7 @@ class BooleanEncoder(Encoder):
         span = state["true_value"] - state["false_value"]
         return {"fill": state["false_value"], "mean": 0.0, "variance": 1.0, "scale": 1.0 / span,
                 "offset": -state["false_value"] / span, "rescale": True, "clip": 0.0,
-                "flag": state["missing_indicator"], "number": False}
+                "flag": state["missing_indicator"], "zero": False, "number": False}
 
     def describe(self, state, settings):
         flag = ", missing flag" if state.get("missing_indicator") else ""

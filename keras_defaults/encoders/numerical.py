@@ -15,7 +15,8 @@ from keras_defaults.frames import check_target_range
 from keras_defaults.layers import (FillMissing, GaussianNLL, MissingIndicator, NegativeBinomialDecoder,
                                    NegativeBinomialMixture, NegativeBinomialNLL, NegativeBinomialParameters,
                                    NormalDecoder, NormalMixture, NormalParameters, OnColumn, PinballLoss,
-                                   PiecewiseLinear, QuantileLadder, QuantileNormal, SmoothClip, TargetDecoder)
+                                   PiecewiseLinear, QuantileLadder, QuantileNormal, SmoothClip, TargetDecoder,
+                                   ZeroIndicator)
 from keras_defaults.schema import is_duration, numeric_values
 from keras_defaults.intervals import GRID, half_width, score_quantiles
 from keras_defaults.state_schema import FINITE, FLAG, SCALE, Integer, ListOf, Nullable, Number, Record, Text
@@ -67,6 +68,16 @@ def _quantile_levels(values):
     return {"quantiles": [float(q) for q in quantiles], "levels": [float(level) for level in middle]}
 
 
+def _zero_share(values, settings):
+    """The share of the training values that are exactly 0 when the column gets a zero flag (`zero_indicator`): 0 is
+    its lowest value (amounts, counts, durations, sizes: nothing of it) and at least `zero_indicator_min_share` of
+    the values hold it; else None. A tree splits such a column at 0 for free; a network reads the step from a flag."""
+    if not settings["zero_indicator"] or not len(values) or values.min() != 0:
+        return None
+    share = float(np.mean(values == 0))
+    return share if settings["zero_indicator_min_share"] <= share < 1 else None
+
+
 def _bin_edges(values, bins):
     """Edges of up to `bins` bins holding equal shares of the training values (quantiles, repeated ones merged), or
     None when `bins` is 0 or the values take fewer than three distinct values (a bin or two add nothing)."""
@@ -86,7 +97,10 @@ class NumericalEncoder(Encoder):
             {"quantiles": ListOf(FINITE, min_length=2, increasing=True),
              "levels": ListOf(Number(at_least=0, at_most=1), min_length=2)},
             [(lambda q: len(q["quantiles"]) == len(q["levels"]), "one level per quantile")])),
-    })
+        # The share of training values that were 0, when the column has a zero flag (saves from before zero flags
+        # lack the key: no flag).
+        "zero_share": Nullable(Number(at_least=0, at_most=1)),
+    }, optional=("zero_share",))
     # `calibration`: the validation rows' conformity scores for prediction intervals (see `intervals`): absolute
     # errors ("errors"), divided by the predicted standard deviation for a normal head; for a quantile head, those of
     # each pair of its quantiles that an interval can use ("pairs": indices into `quantiles`, and the conformalized
@@ -128,6 +142,7 @@ class NumericalEncoder(Encoder):
             "bin_edges": _bin_edges(finite, settings["piecewise_linear_bins"]),
             # A column of a single value keeps the robust scale (quantiles would map it to one score).
             "quantile_levels": _quantile_levels(finite) if settings["scaling"] == "quantile" else None,
+            "zero_share": _zero_share(finite, settings),
         }
 
     def encode_input(self, raw, state, settings, name):
@@ -147,6 +162,9 @@ class NumericalEncoder(Encoder):
         if state["missing_indicator"]:
             flag = MissingIndicator(name=f"{name}_missing")(raw)
             scaled = keras.layers.Concatenate(name=f"{name}_with_flag")([scaled, flag])
+        if state.get("zero_share") is not None:
+            zero = ZeroIndicator(name=f"{name}_zero")(raw)
+            scaled = keras.layers.Concatenate(name=f"{name}_with_zero_flag")([scaled, zero])
         return EncodedColumn(dense=scaled, number=number)
 
     def fused_number(self, state, settings):
@@ -154,7 +172,7 @@ class NumericalEncoder(Encoder):
             return None
         return {"fill": state["median"], "mean": state["center"], "variance": state["scale"] ** 2, "scale": 1.0,
                 "offset": 0.0, "rescale": False, "clip": settings["clip_scale"] if settings["smooth_clip"] else 0.0,
-                "flag": state["missing_indicator"], "number": True}
+                "flag": state["missing_indicator"], "zero": state.get("zero_share") is not None, "number": True}
 
     def describe(self, state, settings):
         if state.get("quantile_levels"):
@@ -168,6 +186,8 @@ class NumericalEncoder(Encoder):
             parts.append(f"piecewise-linear over {len(state['bin_edges']) - 1} quantile bins")
         if state["missing_indicator"]:
             parts.append("missing flag")
+        if state.get("zero_share") is not None:
+            parts.append(f"zero flag ({state['zero_share']:.0%} of training values are 0)")
         return ", ".join(parts)
 
     def missing_note(self, state):
