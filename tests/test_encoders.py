@@ -112,6 +112,16 @@ def test_a_column_that_fills_the_vocabulary_is_embedded():
     assert not full["one_hot"]  # 30 kept + the out-of-vocabulary bucket: above one_hot_max_levels
 
 
+def test_the_default_vocabulary_keeps_thousands_of_categories_one_hot():
+    # 2,500 schools of two pupils each: none shares the out-of-vocabulary bucket, and the column stays one-hot.
+    codes = pd.Series(np.repeat(np.arange(2500), 2))
+    state, out = encode(codes, kind="categorical", values=pd.Series([0, 2499, 5000]))
+    assert len(state["vocabulary"]) == 2500 and state["one_hot"]
+    assert out.shape == (3, 2501) and out[2, 0] == 1.0 and out[0, 0] == out[1, 0] == 0.0
+    strings, _ = encode(codes.map("school {}".format), kind="categorical")
+    assert len(strings["vocabulary"]) == 2500 and strings["one_hot"]
+
+
 def test_rare_levels_share_the_out_of_vocabulary_bucket():
     series = pd.Series(["common"] * 20 + ["rare"] + ["usual"] * 10)
     state, _ = encode(series, kind="categorical", settings={"min_frequency": 2})
