@@ -123,10 +123,10 @@ class FusedNumbers(keras.layers.Layer):
         if any(c > 0 for c in self.clip):
             clipped = smooth_clip(out, np.where(clip > 0, clip, np.float32(1.0)))
             out = ops.where(clip > 0, clipped, out)
-        flags = [out, ops.cast(ops.logical_not(finite), "float32")]
+        blocks = [out, ops.cast(ops.logical_not(finite), "float32")]
         if any(self.zero):
-            flags.append(ops.cast(ops.equal(values, 0.0), "float32"))
-        return ops.concatenate(flags, axis=1)
+            blocks.append(ops.cast(ops.equal(values, 0.0), "float32"))
+        return ops.concatenate(blocks, axis=1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], (3 if any(self.zero) else 2) * len(self.fill))
