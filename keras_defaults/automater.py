@@ -24,6 +24,7 @@ from keras_defaults import arrow, autoencoder, codes, distribute, feeding, frame
 from keras_defaults import progress, scoring, tuning
 from keras_defaults import sources
 from keras_defaults import summaries
+from keras_defaults.averaging import weight_average
 from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
 from keras_defaults.encoders import as_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
@@ -485,7 +486,10 @@ class Automater:
                 epochs = progress.count(self.refit_epochs_, "epoch")
                 progress.say(f"Refitting on all {rows:,} rows for {epochs} (the best epoch above).")
             shown = _progress_line(mode, f"refit on all {rows:,} rows")
-            _fit_network(network, arguments, self.refit_epochs_, callbacks, shown, mode)
+            # Averaging, when asked for, ends the refit before the user's callbacks end theirs: what they see at
+            # the end of training (a checkpoint, say) is the model.
+            averaging = weight_average(self.refit_epochs_, training.refit_average)
+            _fit_network(network, arguments, self.refit_epochs_, averaging + callbacks, shown, mode)
         self.network_ = network
         self.model_ = served
         return cut

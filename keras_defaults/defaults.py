@@ -79,7 +79,7 @@ _AT_LEAST = {
 _AT_MOST = {"learning_rate": 10.0}
 _INT_MAX = 2 ** 31 - 1
 _FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "reduce_lr_factor",
-              "threshold", "codes_min_gain", "zero_indicator_min_share"}  # 0 <= value < 1
+              "threshold", "codes_min_gain", "zero_indicator_min_share", "refit_average"}  # 0 <= value < 1
 _POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip", "threshold"}
 # Strings that must hold a character other than white space (a set's delimiter: labels are stripped of it).
 _VISIBLE_STRINGS = {"delimiter"}
@@ -614,6 +614,7 @@ class Training:
     refit: object  # True, False or "auto"
     refit_max_rows: int
     distribution: str = None
+    refit_average: float = 0.0
 
     @classmethod
     def from_config(cls, config):
@@ -625,4 +626,5 @@ class Training:
                    restore_best_weights=stopping["restore_best_weights"],
                    feature_cache_mb=section["feature_cache_mb"], reduce_lr_patience=section["reduce_lr_patience"],
                    reduce_lr_factor=section["reduce_lr_factor"], refit=section["refit"],
-                   refit_max_rows=section["refit_max_rows"], distribution=section["distribution"])
+                   refit_max_rows=section["refit_max_rows"], distribution=section["distribution"],
+                   refit_average=section["refit_average"])

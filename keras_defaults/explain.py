@@ -191,4 +191,6 @@ def _refit_note(training):
     if training["refit"] is False:
         return ""
     when = f" when the frame has at most {training['refit_max_rows']} rows" if training["refit"] == "auto" else ""
-    return f"; then a fresh network trained on all the rows for the chosen epochs{when}"
+    averaged = (f", its weights averaged over the last {training['refit_average']:.0%} of its epochs"
+                if training.get("refit_average") else "")
+    return f"; then a fresh network trained on all the rows for the chosen epochs{when}{averaged}"

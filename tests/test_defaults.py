@@ -135,6 +135,7 @@ def test_values_each_setting_accepts(setting, value):
     (("training", "validation_split"), 1.5, ConfigError, r"must be a fraction in \[0, 1\)"),
     (("inputs", "numerical", "zero_indicator_min_share"), 1.0, ConfigError, r"must be a fraction in \[0, 1\)"),
     (("inputs", "numerical", "zero_indicator"), "yes", ConfigTypeError, r"must be a bool"),
+    (("training", "refit_average"), 1.0, ConfigError, r"'training.refit_average' in a must be a fraction in \[0, 1\)"),
     (("body", "units"), ["64"], ConfigTypeError, r"'body.units' in a must be a list of ints. Received: list \['64'\]"),
     (("body", "units"), 64, ConfigTypeError, r"'body.units' in a must be a list"),
     (("targets", "numerical", "log_transform"), "sometimes", ConfigError,
