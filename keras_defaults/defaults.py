@@ -613,8 +613,8 @@ class Training:
     reduce_lr_factor: float
     refit: object  # True, False or "auto"
     refit_max_rows: int
+    refit_average: float
     distribution: str = None
-    refit_average: float = 0.0
 
     @classmethod
     def from_config(cls, config):

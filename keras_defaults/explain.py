@@ -192,5 +192,5 @@ def _refit_note(training):
         return ""
     when = f" when the frame has at most {training['refit_max_rows']} rows" if training["refit"] == "auto" else ""
     averaged = (f", its weights averaged over the last {training['refit_average']:.0%} of its epochs"
-                if training.get("refit_average") else "")
+                if training["refit_average"] else "")
     return f"; then a fresh network trained on all the rows for the chosen epochs{when}{averaged}"
