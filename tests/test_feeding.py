@@ -221,3 +221,32 @@ def test_the_refit_is_a_fresh_network_though_it_reuses_the_first_network_and_its
         "training": {"epochs": refitted.refit_epochs_, "batch_size": 64, "refit": False, "validation_split": 0.0},
         "body": body}).fit(data)
     np.testing.assert_allclose(refitted.predict(data), fresh.predict(data), rtol=1e-6)
+
+
+@pytest.mark.parametrize("pipeline_mb", [feeding.PIPELINE_MB, 0])  # gathered once; gathered batch by batch
+def test_validation_batches_hold_the_rows_in_order_every_pass(monkeypatch, pipeline_mb):
+    import tensorflow as tf
+
+    monkeypatch.setattr(feeding, "PIPELINE_MB", pipeline_mb)
+    features = np.arange(300, dtype="float32").reshape(100, 3)
+    arrays = ({"x": tf.constant(features)}, {"y": tf.constant(np.arange(100, dtype="int64"))})
+    rows = np.random.default_rng(0).permutation(100)[:37]
+    dataset, steps = feeding._batches(arrays, rows, batch_size=16)
+    assert steps == 3
+    passes = [list(dataset.take(steps).as_numpy_iterator()) for _ in range(2)]  # Keras iterates anew every epoch
+    for batches in passes:
+        assert [len(y["y"]) for _, y in batches] == [16, 16, 5]
+        np.testing.assert_array_equal(np.concatenate([y["y"] for _, y in batches]), rows)
+        np.testing.assert_array_equal(np.concatenate([x["x"] for x, _ in batches]), features[rows])
+    # The copy made once is a plain pipeline, quick to iterate anew; the other keeps tf.data's autotuning.
+    assert (dataset.options().autotune.enabled is False) is (pipeline_mb > 0)
+
+
+def test_a_fit_validates_on_the_same_rows_with_either_validation_pipeline(monkeypatch):
+    data = mixed_frame(300).drop(columns=["binary", "label"])
+    overrides = {"training": {"epochs": 3, "batch_size": 64}, "body": {"units": [16]}}
+    once = Automater(target="price", overrides=overrides, seed=0, verbose=0).fit(data)
+    monkeypatch.setattr(feeding, "PIPELINE_MB", 0)
+    per_batch = Automater(target="price", overrides=overrides, seed=0, verbose=0).fit(data)
+    np.testing.assert_allclose(once.history_["val_loss"], per_batch.history_["val_loss"], rtol=1e-6)
+    np.testing.assert_allclose(once.predict(data), per_batch.predict(data), rtol=1e-6)
