@@ -4,9 +4,10 @@ Issue 17 lists candidates for a default fit's time (a median of about 20-28 x Hi
 benchmark): XLA compilation (`jit_compile`), several steps per call of the training function
 (`steps_per_execution`), and, on CPUs with bfloat16 instructions, Keras's `mixed_bfloat16` policy. None is a setting
 of this package, so each variant sets it on every model `compile`s for the whole fit (the default Automater
-otherwise). `validation_per_batch` is this package's validation pipeline as it was before it was gathered once. Each variant fits the first fold of quality.py's splits of a few small TUNE-half tables, in its own
-process, the variants in turn table by table so that a noisy neighbour slows all of them alike; the table reports
-the fit time, its ratio to the default's, the epochs early stopping ran and the primary score on the fold's test rows.
+otherwise); `validation_per_batch` is this package's validation pipeline as it was before it was gathered once.
+Each variant fits the first fold of quality.py's splits of a few small TUNE-half tables, in its own process, the
+variants in turn table by table so that a noisy neighbour slows all of them alike; the table reports the fit time,
+its ratio to the default's, the epochs early stopping ran and the primary score on the fold's test rows.
 
     python benchmarks/fit_options.py                       # wine, oj, nhefs, default
     python benchmarks/fit_options.py --datasets wine,oj --repeat 2

@@ -167,9 +167,9 @@ def _cached_arguments(arrays, split_values, targets, training, seed):
 
 def _batches(arrays, rows, batch_size, shuffle=False):
     """A `tf.data` pipeline of batches of `rows` (shuffled anew every epoch when `shuffle`), repeated without end,
-    and the steps that make one epoch. Keras keeps one iterator over it for the whole of `fit`: with tensors or
-    arrays it would build two a epoch (training and validation), which costs more than the epoch itself on small
-    data. Only the row numbers are shuffled, so no copy of the features is made.
+    and the steps that make one epoch. Keras keeps one iterator over the training rows' pipeline for the whole of
+    `fit`: with tensors or arrays it would build one an epoch, which costs more than the epoch itself on small data.
+    Only the row numbers are shuffled, so no copy of the features is made.
 
     Rows read in the same order every epoch (the validation rows) are gathered once when their copy is small (at
     most `PIPELINE_MB`), into a pipeline without tf.data's autotuning and graph rewrites. Keras makes a new iterator
