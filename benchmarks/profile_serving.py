@@ -3,6 +3,9 @@
     python benchmarks/profile_serving.py                       # 20k rows of speed.py's frame, results printed
     python benchmarks/profile_serving.py --baseline <commit>   # also the SavedModel as <commit>'s code exports it,
                                                                # timed alternately with this tree's
+    python benchmarks/profile_serving.py --variant 'units_128={"body": {"units": [128, 128]}}' \
+        --out benchmarks/results/serving_units_128.md          # also an Automater fitted with these settings,
+                                                               # timed alternately with the defaults' export
 
 Fits a small Automater (a couple of epochs: the preprocessing, not the network, is what this looks at) on the
 synthetic frame of `benchmarks/speed.py`, exports its SavedModel, then:
@@ -115,7 +118,9 @@ def serve_child(exports, raw_path, rows, rounds):
 
 
 # ---------------------------------------------------------------------------------------------------- the parent
-def fit_and_export(rows, epochs, work):
+def fit_and_export(rows, epochs, work, overrides=None, name="serving"):
+    """Fit an Automater on speed.py's frame (`overrides` deep-merged over the short training's settings), save it
+    and export its SavedModel to `work / name`; the raw columns go to `work / raw.npz`."""
     import warnings
 
     warnings.simplefilter("ignore")
@@ -126,11 +131,14 @@ def fit_and_export(rows, epochs, work):
     from keras_defaults.columns import raw_arrays
 
     frame = synthetic(rows)
-    auto = Automater(target=TARGET, overrides={"training": {"epochs": epochs, "validation_split": 0.0}}, seed=0,
-                     verbose=0).fit(frame)
-    auto.save(work / "automater")
-    auto.export(work / "serving", format="tf_saved_model")
-    signature = json.loads((work / "serving" / "keras_defaults_signature.json").read_text())
+    settings = {"training": {"epochs": epochs, "validation_split": 0.0}}
+    for section, values in (overrides or {}).items():
+        settings[section] = {**settings.get(section, {}), **values}
+    auto = Automater(target=TARGET, overrides=settings, seed=0, verbose=0).fit(frame)
+    if name == "serving":  # the defaults' Automater: what --baseline exports with another commit's code
+        auto.save(work / "automater")
+    auto.export(work / name, format="tf_saved_model")
+    signature = json.loads((work / name / "keras_defaults_signature.json").read_text())
     raw = raw_arrays(frame, auto.inputs_)
     np.savez(work / "raw.npz", **{signature["inputs"][k]["argument"]: (v.astype(str) if v.dtype == object else v)
                                   for k, v in raw.items()})
@@ -161,6 +169,22 @@ def timed(function, arguments, repeats):
         function(arguments)
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def parse_variant(text):
+    """`NAME=JSON` -> (name, settings): an Automater fitted with these settings, exported and timed beside the
+    defaults' (e.g. `units_128={"body": {"units": [128, 128]}}`)."""
+    name, sep, settings = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise SystemExit(f"--variant takes NAME=JSON, a name of letters, digits and underscores. Received: {text!r}.")
+    try:
+        parsed = json.loads(settings)
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"--variant {name}: the settings are not JSON ({error}). Received: {settings!r}.")
+    if not isinstance(parsed, dict) or not all(isinstance(v, dict) for v in parsed.values()):
+        raise SystemExit(f"--variant {name}: expected settings by section, e.g. "
+                         f"{{\"body\": {{\"units\": [128, 128]}}}}. Received: {settings!r}.")
+    return name, parsed
 
 
 def subgraph_costs(auto, frame):
@@ -212,6 +236,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5, help="alternating timing rounds in the serving child")
     parser.add_argument("--baseline", help="a commit whose export to time against this tree's")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
+                        help="also fit with these settings, export, and time it beside the defaults (repeatable)")
+    parser.add_argument("--out", type=Path, help="also write the report to this Markdown file")
     parser.add_argument("--no-subgraphs", action="store_true", help="skip the per-part costs")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--exports", help=argparse.SUPPRESS)
@@ -219,10 +246,21 @@ def main():
     args = parser.parse_args()
     if args.child:
         return serve_child(json.loads(args.exports), args.raw, args.rows, args.rounds)
+    variants = dict(parse_variant(text) for text in args.variant)
     work = Path(tempfile.mkdtemp(prefix="profile_serving_"))
+    lines = []
+
+    def say(text=""):
+        print(text, flush=True)
+        lines.append(text)
+
     try:
         auto, frame = fit_and_export(args.rows, args.epochs, work)
         exports = {"this tree": str(work / "serving")}
+        fitted = {"this tree": auto}
+        for name, settings in variants.items():
+            fitted[name], _ = fit_and_export(args.rows, args.epochs, work, settings, f"serving_{name}")
+            exports[name] = str(work / f"serving_{name}")
         if args.baseline:
             exports = {"baseline": str(export_baseline(args.baseline, work)), **exports}
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": ""}
@@ -233,32 +271,64 @@ def main():
             raise RuntimeError(done.stderr[-4000:])
         served = json.loads(done.stdout.strip().splitlines()[-1])
         imported = served.pop("imports_package")
-        print(f"\nSavedModel serving_default, TensorFlow alone (keras_defaults imported: {imported}),"
-              f" {args.rows:,} rows, best of {args.rounds} alternating rounds (median in brackets):")
-        print(f"{'export':12s} {'rows/s, tensors':>22s} {'rows/s, numpy->tensor':>24s} {'1 row ms':>9s} "
-              f"{'p99 ms':>7s} {'1 row ms, converted':>20s} {'graph ops':>10s}")
+        say(f"SavedModel serving_default, TensorFlow alone (keras_defaults imported: {imported}),"
+            f" {args.rows:,} rows, best of {args.rounds} alternating rounds (median in brackets):")
+        say(f"{'export':12s} {'rows/s, tensors':>22s} {'rows/s, numpy->tensor':>24s} {'1 row ms':>9s} "
+            f"{'p99 ms':>7s} {'1 row ms, converted':>20s} {'graph ops':>10s}")
         for label, figures in served.items():
-            print(f"{label:12s} {figures['rows_per_s']:>10,.0f} ({figures['rows_per_s_median']:>9,.0f}) "
+            say(f"{label:12s} {figures['rows_per_s']:>10,.0f} ({figures['rows_per_s_median']:>9,.0f}) "
                   f"{figures['rows_per_s_converted']:>11,.0f} ({figures['rows_per_s_converted_median']:>9,.0f}) "
                   f"{figures['latency_ms']:9.2f} {figures['p99_ms']:7.2f} {figures['latency_converted_ms']:20.2f} "
-                  f"{figures['ops']:10,}")
+                f"{figures['ops']:10,}")
+        for name in variants:
+            old, new = served["this tree"], served[name]
+            say(f"{name} / the defaults: rows/s {new['rows_per_s'] / old['rows_per_s']:.2f} (median "
+                f"{new['rows_per_s_median'] / old['rows_per_s_median']:.2f}; paired, request by request "
+                f"{new['paired_rows_per_s'] / old['paired_rows_per_s']:.2f}), one-row latency "
+                f"{new['latency_ms'] / old['latency_ms']:.2f} (paired {new['paired_latency_ms'] / old['paired_latency_ms']:.2f})")
         if args.baseline and "baseline" in served:
             old, new = served["baseline"], served["this tree"]
-            print(f"paired, request by request (median): baseline {old['paired_rows_per_s']:,.0f} rows/s, this tree "
+            say(f"paired, request by request (median): baseline {old['paired_rows_per_s']:,.0f} rows/s, this tree "
                   f"{new['paired_rows_per_s']:,.0f} rows/s; median of the per-request speed-ups "
                   f"{new['paired_ratio_to_first']:.2f}; one-row latency, call by call (median): baseline "
                   f"{old['paired_latency_ms']:.3f} ms, this tree {new['paired_latency_ms']:.3f} ms")
-            print(f"ratios this tree / baseline: rows/s {new['rows_per_s'] / old['rows_per_s']:.2f} "
+            say(f"ratios this tree / baseline: rows/s {new['rows_per_s'] / old['rows_per_s']:.2f} "
                   f"(median {new['rows_per_s_median'] / old['rows_per_s_median']:.2f}), one-row latency "
                   f"{new['latency_ms'] / old['latency_ms']:.2f}")
         print(json.dumps(served))
         if not args.no_subgraphs:
-            print("\nCost of each part, in this process (tf.function, fixed signature; fastest of repeats):")
-            print(f"{'part':48s} {'ms / 4,096 rows':>16s} {'rows/s':>10s} {'ms / 1 row':>11s}")
-            for label, big, small in subgraph_costs(auto, frame):
-                print(f"{label:48s} {1000 * big:16.2f} {BATCH / big:10,.0f} {1000 * small:11.3f}")
+            for name, fitted_auto in fitted.items():
+                label = "the defaults" if name == "this tree" else name
+                say(f"\nCost of each part ({label}), in this process (tf.function, fixed signature; fastest of "
+                    f"repeats):")
+                say(f"{'part':48s} {'ms / 4,096 rows':>16s} {'rows/s':>10s} {'ms / 1 row':>11s}")
+                for part, big, small in subgraph_costs(fitted_auto, frame):
+                    say(f"{part:48s} {1000 * big:16.2f} {BATCH / big:10,.0f} {1000 * small:11.3f}")
+        if args.out:
+            write_report(args, variants, lines)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def write_report(args, variants, lines):
+    """The printed report as a Markdown file, with the command, the commit and the machine."""
+    import platform
+
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "keras_defaults", "defaults.yaml"],
+                           capture_output=True, text=True).stdout.strip()
+    command = "python benchmarks/profile_serving.py " + " ".join(
+        [f"--rows {args.rows}", f"--epochs {args.epochs}", f"--rounds {args.rounds}"]
+        + [f"--variant '{name}={json.dumps(settings)}'" for name, settings in variants.items()]
+        + ([f"--baseline {args.baseline}"] if args.baseline else []) + [f"--out {args.out}"])
+    text = (f"# Serving profile\n\nCommand: `{command}`\n\n- **git commit**: `{commit}`"
+            f"{' (package files changed since)' if dirty else ''}\n- **machine**: {platform.machine()}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}\n\nThe defaults' Automater (`this tree`) and each "
+            f"variant are fitted for {args.epochs} epochs on {args.rows:,} rows of speed.py's frame and exported; the "
+            f"SavedModels are timed alternately in one process that imports TensorFlow alone.\n\n```\n"
+            + "\n".join(lines).strip() + "\n```\n")
+    args.out.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
