@@ -30,7 +30,8 @@ from keras_defaults.encoders import as_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of, shown, warn
 from keras_defaults.export import file_digest, recover_set_aside, replace_dir, staging_dir
-from keras_defaults.model import build_network, build_preprocessor, build_served_model, check_model_config
+from keras_defaults.model import body_for_rows, build_network, build_preprocessor, build_served_model
+from keras_defaults.model import check_model_config
 from keras_defaults.model import compile_model, functional, make_optimizer, output_key, raw_inputs_like
 from keras_defaults.save_files import MODEL_FILE, STATE_FILE, is_save_folder
 from keras_defaults.schema import python_value, treats_as_numbers
@@ -205,6 +206,7 @@ class Automater:
             rows = data
         if self.reconstructs:  # the inputs as they are final; from files, a label outside the sample is not scored
             targets = autoencoder.reconstruction_targets(rows, inputs, config)
+        config = body_for_rows(config, data.rows if isinstance(data, sources.Files) else len(data))
         self._said = set()  # predict's once-only warnings describe a training profile: a new one starts afresh
         self.config_, self.inputs_, self.ignored_, self.targets_ = config, inputs, ignored, targets
         self.preprocessor_ = build_preprocessor(inputs, numbers=config.get("body", "numerical_embedding") != "none")
@@ -594,6 +596,8 @@ class Automater:
             number = len(records)
             trial_config = config.merged(tuning.overrides(dimensions, values), tuning.TUNING_SOURCE) if values else (
                 config)
+            # The width the final fit on every row will have, so that the trial measures the network it stands for.
+            trial_config = body_for_rows(trial_config, len(frame))
             started = time.monotonic()
             folds_run = []
             for fold in range(len(split)):

@@ -73,6 +73,7 @@ _AT_LEAST = {
     "categorical_max_unique": 0, "integer_categorical_max_unique": 0, "id_like_min_rows": 0,
     "text_min_mean_words": 0, "log_transform_min_ratio": 1, "piecewise_linear_bins": 0, "reduce_lr_patience": 0,
     "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1, "refit_max_rows": 0, "codes_noise_z": 0,
+    "large_data_units": 1, "large_data_min_rows": 0,
 }
 # Beyond these a setting cannot be meant: a learning rate of 1e300 trains a model of NaNs, and every count the
 # table holds (epochs, units, batch size, levels) fits in an int32 that TensorFlow can take.
@@ -87,6 +88,8 @@ _VISIBLE_STRINGS = {"delimiter"}
 _NULL_OR_INT = {"embedding_dim"}
 # Settings whose default is null but that take a list of distinct labels (strings, numbers or booleans) when set.
 _NULL_OR_LABELS = {"order"}
+# Settings whose default is null but that take a list of ints when set (layer widths, as `body.units`).
+_NULL_OR_INTS = {"large_data_units"}
 
 
 # ---------------------------------------------------------------------------------------------------- sources
@@ -317,6 +320,9 @@ def check_value(key, default, value, where, source):
     if key in _NULL_OR_INT:
         if value is not None and not _is_int(value):
             fail("null or an int")
+    elif key in _NULL_OR_INTS:
+        if value is not None and not (isinstance(value, list) and all(_is_int(v) for v in value)):
+            fail("null or a list of ints, e.g. [128, 128]")
     elif key in _NULL_OR_LABELS:
         expected = "null or a list of at least two distinct labels, lowest first, e.g. [low, medium, high]"
         if value is not None and not (isinstance(value, list) and all(

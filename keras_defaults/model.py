@@ -18,6 +18,7 @@ import warnings
 
 import keras
 
+from keras_defaults.defaults import BUILTIN_SOURCE
 from keras_defaults.errors import ConfigError, did_you_mean, expected_one_of
 from keras_defaults.layers import (EnsembleDense, EnsembleInputs, FusedNumbers, MaskedLoss, MembersLoss,
                                    MembersMetric, SmoothedSparseCategoricalCrossentropy, TakeColumns)
@@ -182,6 +183,18 @@ def embedded_features(encoded, inputs, body_config, lookups=()):
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="all_features")(parts)
+
+
+def body_for_rows(config, rows):
+    """`config` with the body's units for `rows` training rows: `body.large_data_units` from
+    `body.large_data_min_rows` rows up, where set and where `body.units` is the built-in value (units the user or a
+    search set are kept). The new units' origin says which rule chose them, for `explain()`."""
+    large = config.get("body", "large_data_units")
+    threshold = config.get("body", "large_data_min_rows")
+    if large is None or rows < threshold or config.origin("body", "units") != BUILTIN_SOURCE:
+        return config
+    return config.merged({"body": {"units": list(large)}},
+                         f"body.large_data_units ({rows:,} training rows; from {threshold:,})")
 
 
 def _glorot_limit(fan_in, units):

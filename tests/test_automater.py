@@ -293,6 +293,24 @@ def test_numbers_can_go_through_periodic_embeddings(frame, tmp_path):
     pd.testing.assert_frame_equal(loaded.predict_proba(frame), auto.predict_proba(frame))
 
 
+def test_a_large_frame_gets_the_large_data_units_and_explain_says_why(frame, tmp_path):
+    settings = {"training": FAST["training"], "body": {"large_data_units": [8, 4], "large_data_min_rows": 100}}
+    data = frame.drop(columns=["price", "label"])
+    auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data)
+    widths = [layer.units for layer in auto.network_.layers if layer.name.startswith("body_dense_")]
+    assert widths == [8, 4]
+    body = auto.explain().set_index("column").loc["body"]
+    assert "MLP [8, 4]" in body["choice"]
+    assert f"units: body.large_data_units ({len(data):,} training rows; from 100)" in body["source"]
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    assert loaded.config_.get("body", "units") == [8, 4]
+    pd.testing.assert_frame_equal(loaded.predict_proba(data), auto.predict_proba(data))
+    small = Automater(target="binary", overrides={**settings, "body": {**settings["body"], "units": [16],
+                                                                       "large_data_min_rows": 10 ** 6}},
+                      seed=0, verbose=0).fit(data)
+    assert [layer.units for layer in small.network_.layers if layer.name.startswith("body_dense_")] == [16]
+
+
 @pytest.mark.parametrize("target, loss", [("binary", None), ("label", "categorical_crossentropy"), ("price", "huber")])
 def test_an_ensemble_of_members_trains_predicts_and_saves(frame, tmp_path, target, loss):
     settings = {**FAST, "body": {"units": [16], "ensemble": 3}}

@@ -7,7 +7,8 @@ import pytest
 
 from conftest import FAST
 from keras_defaults import Automater
-from keras_defaults.model import layer_name, output_key, signature_name
+from keras_defaults.defaults import BUILTIN_SOURCE, Config
+from keras_defaults.model import body_for_rows, layer_name, output_key, signature_name
 
 
 def test_preprocessor_has_no_trainable_weights(fitted_binary):
@@ -185,3 +186,30 @@ def test_zero_flags_fit_reload_and_serve_what_predict_gives(tmp_path):
     out = serve(**{spec["argument"]: input_tensor(new[c], auto.profiles_[c]) for c, spec in signature["inputs"].items()})
     np.testing.assert_allclose(out[signature["outputs"]["y"]["prediction"]].numpy().reshape(-1), predicted.to_numpy(),
                                rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------------- width by rows
+LARGE = {"body": {"large_data_units": [32, 16], "large_data_min_rows": 1000}}
+
+
+@pytest.mark.parametrize("rows, units", [(999, [256, 256]), (1000, [32, 16]), (50_000, [32, 16])])
+def test_the_body_takes_the_large_data_units_from_their_row_count(rows, units):
+    config = Config.build([("'mine.yaml'", LARGE)])
+    resolved = body_for_rows(config, rows)
+    assert resolved.get("body", "units") == units
+    if rows >= 1000:
+        assert resolved.origin("body", "units") == f"body.large_data_units ({rows:,} training rows; from 1,000)"
+    else:
+        assert resolved is config and resolved.origin("body", "units") == BUILTIN_SOURCE
+    assert config.get("body", "units") == [256, 256]  # the given configuration is not changed
+
+
+def test_units_set_by_the_user_are_kept_at_any_size():
+    config = Config.build([("'mine.yaml'", LARGE), ("overrides= argument", {"body": {"units": [64]}})])
+    assert body_for_rows(config, 10 ** 6).get("body", "units") == [64]
+
+
+def test_without_large_data_units_the_body_is_the_same_at_any_size():
+    config = Config.builtin()
+    assert config.get("body", "large_data_units") is None
+    assert body_for_rows(config, 10 ** 6) is config

@@ -445,3 +445,15 @@ def test_a_trial_without_a_score_does_not_end_the_search(monkeypatch, capfd):
     assert "Traceback" not in capfd.readouterr().err  # KerasTuner prints one for a trial it records as failed
     assert list(auto.tuning_results_["status"]) == ["completed", "failed: no finite score", "completed"]
     assert np.isfinite(auto.best_score_)
+
+
+def test_trials_train_the_width_the_final_fit_on_every_row_has():
+    # body.units left to the table and not searched: body.large_data_units applies, in the trials and the model.
+    space = {**SMALL_SPACE, "body.units": None}
+    settings = {"training": LARGE["training"], "search": {**LARGE["search"], "space": space, "significance": 1.0},
+                "body": {"large_data_units": [8], "large_data_min_rows": 100}}
+    auto = Automater("binary", overrides=settings, seed=0, verbose=0).tune(data(), time_budget=None, max_trials=2)
+    assert auto.refit_epochs_ is None  # the model is a trial's network, trained as the trials were
+    widths = [layer.units for layer in auto.network_.layers if layer.name.startswith("body_dense_")]
+    assert widths == [8] and auto.config_.get("body", "units") == [8]
+    assert "body.large_data_units (160 training rows; from 100)" in auto.config_.origin("body", "units")
