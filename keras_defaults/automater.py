@@ -206,7 +206,8 @@ class Automater:
             rows = data
         if self.reconstructs:  # the inputs as they are final; from files, a label outside the sample is not scored
             targets = autoencoder.reconstruction_targets(rows, inputs, config)
-        config = body_for_rows(config, data.rows if isinstance(data, sources.Files) else len(data))
+        else:  # the body's width by rows was measured on predicted targets; an autoencoder's encoder keeps body.units
+            config = body_for_rows(config, data.rows if isinstance(data, sources.Files) else len(data))
         self._said = set()  # predict's once-only warnings describe a training profile: a new one starts afresh
         self.config_, self.inputs_, self.ignored_, self.targets_ = config, inputs, ignored, targets
         self.preprocessor_ = build_preprocessor(inputs, numbers=config.get("body", "numerical_embedding") != "none")

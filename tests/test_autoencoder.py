@@ -67,6 +67,17 @@ def test_the_embedding_width_follows_the_rule_and_the_yaml():
         Automater(target=None, overrides={"autoencoder": {"embedding_dim": 0}}).fit(frame)
 
 
+def test_the_encoder_keeps_body_units_at_any_size():
+    # body.large_data_units was chosen on predicted targets (round 29); an autoencoder's encoder is not narrowed.
+    _, frame, _ = None, *planted_frame(rows=300)
+    settings = {"training": {"epochs": 1, "batch_size": 64},
+                "body": {"large_data_units": [8], "large_data_min_rows": 100}}
+    auto = Automater(target=None, overrides=settings, verbose=0).fit(frame)
+    widths = [layer.units for layer in auto.network_.layers if layer.name.startswith("encoder_dense_")]
+    assert widths == auto.config_.get("body", "units") == [256, 256]
+    assert "units: body.large_data_units" not in auto.explain().set_index("column").loc["body", "source"]
+
+
 def test_predict_evaluate_and_explain_speak_of_each_rebuilt_column(planted):
     auto, frame, _ = planted
     rebuilt = auto.predict(frame.head(50))

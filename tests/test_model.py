@@ -209,7 +209,13 @@ def test_units_set_by_the_user_are_kept_at_any_size():
     assert body_for_rows(config, 10 ** 6).get("body", "units") == [64]
 
 
+@pytest.mark.parametrize("rows, units", [(2_999, [256, 256]), (3_000, [128, 128]), (240_000, [128, 128])])
+def test_the_built_in_body_is_narrower_from_3000_training_rows(rows, units):
+    # round 29 (benchmarks/results/ablations_round29_plan.md): 2 x 128 from 3,000 training rows, 2 x 256 below
+    assert body_for_rows(Config.builtin(), rows).get("body", "units") == units
+
+
 def test_without_large_data_units_the_body_is_the_same_at_any_size():
-    config = Config.builtin()
+    config = Config.build([("'mine.yaml'", {"body": {"large_data_units": None}})])
     assert config.get("body", "large_data_units") is None
     assert body_for_rows(config, 10 ** 6) is config
