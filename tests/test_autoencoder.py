@@ -69,7 +69,7 @@ def test_the_embedding_width_follows_the_rule_and_the_yaml():
 
 def test_the_encoder_keeps_body_units_at_any_size():
     # body.large_data_units was chosen on predicted targets (round 29); an autoencoder's encoder is not narrowed.
-    _, frame, _ = None, *planted_frame(rows=300)
+    frame, _ = planted_frame(rows=300)
     settings = {"training": {"epochs": 1, "batch_size": 64},
                 "body": {"large_data_units": [8], "large_data_min_rows": 100}}
     auto = Automater(target=None, overrides=settings, verbose=0).fit(frame)
