@@ -350,11 +350,13 @@ class Automater:
         compile_model(served, self.targets_, make_optimizer(self.config_.get("optimizer")))
         return network, served
 
-    def _trainable(self, body, strategy, optimizer):
-        """A fresh network compiled with `optimizer` under `strategy`, and its served model."""
+    def _trainable(self, body, strategy, optimizer, epoch_metrics):
+        """A fresh network compiled with `optimizer` under `strategy`, and its served model. The network computes the
+        targets' metrics on every batch only with `epoch_metrics` (`training.epoch_metrics`): training reads the
+        losses alone, and the served model is compiled with the metrics either way."""
         with distribute.scope(strategy):
             network, served = self._build(body)
-            compile_model(network, self.targets_, optimizer)
+            compile_model(network, self.targets_, optimizer, metrics=epoch_metrics)
         distribute.prepare_network(network, strategy)
         return network, served
 
@@ -441,7 +443,7 @@ class Automater:
         `deadline` (monotonic seconds; `tune`'s budget): training stops at the end of the epoch during which it
         passes (early stopping's best weights restored), and the refit is left out when it would not end before it.
         Returns whether the deadline cut the training short: stopped it, or left out the refit."""
-        network, served = self._trainable(body, strategy, optimizer)
+        network, served = self._trainable(body, strategy, optimizer, training.epoch_metrics)
         initial_state = _variable_values(network)
         self.feeding_ = feeder.feeding
         started = time.monotonic()

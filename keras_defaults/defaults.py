@@ -620,6 +620,7 @@ class Training:
     refit: object  # True, False or "auto"
     refit_max_rows: int
     refit_average: float
+    epoch_metrics: bool = False
     distribution: str = None
 
     @classmethod
@@ -633,4 +634,4 @@ class Training:
                    feature_cache_mb=section["feature_cache_mb"], reduce_lr_patience=section["reduce_lr_patience"],
                    reduce_lr_factor=section["reduce_lr_factor"], refit=section["refit"],
                    refit_max_rows=section["refit_max_rows"], distribution=section["distribution"],
-                   refit_average=section["refit_average"])
+                   refit_average=section["refit_average"], epoch_metrics=section["epoch_metrics"])

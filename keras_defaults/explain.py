@@ -182,7 +182,8 @@ def explanation(config, inputs, ignored, targets, autoencoder=None):
                  f"{' (best weights restored)' if stopping['restore_best_weights'] else ''}"
                  + (f", learning rate x{training['reduce_lr_factor']:g} after {training['reduce_lr_patience']} epochs "
                     f"without improvement" if training["reduce_lr_patience"] else "")
-                 + _refit_note(training),
+                 + _refit_note(training)
+                 + ("; the targets' metrics recorded every epoch" if training["epoch_metrics"] else ""),
                  sources(config.origins_under("training"))])
     return Explanation(rows, columns=COLUMNS)
 

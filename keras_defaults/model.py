@@ -477,13 +477,14 @@ def check_model_config(config):
     return optimizer
 
 
-def compile_model(model, targets, optimizer):
-    """Compile with `optimizer` and one loss and metric list per head, from the targets' settings.
+def compile_model(model, targets, optimizer, metrics=True):
+    """Compile with `optimizer` and one loss and metric list per head, from the targets' settings; the losses alone
+    with `metrics` false.
 
     A head that outputs an ensemble's members, (batch, members, units), trains each member on the target's loss
     (their mean is the loss), and its metrics read the members' mean prediction.
     """
-    losses, metrics = {}, {}
+    losses, compiled = {}, {}
     for target_name, target in targets.items():
         # The network's outputs are keyed by `output_key`; the served model's by the targets' own names.
         name = target_name if target_name in model.output else output_key(target_name)
@@ -496,8 +497,8 @@ def compile_model(model, targets, optimizer):
             loss = MembersLoss(loss)
             found = [MembersMetric(_metric_object(metric, target), name=_split(spec)[0])
                      for metric, spec in zip(found, target.settings["metrics"])]
-        losses[name], metrics[name] = loss, found
-    model.compile(optimizer=optimizer, loss=losses, metrics=metrics)
+        losses[name], compiled[name] = loss, found
+    model.compile(optimizer=optimizer, loss=losses, metrics=compiled if metrics else None)
     # Built now, so a saved model's optimizer has the variables a loaded one expects, trained or not.
     model.optimizer.build(model.trainable_variables)
     return model

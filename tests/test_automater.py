@@ -53,6 +53,22 @@ def test_fit_returns_self_and_sets_learned_state():
     assert set(auto.profiles_) == set(data.columns) - {"binary"} and set(auto.input_states_) == set(auto.inputs_)
 
 
+def test_epoch_metrics_add_curves_and_leave_the_learned_weights_alone():
+    # Metrics read predictions and never feed the gradients: a seeded fit learns the same weights with or without
+    # them, refit included, and the served model is compiled with the metrics either way.
+    data = mixed_frame(120).drop(columns=["price", "label"])
+    fits = {on: fit("binary", data, overrides={**FAST, "training": {**FAST["training"], "epoch_metrics": on}})
+            for on in (False, True)}
+    assert set(fits[False].history_) == {"loss", "val_loss"}
+    assert set(fits[True].history_) == {"loss", "val_loss", "accuracy", "val_accuracy", "auc", "val_auc"}
+    assert fits[False].refit_epochs_ == fits[True].refit_epochs_
+    np.testing.assert_array_equal(fits[False].predict_proba(data), fits[True].predict_proba(data))
+    assert fits[False].history_["val_loss"] == fits[True].history_["val_loss"]
+    assert fits[False].network_.get_compile_config()["metrics"] is None
+    served = fits[False].model.get_compile_config()["metrics"]["binary"]
+    assert served[0] == "accuracy" and served[1]["class_name"] == "AUC"
+
+
 def test_string_multiclass_and_regression_heads_together(fitted_multi):
     auto, data = fitted_multi
     assert auto.targets_["label"].kind == "categorical"
