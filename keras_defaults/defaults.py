@@ -620,7 +620,7 @@ class Training:
     refit: object  # True, False or "auto"
     refit_max_rows: int
     refit_average: float
-    epoch_metrics: bool = False
+    epoch_metrics: bool = True
     distribution: str = None
 
     @classmethod

@@ -183,7 +183,7 @@ def explanation(config, inputs, ignored, targets, autoencoder=None):
                  + (f", learning rate x{training['reduce_lr_factor']:g} after {training['reduce_lr_patience']} epochs "
                     f"without improvement" if training["reduce_lr_patience"] else "")
                  + _refit_note(training)
-                 + ("; the targets' metrics recorded every epoch" if training["epoch_metrics"] else ""),
+                 + ("" if training["epoch_metrics"] else "; the losses alone recorded per epoch (no metrics)"),
                  sources(config.origins_under("training"))])
     return Explanation(rows, columns=COLUMNS)
 

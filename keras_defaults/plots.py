@@ -181,7 +181,8 @@ def best_epoch(auto):
 
 
 def training_curves(auto, target=None):
-    """Loss and metrics per epoch, training against validation, with the restored best epoch marked.
+    """Loss and metrics per epoch, training against validation, with the restored best epoch marked (the loss alone
+    when the fit recorded no metrics: `training.epoch_metrics: false`).
 
     One panel per quantity Keras recorded (the learning rate left out). With several targets the total loss and
     every target's panels are drawn; `target=` keeps that target's only.

@@ -65,6 +65,8 @@ def test_epoch_metrics_add_curves_and_leave_the_learned_weights_alone():
     np.testing.assert_array_equal(fits[False].predict_proba(data), fits[True].predict_proba(data))
     assert fits[False].history_["val_loss"] == fits[True].history_["val_loss"]
     assert fits[False].network_.get_compile_config()["metrics"] is None
+    said = {on: auto.explain().set_index("column").loc["training"].choice for on, auto in fits.items()}
+    assert "no metrics" in said[False] and "metrics" not in said[True]
     served = fits[False].model.get_compile_config()["metrics"]["binary"]
     assert served[0] == "accuracy" and served[1]["class_name"] == "AUC"
 

@@ -35,7 +35,7 @@ def test_training_curves_mark_the_restored_epoch(binary):
     figure = plots.training_curves(auto)
     assert isinstance(figure, Figure)
     panels = {ax.get_title(): ax for ax in figure.axes}
-    assert set(panels) == {"loss"}  # training.epoch_metrics is off: the losses alone are recorded
+    assert set(panels) == {"loss", "accuracy", "auc"}
     best = int(np.argmin(auto.history_["val_loss"])) + 1
     loss = panels["loss"]
     lines = {line.get_label(): line for line in loss.get_lines()}
@@ -62,16 +62,16 @@ def test_training_curves_without_validation_or_history(fitted_binary):
         plots.training_curves(auto)
 
 
-def test_training_curves_draw_the_metrics_recorded_with_epoch_metrics(fitted_binary):
+def test_training_curves_without_epoch_metrics_draw_the_loss_alone(fitted_binary):
     from keras_defaults import Automater
 
     _, data = fitted_binary
-    settings = {**FAST, "training": {**FAST["training"], "epoch_metrics": True}}
+    settings = {**FAST, "training": {**FAST["training"], "epoch_metrics": False}}
     auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data.drop(columns=["price", "label"]))
     panels = {ax.get_title(): ax for ax in plots.training_curves(auto).axes}
-    assert set(panels) == {"loss", "accuracy", "auc"}
-    lines = {line.get_label(): line for line in panels["auc"].get_lines()}
-    np.testing.assert_allclose(lines["validation"].get_ydata(), auto.history_["val_auc"])
+    assert set(panels) == {"loss"}
+    lines = {line.get_label(): line for line in panels["loss"].get_lines()}
+    np.testing.assert_allclose(lines["validation"].get_ydata(), auto.history_["val_loss"])
 
 
 def test_training_curves_of_one_target_among_several(multi):
