@@ -74,7 +74,7 @@ class Automater:
     After `fit`, learned state lives in attributes ending in `_`: `config_` (the merged settings), `inputs_` and
     `ignored_` (the columns used and set aside, `ColumnSpec`s), `targets_` (`TargetSpec`s), `preprocessor_`,
     `network_`, `model_`, `history_` (the training curves of the fit that early stopping watched) and
-    `refit_epochs_` (when a fresh network was then trained on all the rows: for how many epochs; else None). `model`
+    `refit_epochs_` (when the network was then trained on all the rows: for how many epochs; else None). `model`
     is the trained `keras.Model`. An autoencoder's `targets_` are the columns it rebuilds, and `loss_scales_` their
     mean loss on training rows (by which `anomaly_score` divides).
     """
@@ -479,12 +479,14 @@ class Automater:
             self.refit_epochs_ = None
             cut = True
         if self.refit_epochs_:
-            # The validation rows chose the epochs; now a fresh network learns from every row for that many. The
-            # same network, set back to its initial state (weights, optimizer, random seeds), is that fresh network
-            # and keeps its traced training function: tracing again costs more than the refit on small tables.
+            # The validation rows chose the epochs; now the network learns from every row for that many (or the
+            # fraction `refit_fraction` of them). A fresh one (`refit_start: fresh`) is the same network set back to
+            # its initial state (weights, optimizer, random seeds), which keeps its traced training function: tracing
+            # again costs more than the refit on small tables. `stopped` trains on from where early stopping left it.
             if self.seed is not None:
                 keras.utils.set_random_seed(self.seed)
-            _assign_variable_values(network, initial_state)
+            if training.refit_start == "fresh":
+                _assign_variable_values(network, initial_state)
             # The features encoded for the first fit, when cached, serve again.
             arguments = feeder.arguments(dataclasses.replace(training, validation_split=0.0), self._seed)
             if mode == progress.EPOCHS:

@@ -58,6 +58,7 @@ _ONE_OF = {
     "normalize": ("none", "l2"),
     "numerical_embedding": ("none", "periodic"),
     "refit": ("auto", True, False),
+    "refit_start": ("fresh", "stopped"),
     "ordinal": ("auto", True, False),
 }
 # Settings of a target's head (targets.<kind>.<key>, or a target's column entry) that take one of a list; a key
@@ -77,11 +78,12 @@ _AT_LEAST = {
 }
 # Beyond these a setting cannot be meant: a learning rate of 1e300 trains a model of NaNs, and every count the
 # table holds (epochs, units, batch size, levels) fits in an int32 that TensorFlow can take.
-_AT_MOST = {"learning_rate": 10.0}
+_AT_MOST = {"learning_rate": 10.0, "refit_fraction": 10.0}
 _INT_MAX = 2 ** 31 - 1
 _FRACTIONS = {"validation_split", "dropout", "categorical_max_unique_ratio", "reduce_lr_factor",
               "threshold", "codes_min_gain", "zero_indicator_min_share", "refit_average"}  # 0 <= value < 1
-_POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip", "threshold"}
+_POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip", "threshold",
+             "refit_fraction"}
 # Strings that must hold a character other than white space (a set's delimiter: labels are stripped of it).
 _VISIBLE_STRINGS = {"delimiter"}
 # Settings whose default is null but that take a number when set.
@@ -621,6 +623,8 @@ class Training:
     refit_max_rows: int
     refit_average: float
     epoch_metrics: bool = True
+    refit_start: str = "fresh"
+    refit_fraction: float = 1.0
     distribution: str = None
 
     @classmethod
@@ -634,4 +638,5 @@ class Training:
                    feature_cache_mb=section["feature_cache_mb"], reduce_lr_patience=section["reduce_lr_patience"],
                    reduce_lr_factor=section["reduce_lr_factor"], refit=section["refit"],
                    refit_max_rows=section["refit_max_rows"], distribution=section["distribution"],
-                   refit_average=section["refit_average"], epoch_metrics=section["epoch_metrics"])
+                   refit_average=section["refit_average"], epoch_metrics=section["epoch_metrics"],
+                   refit_start=section["refit_start"], refit_fraction=section["refit_fraction"])

@@ -194,4 +194,8 @@ def _refit_note(training):
     when = f" when the frame has at most {training['refit_max_rows']} rows" if training["refit"] == "auto" else ""
     averaged = (f", its weights averaged over the last {training['refit_average']:.0%} of its epochs"
                 if training["refit_average"] else "")
-    return f"; then a fresh network trained on all the rows for the chosen epochs{when}{averaged}"
+    epochs = ("the chosen epochs" if training["refit_fraction"] == 1
+              else f"{training['refit_fraction']:.0%} of the chosen epochs")
+    what = ("a fresh network trained" if training["refit_start"] == "fresh"
+            else "the network early stopping kept, trained further")
+    return f"; then {what} on all the rows for {epochs}{when}{averaged}"

@@ -9,6 +9,7 @@ few chunks.
 
 import functools
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
@@ -96,16 +97,17 @@ class Feeder:
 
 
 def refit_epochs(training, history, rows):
-    """How many epochs to train a fresh network on all `rows` after early stopping, or None for no refit.
+    """How many epochs to train on all `rows` after early stopping, or None for no refit.
 
     The first fit's validation rows chose the epochs: the best epoch when its weights were restored, else every
-    epoch it ran. No refit without validation rows, when `training.refit` is false, or, when it is "auto", above
-    `training.refit_max_rows`.
+    epoch it ran; the refit trains `training.refit_fraction` of them, at least one. No refit without validation
+    rows, when `training.refit` is false, or, when it is "auto", above `training.refit_max_rows`.
     """
     losses = history.get("val_loss")
     if not losses or training.refit is False or (training.refit == "auto" and rows > training.refit_max_rows):
         return None
-    return int(np.argmin(losses)) + 1 if training.restore_best_weights else len(losses)
+    chosen = int(np.argmin(losses)) + 1 if training.restore_best_weights else len(losses)
+    return chosen if training.refit_fraction == 1 else max(1, math.ceil(training.refit_fraction * chosen))
 
 
 def split_rows(first_target, values, fraction, seed):

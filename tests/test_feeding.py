@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -250,3 +251,47 @@ def test_a_fit_validates_on_the_same_rows_with_either_validation_pipeline(monkey
     per_batch = Automater(target="price", overrides=overrides, seed=0, verbose=0).fit(data)
     np.testing.assert_allclose(once.history_["val_loss"], per_batch.history_["val_loss"], rtol=1e-6)
     np.testing.assert_allclose(once.predict(data), per_batch.predict(data), rtol=1e-6)
+
+
+@pytest.mark.parametrize("fraction, expected", [(1.0, 6), (0.25, 2), (0.1, 1), (1.5, 9)])
+def test_the_refit_trains_its_fraction_of_the_chosen_epochs(fraction, expected):
+    from keras_defaults import defaults
+
+    training = dataclasses.replace(defaults.Training.from_config(defaults.Config.builtin()), refit=True,
+                                   refit_fraction=fraction)
+    history = {"loss": [1.0] * 8, "val_loss": [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.55, 0.6]}  # best at the sixth
+    assert feeding.refit_epochs(training, history, 100) == expected
+
+
+class Weights(keras.callbacks.Callback):
+    """The network's weights at the start and the end of each fit it sees (at the end, after early stopping, which
+    runs first, has restored its best ones)."""
+
+    def __init__(self):
+        super().__init__()
+        self.starts, self.ends = [], []
+
+    def on_train_begin(self, logs=None):
+        self.starts.append([w.copy() for w in self.model.get_weights()])
+
+    def on_train_end(self, logs=None):
+        self.ends.append([w.copy() for w in self.model.get_weights()])
+
+
+def test_a_refit_from_the_stopped_network_trains_on_from_its_best_weights():
+    data = mixed_frame(300).drop(columns=["binary", "label"])
+    training = {"epochs": 6, "batch_size": 64, "refit": True, "refit_start": "stopped", "refit_fraction": 0.5}
+    seen = Weights()
+    auto = Automater(target="price", overrides={"training": training, "body": {"units": [16]}}, seed=0,
+                     verbose=0).fit(data, callbacks=[seen])
+    best = int(np.argmin(auto.history_["val_loss"])) + 1
+    assert auto.refit_epochs_ == max(1, -(-best // 2))
+    assert len(seen.starts) == 2
+    for kept, start in zip(seen.ends[0], seen.starts[1]):  # the refit starts where early stopping left the network
+        np.testing.assert_array_equal(kept, start)
+    assert any(not np.array_equal(a, b) for a, b in zip(seen.starts[0], seen.starts[1]))
+    assert "the network early stopping kept, trained further on all the rows for 50% of the chosen epochs" in \
+        auto.explain().iloc[-1]["choice"]
+    again = Automater(target="price", overrides={"training": training, "body": {"units": [16]}}, seed=0,
+                      verbose=0).fit(data)
+    np.testing.assert_array_equal(again.predict(data), auto.predict(data))
