@@ -13,6 +13,10 @@ Run: python benchmarks/ablations.py [--variants default,adamw,...] [--extra JSON
 A code change that adds an option, off by default, leaves the default's scores as they were but changes the cache
 key: `--variants '' --extra ... --default-from results/ablations_roundN.csv` compares with that run's default
 instead of fitting it again (rounds 9 and 10 were made so).
+`--paired`, for a change judged by its fit time: one worker fits every variant of a dataset fold after fold, the
+variants' order turned each fold (A B, then B A, ...), so that each fold's variants are timed back to back beside
+the same neighbour, and nothing is read from the cache. Unpaired, each (dataset, variant) is a task of its own, run
+beside whatever the other worker runs then: on 2 cores one timing of a fold spreads by +-30% (round 32).
 Writes benchmarks/results/ablations.md and ablations.csv (with the sha256 of defaults.yaml they were made with).
 """
 
@@ -122,6 +126,8 @@ def main(argv=None):
     parser.add_argument("--default-from", help="an earlier ablations CSV whose `default` rows (same datasets, same "
                         "folds) stand for the default instead of fitting it again: for a change that leaves the "
                         "default's behaviour as it was (the report names the file)")
+    parser.add_argument("--paired", action="store_true", help="time the variants of each fold back to back in one "
+                        "worker, their order turned each fold, none read from the cache (for fit-time rounds)")
     parser.add_argument("--out", default=str(RESULTS / "ablations"), help="output path without extension")
     args = parser.parse_args(argv)
 
@@ -134,6 +140,9 @@ def main(argv=None):
         variants.update(json.loads(args.extra))
     if args.default_from and "default" in variants:
         raise SystemExit("--default-from stands for the default: leave 'default' out of --variants.")
+    if args.paired and (args.default_from or "default" not in variants):
+        raise SystemExit("--paired times the variants against the default fitted beside them, fold by fold: give "
+                         "'default' in --variants, and no --default-from.")
     halves = datasets.halves()
     names = args.datasets.split(",") if args.datasets else [n for n in datasets.DATASETS if halves.get(n) == "tune"]
     unknown = [n for n in names if n not in datasets.DATASETS]
@@ -147,9 +156,14 @@ def main(argv=None):
     log = lambda s: print(s, flush=True)  # noqa: E731
     reference = quality.run_all(names, [baselines.REFERENCE_MODEL], args.folds, args.jobs, log=log)
     rows = []
+    paired = run_paired(names, variants, args.folds, args.jobs, log) if args.paired else None
     for variant, overrides in variants.items():
-        log(f"variant {variant}: {json.dumps(overrides)}")
-        results = quality.run_all(names, ["automater"], args.folds, args.jobs, overrides=overrides or None, log=log)
+        if paired is not None:
+            results = paired[variant]
+        else:
+            log(f"variant {variant}: {json.dumps(overrides)}")
+            results = quality.run_all(names, ["automater"], args.folds, args.jobs, overrides=overrides or None,
+                                      log=log)
         for name in names:
             task = datasets.DATASETS[name].task
             metric = primary_metric(task)
@@ -167,6 +181,65 @@ def main(argv=None):
         variants = {"default": {}, **variants}
     write(results, variants, Path(args.out), argv if argv is not None else sys.argv[1:],
           time.perf_counter() - started)
+
+
+def fold_order(variants: list[str], fold: int) -> list[str]:
+    """The order the variants of fold `fold` are fitted in: turned by one each fold, so that no variant is always
+    the first of its fold (the one that runs beside whatever the other worker was doing when the fold began)."""
+    turn = fold % len(variants)
+    return variants[turn:] + variants[:turn]
+
+
+def paired_task(name: str, variants: dict, n_folds_small: int | None, threads: int | None) -> dict:
+    """{variant: [FoldResult]} for one dataset: fold after fold, each fold's variants back to back (`fold_order`),
+    fitted afresh (a cached result's time comes from another run) and written to the cache."""
+    spec = quality.DATASETS[name]
+    df, _ = quality.load(name)
+    versions = {v: baselines.model_version("automater", o or None) for v, o in variants.items()}
+    plans = {v: quality.fold_plan(name, "automater", n_folds_small, versions[v]) for v in variants}
+    out = {v: [] for v in variants}
+    for i, (fold, train_idx, test_idx, _) in enumerate(plans[next(iter(variants))]):
+        for variant in fold_order(list(variants), i):
+            result = quality.evaluate_fold("automater", spec, df, train_idx, test_idx, fold, threads,
+                                           variants[variant] or None)
+            result.version = versions[variant]
+            quality.write_cached(plans[variant][i][3], result)
+            out[variant].append(result)
+    return out
+
+
+def run_paired(names: list[str], variants: dict, n_folds_small: int | None, jobs: int, log=print) -> dict:
+    """`paired_task` for every dataset, the costliest first, in `jobs` worker processes: {variant: [FoldResult]}."""
+    import concurrent.futures
+    import multiprocessing
+
+    order = sorted(names, key=lambda n: -quality.task_cost(n, "automater"))
+    out = {v: [] for v in variants}
+
+    def collect(name, found):
+        for variant, results in found.items():
+            out[variant] += results
+        log(f"  {name:24s} paired: " + ", ".join(
+            f"{v} {sum(r.metrics.get('fit_s', 0.0) for r in rs):.1f} s" for v, rs in found.items()))
+
+    if jobs <= 1:
+        for name in order:
+            collect(name, paired_task(name, variants, n_folds_small, None))
+        return out
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                                initializer=quality._worker_init, initargs=(1,)) as pool:
+        futures = {pool.submit(paired_task, name, variants, n_folds_small, 1): name for name in order}
+        for future in concurrent.futures.as_completed(futures):
+            name = futures[future]
+            try:
+                found = future.result()
+            except Exception as exc:  # a worker died (memory?): recorded as every variant's failure, as run_all does
+                error = f"worker failed: {type(exc).__name__}: {exc}"
+                found = {v: [quality.FoldResult(name, quality.DATASETS[name].task, "automater", -1, error=error)]
+                         for v in variants}
+            collect(name, found)
+    return out
 
 
 def earlier_default(path: Path, names: list[str]) -> pd.DataFrame:
@@ -213,6 +286,10 @@ def write(results: pd.DataFrame, variants: dict, out: Path, argv, wall: float) -
     summary["mean_rank"] = wide.rank(axis=1, ascending=False).mean()
     if "default" in wide.columns:
         summary = summary.join(against_default(wide))
+        # Fit time against the default's: summed over every fold, and the median of the datasets' own ratios.
+        times = results.pivot(index="dataset", columns="variant", values="fit_s")
+        summary["time_vs_default"] = times.sum() / times["default"].sum()
+        summary["median_dataset_time_vs_default"] = times.div(times["default"], axis=0).median()
     lines = ["# Ablations of the defaults (tune half only)", "",
              f"Command: `python benchmarks/ablations.py {' '.join(argv)}`", ""]
     lines += [f"- **{k}**: `{v}`" for k, v in prov.items()]
