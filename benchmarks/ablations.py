@@ -210,35 +210,18 @@ def paired_task(name: str, variants: dict, n_folds_small: int | None, threads: i
 
 def run_paired(names: list[str], variants: dict, n_folds_small: int | None, jobs: int, log=print) -> dict:
     """`paired_task` for every dataset, the costliest first, in `jobs` worker processes: {variant: [FoldResult]}."""
-    import concurrent.futures
-    import multiprocessing
-
     order = sorted(names, key=lambda n: -quality.task_cost(n, "automater"))
+    calls = [(name, {"name": name, "variants": variants, "n_folds_small": n_folds_small}) for name in order]
     out = {v: [] for v in variants}
-
-    def collect(name, found):
+    for name, found in quality.in_workers(paired_task, calls, jobs):
+        if isinstance(found, Exception):  # a worker died (memory?): every variant's failure, as run_all records it
+            error = f"worker failed: {type(found).__name__}: {found}"
+            found = {v: [quality.FoldResult(name, quality.DATASETS[name].task, "automater", -1, error=error)]
+                     for v in variants}
         for variant, results in found.items():
             out[variant] += results
         log(f"  {name:24s} paired: " + ", ".join(
             f"{v} {sum(r.metrics.get('fit_s', 0.0) for r in rs):.1f} s" for v, rs in found.items()))
-
-    if jobs <= 1:
-        for name in order:
-            collect(name, paired_task(name, variants, n_folds_small, None))
-        return out
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                                initializer=quality._worker_init, initargs=(1,)) as pool:
-        futures = {pool.submit(paired_task, name, variants, n_folds_small, 1): name for name in order}
-        for future in concurrent.futures.as_completed(futures):
-            name = futures[future]
-            try:
-                found = future.result()
-            except Exception as exc:  # a worker died (memory?): recorded as every variant's failure, as run_all does
-                error = f"worker failed: {type(exc).__name__}: {exc}"
-                found = {v: [quality.FoldResult(name, quality.DATASETS[name].task, "automater", -1, error=error)]
-                         for v in variants}
-            collect(name, found)
     return out
 
 

@@ -322,7 +322,7 @@ def run_all(names: list[str], models: list[str], n_folds_small: int | None, jobs
     tasks = sorted(((n, m) for n in names for m in models), key=lambda t: -task_cost(*t))
     results: list[FoldResult] = []
 
-    def report(name, model, rs, _wall):
+    def report(name, model, rs):
         seconds = sum(r.metrics.get("fit_s", 0.0) + r.metrics.get("predict_s", 0.0) for r in rs)
         spec = DATASETS[name]
         primary = METRICS[spec.task][0]
@@ -333,35 +333,35 @@ def run_all(names: list[str], models: list[str], n_folds_small: int | None, jobs
             f"fit+predict {seconds:7.1f} s" + (f"  ({n_cached} cached)" if n_cached else "")
             + (f"  ({n_err} FAILED: {next(r.error for r in rs if r.error)[:200]})" if n_err else ""))
 
-    if jobs <= 1:
-        for name, model in tasks:
-            t0 = time.perf_counter()
-            rs = run_task(name, model, n_folds_small, versions[model], None,
-                          overrides if model == "automater" else None)
-            results += rs
-            report(name, model, rs, time.perf_counter() - t0)
-        return results
-
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                                                initargs=(1,)) as pool:
-        started = {}
-        futures = {}
-        for name, model in tasks:
-            fut = pool.submit(run_task, name, model, n_folds_small, versions[model], 1,
-                              overrides if model == "automater" else None)
-            futures[fut] = (name, model)
-            started[fut] = time.perf_counter()
-        for fut in concurrent.futures.as_completed(futures):
-            name, model = futures[fut]
-            try:
-                rs = fut.result()
-            except Exception as exc:  # a worker died (memory?): record it for every fold
-                spec = DATASETS[name]
-                rs = [FoldResult(name, spec.task, model, -1, error=f"worker failed: {type(exc).__name__}: {exc}")]
-            results += rs
-            report(name, model, rs, time.perf_counter() - started[fut])
+    calls = [((name, model), {"name": name, "model": model, "n_folds_small": n_folds_small,
+                              "version": versions[model], "overrides": overrides if model == "automater" else None})
+             for name, model in tasks]
+    for (name, model), rs in in_workers(run_task, calls, jobs):
+        if isinstance(rs, Exception):  # a worker died (memory?): record it for every fold
+            error = f"worker failed: {type(rs).__name__}: {rs}"
+            rs = [FoldResult(name, DATASETS[name].task, model, -1, error=error)]
+        results += rs
+        report(name, model, rs)
     return results
+
+
+def in_workers(function, calls, jobs: int):
+    """Yield (key, result) for each (key, keyword arguments) in `calls`, as the calls of `function(**arguments,
+    threads=...)` end: in `jobs` spawned worker processes of one thread each (`threads=1`), or with `jobs` <= 1 one
+    after another in this process (`threads=None`). A call whose worker died yields its exception as the result."""
+    if jobs <= 1:
+        for key, arguments in calls:
+            yield key, function(**arguments, threads=None)
+        return
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
+                                                initargs=(1,)) as pool:
+        futures = {pool.submit(function, **arguments, threads=1): key for key, arguments in calls}
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                yield futures[future], future.result()
+            except Exception as exc:
+                yield futures[future], exc
 
 
 def collect_cached(names: list[str], models: list[str], n_folds_small: int | None,

@@ -107,7 +107,7 @@ def refit_epochs(training, history, rows):
     if not losses or training.refit is False or (training.refit == "auto" and rows > training.refit_max_rows):
         return None
     chosen = int(np.argmin(losses)) + 1 if training.restore_best_weights else len(losses)
-    return chosen if training.refit_fraction == 1 else max(1, math.ceil(training.refit_fraction * chosen))
+    return max(1, math.ceil(training.refit_fraction * chosen))
 
 
 def split_rows(first_target, values, fraction, seed):
