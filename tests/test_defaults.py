@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,7 @@ import yaml
 
 import keras_defaults
 from conftest import FAST
-from keras_defaults import Automater
+from keras_defaults import Automater, defaults
 from keras_defaults.defaults import (BUILTIN_SOURCE, Config, builtin_path, column_settings, read_yaml,
                                      setting_origin, validate_column_entry)
 from keras_defaults.errors import ConfigError, ConfigTypeError
@@ -229,6 +230,16 @@ def test_the_package_never_calls_unsafe_yaml_loading():
     for source in package.rglob("*.py"):
         text = source.read_text()
         assert "yaml.load(" not in text and "yaml.unsafe_load" not in text and "yaml.Loader" not in text, source
+        # A loader named anywhere is one of YAML's safe ones.
+        assert set(re.findall(r"yaml\.(\w*Loader)\b", text)) <= {"SafeLoader", "CSafeLoader"}, source
+
+
+def test_yaml_is_read_by_a_safe_loader_that_builds_no_python_objects(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("training: !!python/object/apply:os.system ['echo unsafe']\n")
+    with pytest.raises(ConfigError, match=r"Malformed YAML in '.*evil.yaml', line 1.*python/object/apply"):
+        read_yaml(path)
+    assert defaults._SAFE_LOADER in (getattr(yaml, "CSafeLoader", None), yaml.SafeLoader)
 
 
 # ---------------------------------------------------------------------------------------------------- columns
