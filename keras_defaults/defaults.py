@@ -169,8 +169,19 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _safe_load(text):
-    """`yaml.safe_load(text)`, with libyaml's parser when there is one."""
-    loader = _SAFE_LOADER(text)
+    """`yaml.safe_load(text)`, with libyaml's parser when there is one. YAML that libyaml refuses is read again by
+    the pure-Python parser, whose error it is then: the messages (and their lines and columns) are the same with or
+    without libyaml, and libyaml's wording is terser ("did not find expected ',' or '}'")."""
+    try:
+        return _load_with(_SAFE_LOADER, text)
+    except yaml.YAMLError:
+        if _SAFE_LOADER is yaml.SafeLoader:
+            raise
+        return _load_with(yaml.SafeLoader, text)
+
+
+def _load_with(loader_class, text):
+    loader = loader_class(text)
     try:
         return loader.get_single_data()
     finally:
