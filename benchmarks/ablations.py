@@ -215,9 +215,7 @@ def run_paired(names: list[str], variants: dict, n_folds_small: int | None, jobs
     out = {v: [] for v in variants}
     for name, found in quality.in_workers(paired_task, calls, jobs):
         if isinstance(found, Exception):  # a worker died (memory?): every variant's failure, as run_all records it
-            error = f"worker failed: {type(found).__name__}: {found}"
-            found = {v: [quality.FoldResult(name, quality.DATASETS[name].task, "automater", -1, error=error)]
-                     for v in variants}
+            found = {v: quality.worker_failure(name, "automater", found) for v in variants}
         for variant, results in found.items():
             out[variant] += results
         log(f"  {name:24s} paired: " + ", ".join(

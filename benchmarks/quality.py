@@ -338,11 +338,16 @@ def run_all(names: list[str], models: list[str], n_folds_small: int | None, jobs
              for name, model in tasks]
     for (name, model), rs in in_workers(run_task, calls, jobs):
         if isinstance(rs, Exception):  # a worker died (memory?): record it for every fold
-            error = f"worker failed: {type(rs).__name__}: {rs}"
-            rs = [FoldResult(name, DATASETS[name].task, model, -1, error=error)]
+            rs = worker_failure(name, model, rs)
         results += rs
         report(name, model, rs)
     return results
+
+
+def worker_failure(name: str, model: str, error: Exception) -> list[FoldResult]:
+    """The results of a (dataset, model) whose worker process died (memory?): one failed fold naming the error."""
+    return [FoldResult(name, DATASETS[name].task, model, -1,
+                       error=f"worker failed: {type(error).__name__}: {error}")]
 
 
 def in_workers(function, calls, jobs: int):

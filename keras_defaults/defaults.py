@@ -622,9 +622,9 @@ class Training:
     refit: object  # True, False or "auto"
     refit_max_rows: int
     refit_average: float
-    epoch_metrics: bool = True
-    refit_start: str = "fresh"
-    refit_fraction: float = 1.0
+    epoch_metrics: bool
+    refit_start: str
+    refit_fraction: float
     distribution: str = None
 
     @classmethod
