@@ -3,6 +3,7 @@ import os
 import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,22 +19,33 @@ TESTS = Path(__file__).resolve().parent
 
 
 def run_python(code, *args, env=None, timeout=300):
-    """Start a Python process on this checkout; TensorFlow's devices and cluster are set per process."""
+    """Start a Python process on this checkout; TensorFlow's devices and cluster are set per process. A process that
+    crashes prints every thread's Python stack (faulthandler), so that a failure says where."""
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]), "TF_CPP_MIN_LOG_LEVEL": "3",
-                   "CUDA_VISIBLE_DEVICES": "", **(env or {})}
+                   "CUDA_VISIBLE_DEVICES": "", "PYTHONFAULTHANDLER": "1", **(env or {})}
     return subprocess.Popen([sys.executable, "-c", code, *map(str, args)], env=environment, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
-def finish(process, timeout=300):
+def communicate(process, timeout=300):
+    """A started process's (return code, stdout, stderr); the test fails if it runs past `timeout` seconds."""
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         out, err = process.communicate()
         pytest.fail(f"timed out after {timeout}s: {err[-3000:]}")
-    assert process.returncode == 0, err[-3000:]
+    return process.returncode, out, err
+
+
+def result_of(code, out, err):
+    """The JSON line a process printed last, once it has exited cleanly."""
+    assert code == 0, err[-3000:]
     return json.loads(out.strip().splitlines()[-1])
+
+
+def finish(process, timeout=300):
+    return result_of(*communicate(process, timeout))
 
 
 def test_an_unknown_distribution_is_refused_before_training():
@@ -124,22 +136,39 @@ def free_ports(n):
     return ports
 
 
-@pytest.mark.parametrize("cache_mb", [2048, 0], ids=["cached", "streamed"])
-def test_two_workers_train_one_model(tmp_path, cache_mb):
+def train_two_workers(folder, cache_mb):
+    """Run WORKER as the two workers of a cluster on loopback, writing to `folder`: their (code, stdout, stderr)."""
+    folder.mkdir()
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-    workers = [run_python(WORKER, tmp_path, cache_mb,
+    workers = [run_python(WORKER, folder, cache_mb,
                           env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})})
                for i in range(2)]
-    results = [finish(worker) for worker in workers]
+    return [communicate(worker) for worker in workers]
+
+
+@pytest.mark.parametrize("cache_mb", [2048, 0], ids=["cached", "streamed"])
+def test_two_workers_train_one_model(tmp_path, cache_mb):
+    outcomes = train_two_workers(tmp_path / "first", cache_mb)
+    # TensorFlow's multi-worker runtime has killed a worker of this test with a segmentation fault in 2 of about 16
+    # runs of the whole suite on a busy 2-core machine (2026-12-04; never in 40 runs of this test alone), inside
+    # TensorFlow. A worker killed by a signal is reported, with the stack faulthandler printed, and the pair is
+    # trained once more in fresh processes on fresh ports; any other failure, or a second crash, fails the test.
+    crashed = [f"worker {i}: signal {-code}\n{err[-2000:]}" for i, (code, _, err) in enumerate(outcomes) if code < 0]
+    folder = tmp_path / "first"
+    if crashed:
+        warnings.warn("A multi-worker training process crashed; trained again. " + "\n".join(crashed))
+        folder = tmp_path / "again"
+        outcomes = train_two_workers(folder, cache_mb)
+    results = [result_of(*outcome) for outcome in outcomes]
     assert [r["replicas"] for r in results] == [2, 2] and [r["chief"] for r in results] == [True, False]
     assert results[0]["feeding"] == ("cached" if cache_mb else "streamed")
     # One model: the same logs (averaged across workers) and the same weights on both, though each worker read other
     # labels (see WORKER): only gradients averaged across the workers make their weights equal.
     assert results[0]["history"] == results[1]["history"] and len(results[0]["history"]["loss"]) == 3
-    first, second = (pd.read_csv(tmp_path / f"worker{i}.csv", index_col=0) for i in range(2))
+    first, second = (pd.read_csv(folder / f"worker{i}.csv", index_col=0) for i in range(2))
     pd.testing.assert_frame_equal(first, second)
     # The chief's save loads and predicts like any other.
     data = mixed_frame(400).drop(columns=["price", "label"])
-    loaded = Automater.load(tmp_path / "model")
+    loaded = Automater.load(folder / "model")
     np.testing.assert_allclose(loaded.predict_proba(data).to_numpy(), first.to_numpy(), atol=1e-6)
     assert set(loaded.predict(data)) <= {0, 1}
