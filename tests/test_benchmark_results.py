@@ -153,3 +153,24 @@ def test_a_declared_added_setting_must_hold_its_declared_value():
                                          "`inference.codes_noise_z: 0.0`"))
     assert without_added({"inference": {"codes_noise_z": 0.0, "other": 1}},
                          {"inference.codes_noise_z": 0.0}) == {"inference": {"other": 1}}
+
+
+def test_speed_md_reports_fit_time_from_the_committed_results():
+    """speed.md's section on fit time against trees is what speed.py computes from the committed quality and
+    ablation results today, and its check-half median is the one quality.md reports for the Automater."""
+    import sys
+
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import speed
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    committed = (ROOT / "benchmarks" / "results" / "speed.md").read_text(encoding="utf-8")
+    assert "\n".join(speed.fit_time_section()) in committed, "speed.md is stale: python benchmarks/speed.py " \
+        "--from-csv benchmarks/results/speed.csv writes it again from the run's own figures"
+    medians, _ = speed.median_fit_time_vs_trees(pd.read_csv(ROOT / "benchmarks" / "results" / "quality_folds.csv"))
+    check_summary = REPORT.read_text(encoding="utf-8").split("## Check half: summary")[1]
+    reported = re.search(r"\| `automater` \|(?: [^|]+ \|){5} ([0-9.]+) \|", check_summary).group(1)
+    assert f"{medians['check']:.1f}" == reported
