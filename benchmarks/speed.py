@@ -367,12 +367,15 @@ def child(task, rows, work):
         result["frame_mb_estimate"] = synthetic(100_000).memory_usage(deep=True).sum() / 2 ** 20 * rows / 100_000
     elif task == "stream_fit":
         timer = EpochTimer()
-        auto = Automater(target=TARGET, overrides={"training": {"epochs": 1}}, seed=0, verbose=0)
+        # Streamed at every size: a tenth of the rows would fit the feature cache, and the two peaks would then
+        # compare a cache with a stream.
+        streamed = {"training": {"epochs": 1, "feature_cache_mb": 0}}
+        auto = Automater(target=TARGET, overrides=streamed, seed=0, verbose=0)
         start = time.perf_counter()
         auto.prepare(str(work / "files" / "*.parquet"))
         result["stats_seconds"] = time.perf_counter() - start
         result["files_rows"] = auto.targets_[TARGET].profile.rows
-        auto = Automater(target=TARGET, overrides={"training": {"epochs": 1}}, seed=0, verbose=0)
+        auto = Automater(target=TARGET, overrides=streamed, seed=0, verbose=0)
         start = time.perf_counter()
         auto.fit(str(work / "files" / "*.parquet"))
         result.update(seconds=time.perf_counter() - start, epoch=timer.times[-1], feeding=auto.feeding_)
@@ -781,8 +784,11 @@ def main():
     parser.add_argument("--stream-rows", type=int, default=None, help="rows streamed from files (default 10M)")
     parser.add_argument("--quick", action="store_true", help="small sizes; results in a temporary folder")
     parser.add_argument("--out", default=None, help="folder for speed.md and speed.csv")
-    parser.add_argument("--from-csv", default=None,
-                        help="write speed.md again from a run's speed.csv (into --out, default that file's folder)")
+    parser.add_argument("--from-csv", nargs="+", default=None,
+                        help="write speed.md again from runs' speed.csv files (into --out, default the first one's "
+                             "folder); a later file's tasks replace an earlier one's")
+    parser.add_argument("--stream-only", action="store_true",
+                        help="only the streaming from files; its speed.csv goes to --out, for --from-csv")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -794,13 +800,21 @@ def main():
     if args.child:
         return child(args.child, args.rows, args.work)
     if args.from_csv:
-        frame = pd.read_csv(args.from_csv)
+        frame = pd.DataFrame()
+        for path in args.from_csv:
+            later = pd.read_csv(path)
+            frame = pd.concat([frame[~frame.task.isin(later.task)] if len(frame) else frame, later])
         sizes = sorted(int(rows) for rows in frame.loc[frame.task == "fit_ours", "rows"].unique())
-        return report(frame.to_dict("records"), sizes, Path(args.out or Path(args.from_csv).parent), quick=False)
+        return report(frame.to_dict("records"), sizes, Path(args.out or Path(args.from_csv[0]).parent), quick=False)
     sizes = [int(s) for s in (args.sizes or ("2000,10000" if args.quick else "10000,100000,1000000")).split(",")]
     stream_rows = args.stream_rows if args.stream_rows is not None else (50_000 if args.quick else 10_000_000)
-    out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="speed_quick_")) if args.quick
-                                           else ROOT / "benchmarks" / "results")
+    # A quick run, or the streaming alone, never overwrites the committed results unless --out says so.
+    out = Path(args.out) if args.out else (Path(tempfile.mkdtemp(prefix="speed_quick_")) if args.quick or
+                                           args.stream_only else ROOT / "benchmarks" / "results")
+    if args.stream_only:
+        out.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(stream_pass(stream_rows)).to_csv(out / "speed.csv", index=False)
+        return print(f"Wrote {out / 'speed.csv'}: python benchmarks/speed.py --from-csv RUN.csv {out / 'speed.csv'}")
     feeding_rows = sizes[1] if len(sizes) > 1 else sizes[0]
     report(measure(sizes, stream_rows, feeding_rows), sizes, out, args.quick)
     print(f"\nWrote {out / 'speed.md'} and {out / 'speed.csv'}")
