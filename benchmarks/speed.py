@@ -571,7 +571,7 @@ def growth(values, sizes):
     return math.log(values[-1] / values[0]) / math.log(sizes[-1] / sizes[0])
 
 
-def report(results, sizes, out, quick):
+def report(results, sizes, out, quick, sources=()):
     frame = pd.DataFrame(results)
     out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out / "speed.csv", index=False)
@@ -589,7 +589,10 @@ def report(results, sizes, out, quick):
         f"scikit-learn {_version('sklearn')}. "
         f"Synthetic frames of 30 input columns (13 numerical, 7 low- and 4 high-cardinality categorical, 4 boolean, "
         f"2 short text of {TEXT_WORDS} words, with missing values) and a binary target. Every figure comes from its "
-        f"own process; the machine was shared, so single timings carry some noise.",
+        f"own process; the machine was shared, so single timings carry some noise."
+        + (f" Written from the figures of {len(sources)} runs (`--from-csv`; a later run's steps replace an "
+           f"earlier one's: here, {', '.join(sorted(set(pd.read_csv(sources[-1]).task)))})."
+           if len(sources) > 1 else ""),
         "",
         "## Statistics pass: kinds, vocabularies, quantiles",
         "",
@@ -805,7 +808,8 @@ def main():
             later = pd.read_csv(path)
             frame = pd.concat([frame[~frame.task.isin(later.task)] if len(frame) else frame, later])
         sizes = sorted(int(rows) for rows in frame.loc[frame.task == "fit_ours", "rows"].unique())
-        return report(frame.to_dict("records"), sizes, Path(args.out or Path(args.from_csv[0]).parent), quick=False)
+        return report(frame.to_dict("records"), sizes, Path(args.out or Path(args.from_csv[0]).parent), quick=False,
+                      sources=args.from_csv)
     sizes = [int(s) for s in (args.sizes or ("2000,10000" if args.quick else "10000,100000,1000000")).split(",")]
     stream_rows = args.stream_rows if args.stream_rows is not None else (50_000 if args.quick else 10_000_000)
     # A quick run, or the streaming alone, never overwrites the committed results unless --out says so.
