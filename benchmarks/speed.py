@@ -495,15 +495,22 @@ def run_child(task, rows, work, timeout=3600):
     return result
 
 
+def alternating(tasks, rows, work, runs):
+    """{task: its `runs` results}, the tasks run in turn, each in a fresh process, so that a slow spell of a shared
+    machine falls on both sides."""
+    runs_by_task = {task: [] for task in tasks}
+    for _ in range(runs):
+        for task, found in runs_by_task.items():
+            found.append(run_child(task, rows, work))
+    return runs_by_task
+
+
 def stats_pass(rows, work, runs=STATS_RUNS):
     """Both statistics passes `runs` times, alternating, each in a fresh process: one result per side, its seconds
     the median of its runs (`seconds_runs` holds them all) and `paired_ratios` each run's Automater / scikit-learn.
     At 10,000 rows a pass takes a few tenths of a second, mostly fixed costs, and one timing swung from 0.55 to 1.68
     x scikit-learn between two runs of this benchmark."""
-    runs_by_task = {"stats_ours": [], "stats_sklearn": []}
-    for _ in range(runs):
-        for task, found in runs_by_task.items():
-            found.append(run_child(task, rows, work))
+    runs_by_task = alternating(("stats_ours", "stats_sklearn"), rows, work, runs)
     ratios = [ours["seconds"] / theirs["seconds"]
               for ours, theirs in zip(runs_by_task["stats_ours"], runs_by_task["stats_sklearn"])]
     merged = []
@@ -519,10 +526,7 @@ def feeding_pass(rows, work, runs=FEEDING_RUNS):
     """`fit` with its features cached and streamed, `runs` times each, alternating, each in a fresh process: one
     result per side, its epoch the median of its runs and `paired_ratios` each run's streamed / cached epoch. One
     pair's ratio moved between 0.97 and 1.20 across four runs of this benchmark."""
-    runs_by_task = {"fit_cached": [], "fit_streamed": []}
-    for _ in range(runs):
-        for task, found in runs_by_task.items():
-            found.append(run_child(task, rows, work))
+    runs_by_task = alternating(("fit_cached", "fit_streamed"), rows, work, runs)
     ratios = [streamed["epoch"] / cached["epoch"]
               for cached, streamed in zip(runs_by_task["fit_cached"], runs_by_task["fit_streamed"])]
     return [{**found[0], "epoch": float(np.median([result["epoch"] for result in found])),
