@@ -149,10 +149,10 @@ def train_two_workers(folder, cache_mb):
 @pytest.mark.parametrize("cache_mb", [2048, 0], ids=["cached", "streamed"])
 def test_two_workers_train_one_model(tmp_path, cache_mb):
     outcomes = train_two_workers(tmp_path / "first", cache_mb)
-    # TensorFlow's multi-worker runtime has killed a worker of this test with a segmentation fault in 2 of about 16
-    # runs of the whole suite on a busy 2-core machine (2026-12-04; never in 40 runs of this test alone), inside
-    # TensorFlow. A worker killed by a signal is reported, with the stack faulthandler printed, and the pair is
-    # trained once more in fresh processes on fresh ports; any other failure, or a second crash, fails the test.
+    # A worker of this test died of a segmentation fault (native code: no Python error) in 2 of about 16 runs of the
+    # whole suite on a busy 2-core machine (2026-12-04), and in none of 20 pairs run alone; the cause is not known.
+    # A worker killed by a signal is reported, with the stacks faulthandler printed, and the pair is trained once
+    # more in fresh processes on fresh ports; any other failure, or a second crash, fails the test.
     crashed = [f"worker {i}: signal {-code}\n{err[-2000:]}" for i, (code, _, err) in enumerate(outcomes) if code < 0]
     folder = tmp_path / "first"
     if crashed:
