@@ -30,7 +30,8 @@ from keras_defaults.encoders import as_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of, shown, warn
 from keras_defaults.export import file_digest, recover_set_aside, replace_dir, staging_dir
-from keras_defaults.model import body_for_rows, build_network, build_preprocessor, build_served_model
+from keras_defaults.model import body_for_reconstruction, body_for_rows, build_network, build_preprocessor
+from keras_defaults.model import build_served_model
 from keras_defaults.model import check_model_config
 from keras_defaults.model import compile_model, functional, make_optimizer, output_key, raw_inputs_like
 from keras_defaults.save_files import MODEL_FILE, STATE_FILE, is_save_folder
@@ -206,7 +207,8 @@ class Automater:
             rows = data
         if self.reconstructs:  # the inputs as they are final; from files, a label outside the sample is not scored
             targets = autoencoder.reconstruction_targets(rows, inputs, config)
-        else:  # the body's width by rows was measured on predicted targets; an autoencoder's encoder keeps body.units
+            config = body_for_reconstruction(config)
+        else:  # the body's settings by rows were measured on predicted targets; an autoencoder's are fixed
             config = body_for_rows(config, data.rows if isinstance(data, sources.Files) else len(data))
         self._said = set()  # predict's once-only warnings describe a training profile: a new one starts afresh
         self.config_, self.inputs_, self.ignored_, self.targets_ = config, inputs, ignored, targets

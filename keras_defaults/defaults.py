@@ -56,7 +56,7 @@ _ONE_OF = {
     "class_weight": ("auto", "balanced", "none"),
     "epoch_unit": ("auto", "s", "ms", "us", "ns"),
     "normalize": ("none", "l2"),
-    "numerical_embedding": ("none", "periodic"),
+    "numerical_embedding": ("none", "periodic", "auto"),
     "refit": ("auto", True, False),
     "refit_start": ("fresh", "stopped"),
     "ordinal": ("auto", True, False),
@@ -74,7 +74,7 @@ _AT_LEAST = {
     "categorical_max_unique": 0, "integer_categorical_max_unique": 0, "id_like_min_rows": 0,
     "text_min_mean_words": 0, "log_transform_min_ratio": 1, "piecewise_linear_bins": 0, "reduce_lr_patience": 0,
     "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1, "refit_max_rows": 0, "codes_noise_z": 0,
-    "large_data_units": 1, "large_data_min_rows": 0,
+    "large_data_units": 1, "large_data_min_rows": 0, "numerical_embedding_min_rows": 0,
 }
 # Beyond these a setting cannot be meant: a learning rate of 1e300 trains a model of NaNs, and every count the
 # table holds (epochs, units, batch size, levels) fits in an int32 that TensorFlow can take.

@@ -186,15 +186,31 @@ def embedded_features(encoded, inputs, body_config, lookups=()):
 
 
 def body_for_rows(config, rows):
-    """`config` with the body's units for `rows` training rows: `body.large_data_units` from
-    `body.large_data_min_rows` rows up, where set and where `body.units` is the built-in value (units the user or a
-    search set are kept). The new units' origin says which rule chose them, for `explain()`."""
+    """`config` with the body's settings that depend on the `rows` training rows resolved: its units
+    (`body.large_data_units` from `body.large_data_min_rows` rows up, where set and where `body.units` is the built-in
+    value: units the user or a search set are kept) and its numerical embedding (`auto`: periodic from
+    `body.numerical_embedding_min_rows` rows up, none below). A new value's origin says which rule chose it, for
+    `explain()`. For predicted targets, where the rules were measured."""
     large = config.get("body", "large_data_units")
     threshold = config.get("body", "large_data_min_rows")
-    if large is None or rows < threshold or config.origin("body", "units") != BUILTIN_SOURCE:
+    if large is not None and rows >= threshold and config.origin("body", "units") == BUILTIN_SOURCE:
+        config = config.merged({"body": {"units": list(large)}},
+                               f"body.large_data_units ({rows:,} training rows; from {threshold:,})")
+    if config.get("body", "numerical_embedding") != "auto":
         return config
-    return config.merged({"body": {"units": list(large)}},
-                         f"body.large_data_units ({rows:,} training rows; from {threshold:,})")
+    threshold = config.get("body", "numerical_embedding_min_rows")
+    embedding = "periodic" if rows >= threshold else "none"
+    return config.merged({"body": {"numerical_embedding": embedding}},
+                         f"body.numerical_embedding_min_rows ({rows:,} training rows; periodic from {threshold:,})")
+
+
+def body_for_reconstruction(config):
+    """`config` for an autoencoder: `body.numerical_embedding: auto` is none (the embedding by rows was measured on
+    predicted targets); its units are `body.units` at any size (see `body_for_rows`)."""
+    if config.get("body", "numerical_embedding") != "auto":
+        return config
+    return config.merged({"body": {"numerical_embedding": "none"}},
+                         "body.numerical_embedding auto (none for an autoencoder)")
 
 
 def _glorot_limit(fan_in, units):

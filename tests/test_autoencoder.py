@@ -78,6 +78,18 @@ def test_the_encoder_keeps_body_units_at_any_size():
     assert "units: body.large_data_units" not in auto.explain().set_index("column").loc["body", "source"]
 
 
+def test_the_encoder_reads_an_auto_embedding_as_none():
+    # body.numerical_embedding: auto was measured on predicted targets; an autoencoder keeps its numbers unembedded.
+    frame, _ = planted_frame(rows=300)
+    settings = {"training": {"epochs": 1, "batch_size": 64},
+                "body": {"numerical_embedding": "auto", "numerical_embedding_min_rows": 100}}
+    auto = Automater(target=None, overrides=settings, verbose=0).fit(frame)
+    assert auto.config_.get("body", "numerical_embedding") == "none"
+    assert "numbers_embedding" not in [layer.name for layer in auto.network_.layers]
+    assert ("numerical_embedding: body.numerical_embedding auto (none for an autoencoder)"
+            in auto.explain().set_index("column").loc["body", "source"])
+
+
 def test_predict_evaluate_and_explain_speak_of_each_rebuilt_column(planted):
     auto, frame, _ = planted
     rebuilt = auto.predict(frame.head(50))

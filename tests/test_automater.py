@@ -311,6 +311,26 @@ def test_numbers_can_go_through_periodic_embeddings(frame, tmp_path):
     pd.testing.assert_frame_equal(loaded.predict_proba(frame), auto.predict_proba(frame))
 
 
+def test_an_auto_embedding_follows_the_training_rows_and_explain_says_why(frame, tmp_path):
+    data = frame.drop(columns=["label"])
+    settings = {**FAST, "body": {"units": [16], "numerical_embedding": "auto", "periodic_dim": 4,
+                                 "numerical_embedding_min_rows": len(data)}}
+    auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data)
+    assert auto.config_.get("body", "numerical_embedding") == "periodic"
+    assert auto.network_.get_layer("numbers_embedding").output.shape[-1] == 4 * 3
+    body = auto.explain().set_index("column").loc["body"]
+    assert "periodic embeddings" in body["choice"]
+    assert (f"numerical_embedding: body.numerical_embedding_min_rows ({len(data):,} training rows; periodic from "
+            f"{len(data):,})") in body["source"]
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    pd.testing.assert_frame_equal(loaded.predict_proba(data), auto.predict_proba(data))
+    fewer = data.iloc[:-1]
+    small = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(fewer)
+    assert small.config_.get("body", "numerical_embedding") == "none"
+    assert "numbers_embedding" not in [layer.name for layer in small.network_.layers]
+    assert "periodic embeddings" not in small.explain().set_index("column").loc["body", "choice"]
+
+
 def test_a_large_frame_gets_the_large_data_units_and_explain_says_why(frame, tmp_path):
     settings = {"training": FAST["training"], "body": {"large_data_units": [8, 4], "large_data_min_rows": 100}}
     data = frame.drop(columns=["price", "label"])

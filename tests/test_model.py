@@ -8,7 +8,7 @@ import pytest
 from conftest import FAST
 from keras_defaults import Automater
 from keras_defaults.defaults import BUILTIN_SOURCE, Config
-from keras_defaults.model import body_for_rows, layer_name, output_key, signature_name
+from keras_defaults.model import body_for_reconstruction, body_for_rows, layer_name, output_key, signature_name
 
 
 def test_preprocessor_has_no_trainable_weights(fitted_binary):
@@ -219,3 +219,44 @@ def test_without_large_data_units_the_body_is_the_same_at_any_size():
     config = Config.build([("'mine.yaml'", {"body": {"large_data_units": None}})])
     assert config.get("body", "large_data_units") is None
     assert body_for_rows(config, 10 ** 6) is config
+
+
+# ---------------------------------------------------------------------------------------------------- embedding by rows
+AUTO_EMBEDDING = {"body": {"numerical_embedding": "auto", "numerical_embedding_min_rows": 500}}
+
+
+@pytest.mark.parametrize("rows, embedding", [(499, "none"), (500, "periodic"), (50_000, "periodic")])
+def test_an_auto_embedding_is_periodic_from_its_row_count(rows, embedding):
+    config = Config.build([("'mine.yaml'", AUTO_EMBEDDING)])
+    resolved = body_for_rows(config, rows)
+    assert resolved.get("body", "numerical_embedding") == embedding
+    assert resolved.origin("body", "numerical_embedding") == (
+        f"body.numerical_embedding_min_rows ({rows:,} training rows; periodic from 500)")
+    assert config.get("body", "numerical_embedding") == "auto"  # the given configuration is not changed
+    assert body_for_rows(resolved, 10 ** 6).get("body", "numerical_embedding") == embedding  # resolved once
+
+
+@pytest.mark.parametrize("embedding", ["none", "periodic"])
+def test_an_embedding_set_by_name_holds_at_any_size(embedding):
+    config = Config.build([("'mine.yaml'", {"body": {"numerical_embedding": embedding,
+                                                     "numerical_embedding_min_rows": 500}})])
+    for rows in (10, 10 ** 6):
+        assert body_for_rows(config, rows).get("body", "numerical_embedding") == embedding
+
+
+def test_an_autoencoder_reads_an_auto_embedding_as_none():
+    config = Config.build([("'mine.yaml'", AUTO_EMBEDDING)])
+    resolved = body_for_reconstruction(config)
+    assert resolved.get("body", "numerical_embedding") == "none"
+    assert resolved.origin("body", "numerical_embedding") == "body.numerical_embedding auto (none for an autoencoder)"
+    periodic = Config.build([("'mine.yaml'", {"body": {"numerical_embedding": "periodic"}})])
+    assert body_for_reconstruction(periodic) is periodic
+
+
+def test_the_embedding_settings_are_checked():
+    from keras_defaults.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="numerical_embedding_min_rows"):
+        Config.build([("'mine.yaml'", {"body": {"numerical_embedding_min_rows": -1}})])
+    with pytest.raises(ConfigError, match="Did you mean 'auto'"):
+        Config.build([("'mine.yaml'", {"body": {"numerical_embedding": "autp"}})])
