@@ -1,5 +1,7 @@
 """explain(): every row says where its choices came from: the table, which file, a column entry or an argument."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,7 +52,9 @@ def test_model_rows_name_each_setting_source(tmp_path, frame):
     path, rows = _explained(tmp_path, frame)
     assert rows["optimizer"].choice == "adamw(learning_rate=0.001, weight_decay=0.0001)"
     assert rows["optimizer"].source == f"name, weight_decay: '{path}'; other settings: defaults.yaml"
-    assert rows["body"].source == "units: overrides= argument; other settings: defaults.yaml"
+    assert re.fullmatch(r"units: overrides= argument; numerical_embedding: body\.numerical_embedding_min_rows "
+                        r"\([\d,]+ training rows; periodic from 700\); other settings: defaults\.yaml",
+                        rows["body"].source), rows["body"].source
     assert rows["training"].source == f"early_stopping.patience: '{path}'; other settings: defaults.yaml"
 
 

@@ -200,7 +200,7 @@ def test_the_body_takes_the_large_data_units_from_their_row_count(rows, units):
     if rows >= 1000:
         assert resolved.origin("body", "units") == f"body.large_data_units ({rows:,} training rows; from 1,000)"
     else:
-        assert resolved is config and resolved.origin("body", "units") == BUILTIN_SOURCE
+        assert resolved.origin("body", "units") == BUILTIN_SOURCE
     assert config.get("body", "units") == [256, 256]  # the given configuration is not changed
 
 
@@ -218,7 +218,8 @@ def test_the_built_in_body_is_narrower_from_3000_training_rows(rows, units):
 def test_without_large_data_units_the_body_is_the_same_at_any_size():
     config = Config.build([("'mine.yaml'", {"body": {"large_data_units": None}})])
     assert config.get("body", "large_data_units") is None
-    assert body_for_rows(config, 10 ** 6) is config
+    resolved = body_for_rows(config, 10 ** 6)
+    assert resolved.get("body", "units") == [256, 256] and resolved.origin("body", "units") == BUILTIN_SOURCE
 
 
 # ---------------------------------------------------------------------------------------------------- embedding by rows
@@ -260,3 +261,9 @@ def test_the_embedding_settings_are_checked():
         Config.build([("'mine.yaml'", {"body": {"numerical_embedding_min_rows": -1}})])
     with pytest.raises(ConfigError, match="Did you mean 'auto'"):
         Config.build([("'mine.yaml'", {"body": {"numerical_embedding": "autp"}})])
+
+
+@pytest.mark.parametrize("rows, embedding", [(699, "none"), (700, "periodic"), (240_000, "periodic")])
+def test_the_built_in_numbers_are_embedded_from_700_training_rows(rows, embedding):
+    # round 36 (benchmarks/results/ablations_round36_plan.md): periodic embeddings from 700 training rows, none below
+    assert body_for_rows(Config.builtin(), rows).get("body", "numerical_embedding") == embedding
