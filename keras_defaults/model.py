@@ -198,10 +198,10 @@ def body_for_rows(config, rows):
                                f"body.large_data_units ({rows:,} training rows; from {threshold:,})")
     if config.get("body", "numerical_embedding") != "auto":
         return config
-    threshold = config.get("body", "numerical_embedding_min_rows")
-    embedding = "periodic" if rows >= threshold else "none"
+    periodic_from = config.get("body", "numerical_embedding_min_rows")
+    embedding = "periodic" if rows >= periodic_from else "none"
     return config.merged({"body": {"numerical_embedding": embedding}},
-                         f"body.numerical_embedding_min_rows ({rows:,} training rows; periodic from {threshold:,})")
+                         f"body.numerical_embedding_min_rows ({rows:,} training rows; periodic from {periodic_from:,})")
 
 
 def body_for_reconstruction(config):
