@@ -188,14 +188,20 @@ def embedded_features(encoded, inputs, body_config, lookups=()):
 def body_for_rows(config, rows):
     """`config` with the body's settings that depend on the `rows` training rows resolved: its units
     (`body.large_data_units` from `body.large_data_min_rows` rows up, where set and where `body.units` is the built-in
-    value: units the user or a search set are kept) and its numerical embedding (`auto`: periodic from
-    `body.numerical_embedding_min_rows` rows up, none below). A new value's origin says which rule chose it, for
-    `explain()`. For predicted targets, where the rules were measured."""
+    value: units the user or a search set are kept), its ensemble's members (`body.small_data_ensemble` below
+    `body.small_data_below_rows` rows, where set and where `body.ensemble` is the built-in value) and its numerical
+    embedding (`auto`: periodic from `body.numerical_embedding_min_rows` rows up, none below). A new value's origin
+    says which rule chose it, for `explain()`. For predicted targets, where the rules were measured."""
     large = config.get("body", "large_data_units")
     threshold = config.get("body", "large_data_min_rows")
     if large is not None and rows >= threshold and config.origin("body", "units") == BUILTIN_SOURCE:
         config = config.merged({"body": {"units": list(large)}},
                                f"body.large_data_units ({rows:,} training rows; from {threshold:,})")
+    members = config.get("body", "small_data_ensemble")
+    below = config.get("body", "small_data_below_rows")
+    if members is not None and rows < below and config.origin("body", "ensemble") == BUILTIN_SOURCE:
+        config = config.merged({"body": {"ensemble": members}},
+                               f"body.small_data_ensemble ({rows:,} training rows; below {below:,})")
     if config.get("body", "numerical_embedding") != "auto":
         return config
     periodic_from = config.get("body", "numerical_embedding_min_rows")
@@ -206,7 +212,8 @@ def body_for_rows(config, rows):
 
 def body_for_reconstruction(config):
     """`config` for an autoencoder: `body.numerical_embedding: auto` is none (the embedding by rows was measured on
-    predicted targets); its units are `body.units` at any size (see `body_for_rows`)."""
+    predicted targets); its units are `body.units` and its members `body.ensemble` at any size (see
+    `body_for_rows`)."""
     if config.get("body", "numerical_embedding") != "auto":
         return config
     return config.merged({"body": {"numerical_embedding": "none"}},

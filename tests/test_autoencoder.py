@@ -67,15 +67,19 @@ def test_the_embedding_width_follows_the_rule_and_the_yaml():
         Automater(target=None, overrides={"autoencoder": {"embedding_dim": 0}}).fit(frame)
 
 
-def test_the_encoder_keeps_body_units_at_any_size():
-    # body.large_data_units was chosen on predicted targets (round 29); an autoencoder's encoder is not narrowed.
+def test_the_encoder_keeps_body_units_and_members_at_any_size():
+    # body.large_data_units (round 29) and body.small_data_ensemble (round 38) were chosen on predicted targets; an
+    # autoencoder's encoder is neither narrowed nor given more members.
     frame, _ = planted_frame(rows=300)
     settings = {"training": {"epochs": 1, "batch_size": 64},
-                "body": {"large_data_units": [8], "large_data_min_rows": 100}}
+                "body": {"large_data_units": [8], "large_data_min_rows": 100, "small_data_ensemble": 8,
+                         "small_data_below_rows": 10 ** 6}}
     auto = Automater(target=None, overrides=settings, verbose=0).fit(frame)
     widths = [layer.units for layer in auto.network_.layers if layer.name.startswith("encoder_dense_")]
     assert widths == auto.config_.get("body", "units") == [256, 256]
-    assert "units: body.large_data_units" not in auto.explain().set_index("column").loc["body", "source"]
+    assert auto.config_.get("body", "ensemble") == 4  # nor given the small-data members (also predicted targets')
+    source = auto.explain().set_index("column").loc["body", "source"]
+    assert "units: body.large_data_units" not in source and "ensemble: body.small_data_ensemble" not in source
 
 
 def test_the_encoder_reads_an_auto_embedding_as_none():

@@ -349,6 +349,25 @@ def test_a_large_frame_gets_the_large_data_units_and_explain_says_why(frame, tmp
     assert [layer.units for layer in small.network_.layers if layer.name.startswith("body_dense_")] == [16]
 
 
+def test_a_small_frame_gets_the_small_data_ensemble_and_explain_says_why(frame, tmp_path):
+    data = frame.drop(columns=["price", "label"])
+    settings = {"training": FAST["training"], "body": {"units": [16], "small_data_ensemble": 3,
+                                                       "small_data_below_rows": len(data) + 1}}
+    auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data)
+    assert auto.config_.get("body", "ensemble") == 3
+    assert auto.network_.output["binary"].shape[1] == 3  # (batch, members, units)
+    body = auto.explain().set_index("column").loc["body"]
+    assert "3 members sharing it" in body["choice"]
+    assert f"ensemble: body.small_data_ensemble ({len(data):,} training rows; below {len(data) + 1:,})" in body["source"]
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    assert loaded.config_.get("body", "ensemble") == 3
+    pd.testing.assert_frame_equal(loaded.predict_proba(data), auto.predict_proba(data))
+    at_the_threshold = {**settings, "body": {**settings["body"], "small_data_below_rows": len(data)}}
+    larger = Automater(target="binary", overrides=at_the_threshold, seed=0, verbose=0).fit(data)
+    assert larger.config_.get("body", "ensemble") == 4
+    assert "ensemble: body.small_data_ensemble" not in larger.explain().set_index("column").loc["body", "source"]
+
+
 @pytest.mark.parametrize("target, loss", [("binary", None), ("label", "categorical_crossentropy"), ("price", "huber")])
 def test_an_ensemble_of_members_trains_predicts_and_saves(frame, tmp_path, target, loss):
     settings = {**FAST, "body": {"units": [16], "ensemble": 3}}

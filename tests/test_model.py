@@ -222,6 +222,38 @@ def test_without_large_data_units_the_body_is_the_same_at_any_size():
     assert resolved.get("body", "units") == [256, 256] and resolved.origin("body", "units") == BUILTIN_SOURCE
 
 
+# ---------------------------------------------------------------------------------------------------- members by rows
+SMALL = {"body": {"small_data_ensemble": 8, "small_data_below_rows": 700}}
+
+
+@pytest.mark.parametrize("rows, members", [(10, 8), (699, 8), (700, 4), (50_000, 4)])
+def test_a_small_table_takes_the_small_data_ensemble_below_its_row_count(rows, members):
+    config = Config.build([("'mine.yaml'", SMALL)])
+    resolved = body_for_rows(config, rows)
+    assert resolved.get("body", "ensemble") == members
+    if rows < 700:
+        assert resolved.origin("body", "ensemble") == f"body.small_data_ensemble ({rows:,} training rows; below 700)"
+    else:
+        assert resolved.origin("body", "ensemble") == BUILTIN_SOURCE
+    assert config.get("body", "ensemble") == 4  # the given configuration is not changed
+
+
+def test_members_set_by_the_user_are_kept_at_any_size():
+    config = Config.build([("'mine.yaml'", SMALL), ("overrides= argument", {"body": {"ensemble": 2}})])
+    assert body_for_rows(config, 10).get("body", "ensemble") == 2
+
+
+def test_without_small_data_ensemble_the_members_are_the_same_at_any_size():
+    config = Config.build([("'mine.yaml'", {"body": {"small_data_ensemble": None}})])
+    resolved = body_for_rows(config, 10)
+    assert resolved.get("body", "ensemble") == 4 and resolved.origin("body", "ensemble") == BUILTIN_SOURCE
+
+
+def test_an_autoencoder_keeps_the_built_in_members_at_any_size():
+    config = Config.build([("'mine.yaml'", {"body": {**SMALL["body"], "numerical_embedding": "none"}})])
+    assert body_for_reconstruction(config) is config and config.get("body", "ensemble") == 4
+
+
 # ---------------------------------------------------------------------------------------------------- embedding by rows
 AUTO_EMBEDDING = {"body": {"numerical_embedding": "auto", "numerical_embedding_min_rows": 500}}
 
