@@ -13,7 +13,7 @@ Run from the repository root:
                                                          # fit only the models changed since the committed run
     python benchmarks/quality.py --list                  # datasets (half, mix tags) and models
 
-The datasets (53 tables from installed packages, nothing downloaded) and their halves are in datasets.py and
+The datasets (61 tables from installed packages, nothing downloaded) and their halves are in datasets.py and
 halves.csv; the models in baselines.py; the report in report.py.
 
 Every (dataset, model, fold) result is cached in benchmarks/.cache/ under a key made of the dataset's content, the
