@@ -6,8 +6,10 @@ their fold results go to the same cache (keyed by the overrides too), so an inte
 reports each variant's primary score (ROC-AUC, accuracy or R^2) and its ratio to HistGradientBoosting's on the same
 splits (run, or read from the cache, alongside).
 
-The check half is never used here: naming a check-half dataset is an error. Defaults are chosen on the tune half and
-confirmed on the check half by `quality.py`.
+The check half is never used to choose: naming a check-half dataset is an error. Defaults are chosen on the tune half
+and confirmed on the check half by `quality.py`, or, for a change that reaches a few check tables only (a size rule),
+by `--check-step`: the variant a round's committed plan chose on the tune half, against the default, on those
+check-half tables alone (and nothing of the tune half), with the plan's seeds.
 
 Run: python benchmarks/ablations.py [--variants default,adamw,...] [--extra JSON] [--datasets a,b] [--jobs 2]
 A code change that adds an option, off by default, leaves the default's scores as they were but changes the cache
@@ -17,6 +19,9 @@ instead of fitting it again (rounds 9 and 10 were made so).
 variants' order turned each fold (A B, then B A, ...), so that each fold's variants are timed back to back beside
 the same neighbour, and nothing is read from the cache. Unpaired, each (dataset, variant) is a task of its own, run
 beside whatever the other worker runs then: on 2 cores one timing of a fold spreads by +-30% (round 32).
+`--seeds N`: each fold fitted with the Automater's seeds 0..N-1 and the scores averaged over them. On a table of a
+few hundred rows one seeded fit moves 2-4% between close settings (round 38); the mean of N seeds moves about
+1/sqrt(N) of that, and `seed_sd` reports the seeds' spread per dataset.
 Writes benchmarks/results/ablations.md and ablations.csv (with the sha256 of defaults.yaml they were made with).
 """
 
@@ -116,6 +121,15 @@ def check_tune_half(names: list[str]) -> None:
             "The check half confirms defaults chosen on the tune half and is never used to choose them.")
 
 
+def check_check_half(names: list[str]) -> None:
+    """--check-step confirms on the check half alone: a tune-half table there would mix the two halves' figures."""
+    halves = datasets.halves()
+    tune = [n for n in names if halves.get(n) != "check"]
+    if tune:
+        raise SystemExit(f"--check-step runs on check-half datasets only; not in it: {', '.join(tune)} "
+                         "(halves: benchmarks/halves.csv). Name the check tables the round's plan names in --datasets.")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list of variant names")
@@ -128,8 +142,19 @@ def main(argv=None):
                         "default's behaviour as it was (the report names the file)")
     parser.add_argument("--paired", action="store_true", help="time the variants of each fold back to back in one "
                         "worker, their order turned each fold, none read from the cache (for fit-time rounds)")
-    parser.add_argument("--out", default=str(RESULTS / "ablations"), help="output path without extension")
+    parser.add_argument("--seeds", type=int, default=1, help="the Automater's seeds 0..N-1 on every fold, scores "
+                        "averaged over them (default 1: seed 0, as quality.py)")
+    parser.add_argument("--check-step", action="store_true", help="confirm a variant chosen on the tune half on the "
+                        "check-half datasets named in --datasets (only those), against the default")
+    parser.add_argument("--out", help="output path without extension (default benchmarks/results/ablations; "
+                        "required with --check-step)")
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        raise SystemExit(f"--seeds must be at least 1. Received: --seeds {args.seeds}")
+    if args.check_step and not (args.datasets and args.out):
+        raise SystemExit("--check-step needs --datasets (the check-half tables the round's plan names) and --out (a "
+                         "file of its own, e.g. benchmarks/results/ablations_roundN_check).")
+    args.out = args.out or str(RESULTS / "ablations")
 
     variants = {}
     for name in [v for v in args.variants.split(",") if v]:
@@ -143,14 +168,17 @@ def main(argv=None):
     if args.paired and (args.default_from or "default" not in variants):
         raise SystemExit("--paired times the variants against the default fitted beside them, fold by fold: give "
                          "'default' in --variants, and no --default-from.")
+    if args.paired and args.seeds > 1:
+        raise SystemExit("--paired times one fit a fold (seed 0); --seeds is for scores: run them apart.")
     halves = datasets.halves()
     names = args.datasets.split(",") if args.datasets else [n for n in datasets.DATASETS if halves.get(n) == "tune"]
     unknown = [n for n in names if n not in datasets.DATASETS]
     if unknown:
         raise SystemExit(f"unknown datasets: {', '.join(unknown)}")
-    check_tune_half(names)
+    (check_check_half if args.check_step else check_tune_half)(names)
     # Read before anything is fitted, so that a file lacking a dataset fails at once.
-    earlier = earlier_default(Path(args.default_from), names) if args.default_from else None
+    earlier = earlier_default(Path(args.default_from), names, args.seeds) if args.default_from else None
+    seeds = [datasets.SEED + k for k in range(args.seeds)]
 
     started = time.perf_counter()
     log = lambda s: print(s, flush=True)  # noqa: E731
@@ -159,28 +187,45 @@ def main(argv=None):
     paired = run_paired(names, variants, args.folds, args.jobs, log) if args.paired else None
     for variant, overrides in variants.items():
         if paired is not None:
-            results = paired[variant]
+            by_seed = {seeds[0]: paired[variant]}
         else:
             log(f"variant {variant}: {json.dumps(overrides)}")
-            results = quality.run_all(names, ["automater"], args.folds, args.jobs, overrides=overrides or None,
-                                      log=log)
+            by_seed = {}
+            for seed in seeds:
+                if len(seeds) > 1:
+                    log(f"  seed {seed}")
+                by_seed[seed] = quality.run_all(names, ["automater"], args.folds, args.jobs,
+                                                overrides=overrides or None, log=log, seed=seed)
         for name in names:
             task = datasets.DATASETS[name].task
             metric = primary_metric(task)
-            rs = [r for r in results if r.dataset == name and not r.error]
             ref = [r.metrics[metric] for r in reference if r.dataset == name and not r.error]
-            score = float(np.mean([r.metrics[metric] for r in rs])) if rs else float("nan")
             ref_score = float(np.mean(ref)) if ref else float("nan")
-            rows.append({"dataset": name, "task": task, "metric": metric, "variant": variant, "score": score,
-                         "hgb": ref_score, "vs_hgb": score / ref_score if ref_score > 0 else float("nan"),
-                         "fit_s": float(sum(r.metrics.get("fit_s", 0.0) for r in rs)),
-                         "failed": sum(1 for r in results if r.dataset == name and r.error)})
+            rows.append({"dataset": name, "task": task, "metric": metric, "variant": variant,
+                         **seed_average(by_seed, name, metric), "hgb": ref_score})
+            rows[-1]["vs_hgb"] = rows[-1]["score"] / ref_score if ref_score > 0 else float("nan")
     results = pd.DataFrame(rows)
     if earlier is not None:
         results = pd.concat([earlier, results], ignore_index=True)
         variants = {"default": {}, **variants}
     write(results, variants, Path(args.out), argv if argv is not None else sys.argv[1:],
-          time.perf_counter() - started)
+          time.perf_counter() - started, check_step=args.check_step)
+
+
+def seed_average(by_seed: dict[int, list], name: str, metric: str) -> dict:
+    """One dataset's row from its fold results under each seed: the score (the mean over the seeds of each seed's
+    mean over the folds), the seeds' spread (standard deviation of their means; 0 for one seed), the fit time of
+    one seed's folds (their sum, averaged over the seeds: comparable with a one-seed run) and the failed folds."""
+    scores, times, failed = [], [], 0
+    for results in by_seed.values():
+        ok = [r for r in results if r.dataset == name and not r.error]
+        failed += sum(1 for r in results if r.dataset == name and r.error)
+        if ok:
+            scores.append(float(np.mean([r.metrics[metric] for r in ok])))
+            times.append(float(sum(r.metrics.get("fit_s", 0.0) for r in ok)))
+    return {"score": float(np.mean(scores)) if scores else float("nan"),
+            "seeds": len(by_seed), "seed_sd": float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0,
+            "fit_s": float(np.mean(times)) if times else 0.0, "failed": failed}
 
 
 def fold_order(variants: list[str], fold: int) -> list[str]:
@@ -223,13 +268,20 @@ def run_paired(names: list[str], variants: dict, n_folds_small: int | None, jobs
     return out
 
 
-def earlier_default(path: Path, names: list[str]) -> pd.DataFrame:
-    """The `default` rows of an earlier run's CSV for `names`; every one of them must be there."""
+def earlier_default(path: Path, names: list[str], seeds: int = 1) -> pd.DataFrame:
+    """The `default` rows of an earlier run's CSV for `names`, every one of them there, fitted with as many seeds a
+    fold (files from before --seeds have one)."""
     earlier = pd.read_csv(path)
+    if "seeds" not in earlier.columns:
+        earlier = earlier.assign(seeds=1, seed_sd=0.0)
     rows = earlier[(earlier["variant"] == "default") & earlier["dataset"].isin(names)]
     missing = sorted(set(names) - set(rows["dataset"]))
     if missing:
         raise SystemExit(f"{path} has no default row for {', '.join(missing)}: run the default (--variants default).")
+    other = sorted(set(rows["seeds"].astype(int)) - {seeds})
+    if other:
+        raise SystemExit(f"{path}'s default was fitted with {other[0]} seed(s) a fold, this run with {seeds}: give "
+                         f"--seeds {other[0]}, or fit the default again (--variants default).")
     return rows
 
 
@@ -250,6 +302,14 @@ def against_default(wide: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def seeds_sentence(results: pd.DataFrame) -> str:
+    seeds = sorted(set(results["seeds"].astype(int))) if "seeds" in results.columns else [1]
+    if seeds == [1]:
+        return ""
+    return (f"Each fold fitted with the Automater's seeds 0..{seeds[-1] - 1} and the scores averaged over them "
+            "(`seed_sd` in the CSV: their spread per dataset). ")
+
+
 def markdown(frame: pd.DataFrame) -> str:
     header = [frame.index.name or ""] + [str(c) for c in frame.columns]
     rows = [[str(i)] + [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
@@ -257,7 +317,7 @@ def markdown(frame: pd.DataFrame) -> str:
     return report.markdown_table(header, rows)
 
 
-def write(results: pd.DataFrame, variants: dict, out: Path, argv, wall: float) -> None:
+def write(results: pd.DataFrame, variants: dict, out: Path, argv, wall: float, check_step: bool = False) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     prov = report.provenance()
     results.to_csv(out.with_suffix(".csv"), index=False)
@@ -271,13 +331,16 @@ def write(results: pd.DataFrame, variants: dict, out: Path, argv, wall: float) -
         times = results.pivot(index="dataset", columns="variant", values="fit_s")
         summary["time_vs_default"] = times.sum() / times["default"].sum()
         summary["median_dataset_time_vs_default"] = times.div(times["default"], axis=0).median()
-    lines = ["# Ablations of the defaults (tune half only)", "",
-             f"Command: `python benchmarks/ablations.py {' '.join(argv)}`", ""]
+    title = ("# Check step: a variant chosen on the tune half, on check-half datasets" if check_step
+             else "# Ablations of the defaults (tune half only)")
+    lines = [title, "", f"Command: `python benchmarks/ablations.py {' '.join(argv)}`", ""]
     lines += [f"- **{k}**: `{v}`" for k, v in prov.items()]
     lines += [f"- **wall time**: {wall:,.0f} s", "",
               "Scores: ROC-AUC (binary), accuracy (multiclass), R² (regression), mean over the folds of "
-              "quality.py's protocol; `vs_hgb` divides by HistGradientBoosting's score on the same splits. Tune-half "
-              "datasets only; the check half confirms in quality.py.", "",
+              "quality.py's protocol; `vs_hgb` divides by HistGradientBoosting's score on the same splits. "
+              + seeds_sentence(results)
+              + ("Check-half datasets only: this run confirms a choice made on the tune half, and chooses nothing."
+                 if check_step else "Tune-half datasets only; the check half confirms in quality.py."), "",
               "## Variants", ""]
     lines += [f"- `{k}`: `{json.dumps(v)}`" for k, v in variants.items()]
     lines += ["", "## Summary", "", markdown(summary.sort_values("mean_vs_hgb", ascending=False)), "",

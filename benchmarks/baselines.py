@@ -396,13 +396,14 @@ def fit_keras_mlp(train: pd.DataFrame, target: str, task: str, text_columns=(), 
 # ------------------------------------------------------------------------------------------------------------
 
 def fit_automater(train: pd.DataFrame, target: str, task: str, text_columns=(), threads: int | None = None,
-                  overrides: dict | None = None):
+                  overrides: dict | None = None, seed: int = SEED):
     """`Automater(target=t, seed=0, verbose=0).fit(train)`: the raw frame, the task and kinds inferred by the
-    library. `overrides` (ablations only) are merged over defaults.yaml."""
+    library. Ablations only: `overrides` are merged over defaults.yaml, and `seed` replaces 0 (several seeds a fold
+    average out the luck of one initialisation on a small table)."""
     from keras_defaults import Automater
 
     kwargs = {"overrides": overrides} if overrides else {}
-    model = Automater(target=target, seed=SEED, verbose=0, **kwargs)
+    model = Automater(target=target, seed=seed, verbose=0, **kwargs)
     model.fit(train)
     return model
 
@@ -422,12 +423,15 @@ def package_source_sha256() -> str:
     return h.hexdigest()
 
 
-def automater_version(overrides: dict | None = None) -> str:
+def automater_version(overrides: dict | None = None, seed: int = SEED) -> str:
     # The table's settings, not its bytes: an edited note or comment keeps the cached fits.
     from keras_defaults.defaults import settings_sha256
 
-    blob = json.dumps({"defaults.yaml settings": settings_sha256(REPO_ROOT / "defaults.yaml"),
-                       "overrides": overrides or {}, "package": package_source_sha256()}, sort_keys=True)
+    parts = {"defaults.yaml settings": settings_sha256(REPO_ROOT / "defaults.yaml"), "overrides": overrides or {},
+             "package": package_source_sha256()}
+    if seed != SEED:  # named only when it is not the benchmark's seed, so that the fits cached before keep their key
+        parts["seed"] = seed
+    blob = json.dumps(parts, sort_keys=True)
     return "automater:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -483,7 +487,7 @@ MODELS: dict[str, ModelSpec] = {m.name: m for m in [
 REFERENCE_MODEL = "hgb"
 
 
-def model_version(name: str, overrides: dict | None = None) -> str:
+def model_version(name: str, overrides: dict | None = None, seed: int = SEED) -> str:
     if name == "automater":
-        return automater_version(overrides)
+        return automater_version(overrides, seed)
     return MODELS[name].version

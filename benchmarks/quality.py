@@ -218,15 +218,18 @@ def score(task: str, y_true: np.ndarray, pred: np.ndarray, proba: np.ndarray | N
 
 
 def evaluate_fold(model_name: str, spec: DatasetSpec, df: pd.DataFrame, train_idx, test_idx, fold: int,
-                  threads: int | None, overrides: dict | None = None, fit=None) -> FoldResult:
+                  threads: int | None, overrides: dict | None = None, fit=None, seed: int | None = None) -> FoldResult:
     """Fit a model on the fold's training rows and score it on its test rows. `fit` (a function with the baselines'
-    signature) replaces the registered model's: other benchmarks score their own fits (tuning.py)."""
+    signature) replaces the registered model's: other benchmarks score their own fits (tuning.py). `seed` (the
+    Automater's, for ablations) replaces the benchmark's."""
     result = FoldResult(spec.name, spec.task, model_name, fold)
     train, test = df.iloc[train_idx], df.iloc[test_idx]
     X_test, y_test = test.drop(columns=[spec.target]), test[spec.target].to_numpy()
     classes = np.unique(df[spec.target].to_numpy()) if spec.task in CLASSIFICATION else None
     fit = fit or baselines.MODELS[model_name].fit
     kwargs = {"overrides": overrides} if overrides else {}
+    if seed is not None:
+        kwargs["seed"] = seed
     try:
         t0 = time.perf_counter()
         fitted = fit(train, spec.target, spec.task, spec.text_columns, threads, **kwargs)
@@ -272,7 +275,7 @@ def fold_plan(name: str, model: str, n_folds_small: int | None, version: str, ma
 
 
 def run_task(name: str, model: str, n_folds_small: int | None, version: str, threads: int | None,
-             overrides: dict | None = None, max_rows: int = MAX_ROWS) -> list[FoldResult]:
+             overrides: dict | None = None, max_rows: int = MAX_ROWS, seed: int | None = None) -> list[FoldResult]:
     spec = DATASETS[name]
     df, _ = load(name, max_rows)
     out = []
@@ -282,7 +285,7 @@ def run_task(name: str, model: str, n_folds_small: int | None, version: str, thr
             cached.version = version
             out.append(cached)
             continue
-        result = evaluate_fold(model, spec, df, tr, te, fold, threads, overrides)
+        result = evaluate_fold(model, spec, df, tr, te, fold, threads, overrides, seed=seed)
         result.version = version
         write_cached(path, result)
         out.append(result)
@@ -317,8 +320,13 @@ def task_cost(name: str, model: str) -> float:
 
 
 def run_all(names: list[str], models: list[str], n_folds_small: int | None, jobs: int,
-            overrides: dict | None = None, log=print) -> list[FoldResult]:
-    versions = {m: baselines.model_version(m, overrides if m == "automater" else None) for m in models}
+            overrides: dict | None = None, log=print, seed: int | None = None) -> list[FoldResult]:
+    """Every (dataset, model) task, the costliest first, in `jobs` worker processes, read from the cache where it
+    holds them. `overrides` and `seed` (ablations) are given to the Automater's fits alone."""
+    if seed is not None and seed != SEED and models != ["automater"]:
+        raise ValueError("another seed is given to the Automater alone: run it with models=['automater']")
+    versions = {m: baselines.model_version(m, overrides if m == "automater" else None,
+                                           SEED if seed is None else seed) for m in models}
     tasks = sorted(((n, m) for n in names for m in models), key=lambda t: -task_cost(*t))
     results: list[FoldResult] = []
 
@@ -334,7 +342,8 @@ def run_all(names: list[str], models: list[str], n_folds_small: int | None, jobs
             + (f"  ({n_err} FAILED: {next(r.error for r in rs if r.error)[:200]})" if n_err else ""))
 
     calls = [((name, model), {"name": name, "model": model, "n_folds_small": n_folds_small,
-                              "version": versions[model], "overrides": overrides if model == "automater" else None})
+                              "version": versions[model], "overrides": overrides if model == "automater" else None,
+                              "seed": seed if model == "automater" else None})
              for name, model in tasks]
     for (name, model), rs in in_workers(run_task, calls, jobs):
         if isinstance(rs, Exception):  # a worker died (memory?): record it for every fold
