@@ -210,6 +210,19 @@ def body_for_rows(config, rows):
                          f"body.numerical_embedding_min_rows ({rows:,} training rows; periodic from {periodic_from:,})")
 
 
+def training_for_rows(config, rows):
+    """`config` with the training settings that depend on the `rows` training rows resolved: its batch size
+    (`training.small_data_batch_size` below `training.small_data_below_rows` rows, where set and where
+    `training.batch_size` is the built-in value: a batch size the user, a call or a search set is kept). The origin
+    says which rule chose it, for `explain()`. For predicted targets, where the rule was measured."""
+    batch = config.get("training", "small_data_batch_size")
+    below = config.get("training", "small_data_below_rows")
+    if batch is not None and rows < below and config.origin("training", "batch_size") == BUILTIN_SOURCE:
+        config = config.merged({"training": {"batch_size": batch}},
+                               f"training.small_data_batch_size ({rows:,} training rows; below {below:,})")
+    return config
+
+
 def body_for_reconstruction(config):
     """`config` for an autoencoder: `body.numerical_embedding: auto` is none (the embedding by rows was measured on
     predicted targets); its units are `body.units` and its members `body.ensemble` at any size (see

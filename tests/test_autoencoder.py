@@ -82,6 +82,15 @@ def test_the_encoder_keeps_body_units_and_members_at_any_size():
     assert "units: body.large_data_units" not in source and "ensemble: body.small_data_ensemble" not in source
 
 
+def test_an_autoencoder_keeps_the_built_in_batch_size_at_any_size():
+    # training.small_data_batch_size (round 39) was measured on predicted targets
+    frame, _ = planted_frame(rows=300)
+    settings = {"training": {"epochs": 1, "small_data_batch_size": 16, "small_data_below_rows": 10 ** 6}}
+    auto = Automater(target=None, overrides=settings, verbose=0).fit(frame)
+    assert auto.config_.get("training", "batch_size") == 256
+    assert "training.small_data_batch_size" not in auto.explain().set_index("column").loc["training", "source"]
+
+
 def test_the_encoder_reads_an_auto_embedding_as_none():
     # body.numerical_embedding: auto was measured on predicted targets; an autoencoder keeps its numbers unembedded.
     frame, _ = planted_frame(rows=300)

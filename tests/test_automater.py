@@ -368,6 +368,40 @@ def test_a_small_frame_gets_the_small_data_ensemble_and_explain_says_why(frame, 
     assert "ensemble: body.small_data_ensemble" not in larger.explain().set_index("column").loc["body", "source"]
 
 
+class _StepsSeen(keras.callbacks.Callback):
+    """The steps of each training run's epochs, as Keras counts them (its batches)."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+    def on_train_begin(self, logs=None):
+        self.steps.append(self.params["steps"])
+
+
+def test_a_small_frame_gets_the_small_data_batch_size_and_explain_says_why(frame, tmp_path):
+    data = frame.drop(columns=["price", "label"])
+    settings = {"training": {"epochs": 2, "small_data_batch_size": 16, "small_data_below_rows": len(data) + 1},
+                "body": {"units": [16]}}
+    seen = _StepsSeen()
+    auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data, callbacks=[seen])
+    assert auto.config_.get("training", "batch_size") == 16
+    trained = len(data) - round(len(data) * 0.2)  # the validation split's rows are held out of the first run
+    assert seen.steps[0] == -(-trained // 16)
+    training = auto.explain().set_index("column").loc["training"]
+    assert "batch 16" in training["choice"]
+    assert (f"batch_size: training.small_data_batch_size ({len(data):,} training rows; below {len(data) + 1:,})"
+            in training["source"])
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    assert loaded.config_.get("training", "batch_size") == 16
+    pd.testing.assert_frame_equal(loaded.predict_proba(data), auto.predict_proba(data))
+    at_the_threshold = {**settings, "training": {**settings["training"], "small_data_below_rows": len(data)}}
+    larger = Automater(target="binary", overrides=at_the_threshold, seed=0, verbose=0).fit(data)
+    assert larger.config_.get("training", "batch_size") == 256
+    given = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data, batch_size=64)
+    assert given.config_.get("training", "batch_size") == 64  # a batch size given to fit is kept
+
+
 @pytest.mark.parametrize("target, loss", [("binary", None), ("label", "categorical_crossentropy"), ("price", "huber")])
 def test_an_ensemble_of_members_trains_predicts_and_saves(frame, tmp_path, target, loss):
     settings = {**FAST, "body": {"units": [16], "ensemble": 3}}

@@ -8,7 +8,8 @@ import pytest
 from conftest import FAST
 from keras_defaults import Automater
 from keras_defaults.defaults import BUILTIN_SOURCE, Config
-from keras_defaults.model import body_for_reconstruction, body_for_rows, layer_name, output_key, signature_name
+from keras_defaults.model import (body_for_reconstruction, body_for_rows, layer_name, output_key, signature_name,
+                                  training_for_rows)
 
 
 def test_preprocessor_has_no_trainable_weights(fitted_binary):
@@ -254,6 +255,36 @@ def test_the_built_in_ensemble_has_4_members_at_any_size(rows):
     # round 38 (benchmarks/results/ablations_round38_plan.md): 8 members below 700 training rows lost on the check half
     resolved = body_for_rows(Config.builtin(), rows)
     assert resolved.get("body", "ensemble") == 4 and resolved.origin("body", "ensemble") == BUILTIN_SOURCE
+
+
+# ---------------------------------------------------------------------------------------------------- batch by rows
+SMALL_BATCH = {"training": {"small_data_batch_size": 32, "small_data_below_rows": 700}}
+
+
+@pytest.mark.parametrize("rows, batch", [(10, 32), (699, 32), (700, 256), (50_000, 256)])
+def test_a_small_table_takes_the_small_data_batch_size_below_its_row_count(rows, batch):
+    config = Config.build([("'mine.yaml'", SMALL_BATCH)])
+    resolved = training_for_rows(config, rows)
+    assert resolved.get("training", "batch_size") == batch
+    if rows < 700:
+        assert resolved.origin("training", "batch_size") == (
+            f"training.small_data_batch_size ({rows:,} training rows; below 700)")
+    else:
+        assert resolved.origin("training", "batch_size") == BUILTIN_SOURCE
+    assert config.get("training", "batch_size") == 256  # the given configuration is not changed
+
+
+@pytest.mark.parametrize("source", ["'mine.yaml'", "fit(batch_size=...)"])
+def test_a_batch_size_set_by_the_user_is_kept_at_any_size(source):
+    config = Config.build([("'defaults'", SMALL_BATCH), (source, {"training": {"batch_size": 100}})])
+    resolved = training_for_rows(config, 10)
+    assert resolved.get("training", "batch_size") == 100 and resolved.origin("training", "batch_size") == source
+
+
+def test_without_small_data_batch_size_the_batch_is_the_same_at_any_size():
+    config = Config.build([("'mine.yaml'", {"training": {"small_data_batch_size": None}})])
+    resolved = training_for_rows(config, 10)
+    assert resolved.get("training", "batch_size") == 256 and resolved.origin("training", "batch_size") == BUILTIN_SOURCE
 
 
 def test_an_autoencoder_keeps_the_built_in_members_at_any_size():
