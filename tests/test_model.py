@@ -287,6 +287,12 @@ def test_without_small_data_batch_size_the_batch_is_the_same_at_any_size():
     assert resolved.get("training", "batch_size") == 256 and resolved.origin("training", "batch_size") == BUILTIN_SOURCE
 
 
+@pytest.mark.parametrize("rows, batch", [(10, 32), (699, 32), (700, 256), (240_000, 256)])
+def test_the_built_in_batch_is_32_below_700_training_rows_and_256_from_there(rows, batch):
+    # round 39 (benchmarks/results/ablations_round39_plan.md), three seeds a fold on both halves' small tables
+    assert training_for_rows(Config.builtin(), rows).get("training", "batch_size") == batch
+
+
 def test_an_autoencoder_keeps_the_built_in_members_at_any_size():
     config = Config.build([("'mine.yaml'", {"body": {**SMALL["body"], "numerical_embedding": "none"}})])
     assert body_for_reconstruction(config) is config and config.get("body", "ensemble") == 4
