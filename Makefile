@@ -21,7 +21,7 @@ TEST_WORKERS ?= 2
 test: $(VENV)/.installed
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-# The quality benchmark: 46 offline datasets in a tune and a check half, 5 models (about an hour on 2 cores with
+# The quality benchmark: 61 offline datasets in a tune and a check half, 5 models (about an hour on 2 cores with
 # JOBS=2: its fits sum to about 2 h 10 min, benchmarks/results/quality.md; resumable: results are cached in
 # benchmarks/.cache/). JOBS=1 for one process (about twice as long); ARGS for more options (--half tune, --quick, ...).
 JOBS ?= 2

@@ -55,7 +55,9 @@ def test_model_rows_name_each_setting_source(tmp_path, frame):
     assert re.fullmatch(r"units: overrides= argument; numerical_embedding: body\.numerical_embedding_min_rows "
                         r"\([\d,]+ training rows; periodic from 700\); other settings: defaults\.yaml",
                         rows["body"].source), rows["body"].source
-    assert rows["training"].source == f"early_stopping.patience: '{path}'; other settings: defaults.yaml"
+    # the frame's 160 rows are under training.small_data_below_rows (round 39): the batch size says which rule set it
+    assert rows["training"].source == (f"early_stopping.patience: '{path}'; batch_size: training.small_data_batch_size "
+                                       f"(160 training rows; below 700); other settings: defaults.yaml")
 
 
 def test_fit_arguments_are_named_in_the_training_row(frame):
