@@ -138,6 +138,8 @@ FIT_TIME_CANDIDATES = [
     ("batch of 64 under 3,000 rows", "ablations_round11c.csv", "batch_64", "default", "not kept (within noise)"),
     ("body 2 x 128 instead of 2 x 256", "ablations_round28.csv", "units_128", "default",
      "kept from 3,000 training rows (round 29), not below (wine -1.7%)"),
+    ("batch of 32 under 700 rows (3 seeds a fold)", "ablations_round39.csv", "batch_32", "default",
+     "kept below 700 training rows (round 39: check half's eight small tables +3.7%)"),
     ("learning rate 3e-3", "ablations_round30.csv", "lr_3e-3", "default", "not kept (wage -3.7%)"),
     ("learning rate 2e-3", "ablations_round30.csv", "lr_2e-3", "default", "not kept (wage -1.7%)"),
     ("early-stopping patience 10", "ablations_round30.csv", "patience_10", "default", "not kept (saves 6%)"),
