@@ -359,31 +359,26 @@ def test_a_small_frame_gets_the_small_data_ensemble_and_explain_says_why(frame, 
     body = auto.explain().set_index("column").loc["body"]
     assert "3 members sharing it" in body["choice"]
     assert f"ensemble: body.small_data_ensemble ({len(data):,} training rows; below {len(data) + 1:,})" in body["source"]
-    loaded = Automater.load(auto.save(tmp_path / "run"))
-    assert loaded.config_.get("body", "ensemble") == 3
-    pd.testing.assert_frame_equal(loaded.predict_proba(data), auto.predict_proba(data))
-    at_the_threshold = {**settings, "body": {**settings["body"], "small_data_below_rows": len(data)}}
-    larger = Automater(target="binary", overrides=at_the_threshold, seed=0, verbose=0).fit(data)
+    larger = _saved_and_at_the_threshold(auto, data, settings, "body", "ensemble", tmp_path)
     assert larger.config_.get("body", "ensemble") == 4
     assert "ensemble: body.small_data_ensemble" not in larger.explain().set_index("column").loc["body", "source"]
 
 
-class _StepsSeen(keras.callbacks.Callback):
-    """The steps of each training run's epochs, as Keras counts them (its batches)."""
-
-    def __init__(self):
-        super().__init__()
-        self.steps = []
-
-    def on_train_begin(self, logs=None):
-        self.steps.append(self.params["steps"])
+def _saved_and_at_the_threshold(auto, data, settings, section, key, tmp_path):
+    """Checks that `auto`'s size-ruled setting `section.key` survives save and load (with the same predictions), and
+    returns the same fit with the rule's row threshold lowered to the frame's rows (where it no longer applies)."""
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    assert loaded.config_.get(section, key) == auto.config_.get(section, key)
+    pd.testing.assert_frame_equal(loaded.predict_proba(data), auto.predict_proba(data))
+    at_the_threshold = {**settings, section: {**settings[section], "small_data_below_rows": len(data)}}
+    return Automater(target="binary", overrides=at_the_threshold, seed=0, verbose=0).fit(data)
 
 
 def test_a_small_frame_gets_the_small_data_batch_size_and_explain_says_why(frame, tmp_path):
     data = frame.drop(columns=["price", "label"])
     settings = {"training": {"epochs": 2, "small_data_batch_size": 16, "small_data_below_rows": len(data) + 1},
                 "body": {"units": [16]}}
-    seen = _StepsSeen()
+    seen = Recorder()  # Keras's steps per epoch: the batches of the first fit
     auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data, callbacks=[seen])
     assert auto.config_.get("training", "batch_size") == 16
     trained = len(data) - round(len(data) * 0.2)  # the validation split's rows are held out of the first run
@@ -392,11 +387,7 @@ def test_a_small_frame_gets_the_small_data_batch_size_and_explain_says_why(frame
     assert "batch 16" in training["choice"]
     assert (f"batch_size: training.small_data_batch_size ({len(data):,} training rows; below {len(data) + 1:,})"
             in training["source"])
-    loaded = Automater.load(auto.save(tmp_path / "run"))
-    assert loaded.config_.get("training", "batch_size") == 16
-    pd.testing.assert_frame_equal(loaded.predict_proba(data), auto.predict_proba(data))
-    at_the_threshold = {**settings, "training": {**settings["training"], "small_data_below_rows": len(data)}}
-    larger = Automater(target="binary", overrides=at_the_threshold, seed=0, verbose=0).fit(data)
+    larger = _saved_and_at_the_threshold(auto, data, settings, "training", "batch_size", tmp_path)
     assert larger.config_.get("training", "batch_size") == 256
     given = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data, batch_size=64)
     assert given.config_.get("training", "batch_size") == 64  # a batch size given to fit is kept
