@@ -30,8 +30,7 @@ from keras_defaults.encoders import as_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of, shown, warn
 from keras_defaults.export import file_digest, recover_set_aside, replace_dir, staging_dir
-from keras_defaults.model import (body_for_reconstruction, body_for_rows, build_network, build_preprocessor,
-                                  training_for_rows)
+from keras_defaults.model import body_for_reconstruction, build_network, build_preprocessor, settings_for_rows
 from keras_defaults.model import build_served_model
 from keras_defaults.model import check_model_config
 from keras_defaults.model import compile_model, functional, make_optimizer, output_key, raw_inputs_like
@@ -210,8 +209,7 @@ class Automater:
             targets = autoencoder.reconstruction_targets(rows, inputs, config)
             config = body_for_reconstruction(config)
         else:  # the settings by rows were measured on predicted targets; an autoencoder's are fixed
-            n_rows = data.rows if isinstance(data, sources.Files) else len(data)
-            config = training_for_rows(body_for_rows(config, n_rows), n_rows)
+            config = settings_for_rows(config, data.rows if isinstance(data, sources.Files) else len(data))
         self._said = set()  # predict's once-only warnings describe a training profile: a new one starts afresh
         self.config_, self.inputs_, self.ignored_, self.targets_ = config, inputs, ignored, targets
         self.preprocessor_ = build_preprocessor(inputs, numbers=config.get("body", "numerical_embedding") != "none")
@@ -608,7 +606,7 @@ class Automater:
             trial_config = config.merged(tuning.overrides(dimensions, values), tuning.TUNING_SOURCE) if values else (
                 config)
             # The width the final fit on every row will have, so that the trial measures the network it stands for.
-            trial_config = training_for_rows(body_for_rows(trial_config, len(frame)), len(frame))
+            trial_config = settings_for_rows(trial_config, len(frame))
             started = time.monotonic()
             folds_run = []
             for fold in range(len(split)):

@@ -223,6 +223,13 @@ def training_for_rows(config, rows):
     return config
 
 
+def settings_for_rows(config, rows):
+    """`config` with every setting that depends on the `rows` training rows resolved: the body's
+    (`body_for_rows`) and the training's (`training_for_rows`). The one entry point for a fit of a predicted target
+    and for a search's trials, so that both read a new size rule alike."""
+    return training_for_rows(body_for_rows(config, rows), rows)
+
+
 def body_for_reconstruction(config):
     """`config` for an autoencoder: `body.numerical_embedding: auto` is none (the embedding by rows was measured on
     predicted targets); its units are `body.units` and its members `body.ensemble` at any size (see
