@@ -189,9 +189,11 @@ def body_for_rows(config, rows):
     """`config` with the body's settings that depend on the `rows` training rows resolved: its units
     (`body.large_data_units` from `body.large_data_min_rows` rows up, where set and where `body.units` is the built-in
     value: units the user or a search set are kept), its ensemble's members (`body.small_data_ensemble` below
-    `body.small_data_below_rows` rows, where set and where `body.ensemble` is the built-in value) and its numerical
-    embedding (`auto`: periodic from `body.numerical_embedding_min_rows` rows up, none below). A new value's origin
-    says which rule chose it, for `explain()`. For predicted targets, where the rules were measured."""
+    `body.small_data_below_rows` rows, where set and where `body.ensemble` is the built-in value), its dropout
+    (`body.small_data_dropout` below the same row count, where set and where `body.dropout` is the built-in value)
+    and its numerical embedding (`auto`: periodic from `body.numerical_embedding_min_rows` rows up, none below). A
+    new value's origin says which rule chose it, for `explain()`. For predicted targets, where the rules were
+    measured."""
     large = config.get("body", "large_data_units")
     threshold = config.get("body", "large_data_min_rows")
     if large is not None and rows >= threshold and config.origin("body", "units") == BUILTIN_SOURCE:
@@ -202,6 +204,10 @@ def body_for_rows(config, rows):
     if members is not None and rows < below and config.origin("body", "ensemble") == BUILTIN_SOURCE:
         config = config.merged({"body": {"ensemble": members}},
                                f"body.small_data_ensemble ({rows:,} training rows; below {below:,})")
+    dropout = config.get("body", "small_data_dropout")
+    if dropout is not None and rows < below and config.origin("body", "dropout") == BUILTIN_SOURCE:
+        config = config.merged({"body": {"dropout": dropout}},
+                               f"body.small_data_dropout ({rows:,} training rows; below {below:,})")
     if config.get("body", "numerical_embedding") != "auto":
         return config
     periodic_from = config.get("body", "numerical_embedding_min_rows")
