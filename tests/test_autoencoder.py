@@ -82,6 +82,15 @@ def test_the_encoder_keeps_body_units_and_members_at_any_size():
     assert "units: body.large_data_units" not in source and "ensemble: body.small_data_ensemble" not in source
 
 
+def test_an_autoencoder_keeps_the_built_in_dropout_at_any_size():
+    # body.small_data_dropout (round 40) was measured on predicted targets
+    frame, _ = planted_frame(rows=300)
+    settings = {"training": {"epochs": 1}, "body": {"small_data_dropout": 0.3, "small_data_below_rows": 10 ** 6}}
+    auto = Automater(target=None, overrides=settings, verbose=0).fit(frame)
+    assert auto.config_.get("body", "dropout") == 0.1
+    assert "body.small_data_dropout" not in auto.explain().set_index("column").loc["body", "source"]
+
+
 def test_an_autoencoder_keeps_the_built_in_batch_size_at_any_size():
     # training.small_data_batch_size (round 39) was measured on predicted targets
     frame, _ = planted_frame(rows=300)

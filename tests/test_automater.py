@@ -364,6 +364,25 @@ def test_a_small_frame_gets_the_small_data_ensemble_and_explain_says_why(frame, 
     assert "ensemble: body.small_data_ensemble" not in larger.explain().set_index("column").loc["body", "source"]
 
 
+def test_a_small_frame_gets_the_small_data_dropout_and_explain_says_why(frame, tmp_path):
+    data = frame.drop(columns=["price", "label"])
+    settings = {"training": FAST["training"], "body": {"units": [16], "small_data_dropout": 0.3,
+                                                       "small_data_below_rows": len(data) + 1}}
+    auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data)
+    assert auto.config_.get("body", "dropout") == 0.3
+    rates = [layer.rate for layer in auto.network_.layers if isinstance(layer, keras.layers.Dropout)]
+    assert rates and set(rates) == {0.3}
+    body = auto.explain().set_index("column").loc["body"]
+    assert "dropout 0.3" in body["choice"]
+    assert f"dropout: body.small_data_dropout ({len(data):,} training rows; below {len(data) + 1:,})" in body["source"]
+    larger = _saved_and_at_the_threshold(auto, data, settings, "body", "dropout", tmp_path)
+    assert larger.config_.get("body", "dropout") == 0.1
+    assert "body.small_data_dropout" not in larger.explain().set_index("column").loc["body", "source"]
+    given = Automater(target="binary", overrides={**settings, "body": {**settings["body"], "dropout": 0.0}},
+                      seed=0, verbose=0).fit(data)
+    assert given.config_.get("body", "dropout") == 0.0  # a dropout the user set is kept
+
+
 def _saved_and_at_the_threshold(auto, data, settings, section, key, tmp_path):
     """Checks that `auto`'s size-ruled setting `section.key` survives save and load (with the same predictions), and
     returns the same fit with the rule's row threshold lowered to the frame's rows (where it no longer applies)."""

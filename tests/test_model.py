@@ -257,6 +257,36 @@ def test_the_built_in_ensemble_has_4_members_at_any_size(rows):
     assert resolved.get("body", "ensemble") == 4 and resolved.origin("body", "ensemble") == BUILTIN_SOURCE
 
 
+# ---------------------------------------------------------------------------------------------------- dropout by rows
+SMALL_DROPOUT = {"body": {"small_data_dropout": 0.2, "small_data_below_rows": 700}}
+
+
+@pytest.mark.parametrize("rows, dropout", [(10, 0.2), (699, 0.2), (700, 0.1), (50_000, 0.1)])
+def test_a_small_table_takes_the_small_data_dropout_below_its_row_count(rows, dropout):
+    config = Config.build([("'mine.yaml'", SMALL_DROPOUT)])
+    resolved = body_for_rows(config, rows)
+    assert resolved.get("body", "dropout") == dropout
+    if rows < 700:
+        assert resolved.origin("body", "dropout") == f"body.small_data_dropout ({rows:,} training rows; below 700)"
+    else:
+        assert resolved.origin("body", "dropout") == BUILTIN_SOURCE
+    assert config.get("body", "dropout") == 0.1  # the given configuration is not changed
+
+
+@pytest.mark.parametrize("source", ["'mine.yaml'", "overrides= argument"])
+def test_a_dropout_set_by_the_user_is_kept_at_any_size(source):
+    config = Config.build([("'defaults'", SMALL_DROPOUT), (source, {"body": {"dropout": 0.0}})])
+    resolved = body_for_rows(config, 10)
+    assert resolved.get("body", "dropout") == 0.0 and resolved.origin("body", "dropout") == source
+
+
+@pytest.mark.parametrize("rows", [10, 699, 700, 240_000])
+def test_the_built_in_dropout_is_the_same_at_any_size(rows):
+    # round 40 (benchmarks/results/ablations_round40_plan.md): dropout 0.2 below 700 training rows lost on the check half
+    resolved = body_for_rows(Config.builtin(), rows)
+    assert resolved.get("body", "dropout") == 0.1 and resolved.origin("body", "dropout") == BUILTIN_SOURCE
+
+
 # ---------------------------------------------------------------------------------------------------- batch by rows
 SMALL_BATCH = {"training": {"small_data_batch_size": 32, "small_data_below_rows": 700}}
 
