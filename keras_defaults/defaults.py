@@ -75,7 +75,8 @@ _AT_LEAST = {
     "text_min_mean_words": 0, "log_transform_min_ratio": 1, "piecewise_linear_bins": 0, "reduce_lr_patience": 0,
     "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1, "refit_max_rows": 0, "codes_noise_z": 0,
     "large_data_units": 1, "large_data_min_rows": 0, "numerical_embedding_min_rows": 0, "small_data_ensemble": 1,
-    "small_data_below_rows": 0, "small_data_batch_size": 1,
+    "small_data_below_rows": 0, "small_data_batch_size": 1, "small_data_periodic_dim": 1,
+    "small_data_periodic_frequencies": 1,
 }
 # Beyond these a setting cannot be meant: a learning rate of 1e300 trains a model of NaNs, and every count the
 # table holds (epochs, units, batch size, levels) fits in an int32 that TensorFlow can take.
@@ -88,7 +89,7 @@ _POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma"
 # Strings that must hold a character other than white space (a set's delimiter: labels are stripped of it).
 _VISIBLE_STRINGS = {"delimiter"}
 # Settings whose default is null but that take a number when set.
-_NULL_OR_INT = {"embedding_dim", "small_data_ensemble", "small_data_batch_size"}
+_NULL_OR_INT = {"embedding_dim", "small_data_ensemble", "small_data_batch_size", "small_data_periodic_dim"}
 # Settings whose default is null but that take a number (an int or a float) when set.
 _NULL_OR_NUMBER = {"small_data_dropout"}
 # Settings whose default is null but that take a list of distinct labels (strings, numbers or booleans) when set.

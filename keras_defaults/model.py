@@ -191,9 +191,11 @@ def body_for_rows(config, rows):
     value: units the user or a search set are kept), its ensemble's members (`body.small_data_ensemble` below
     `body.small_data_below_rows` rows, where set and where `body.ensemble` is the built-in value), its dropout
     (`body.small_data_dropout` below the same row count, where set and where `body.dropout` is the built-in value)
-    and its numerical embedding (`auto`: periodic from `body.numerical_embedding_min_rows` rows up, none below). A
-    new value's origin says which rule chose it, for `explain()`. For predicted targets, where the rules were
-    measured."""
+    and its numerical embedding (`auto`: periodic from `body.numerical_embedding_min_rows` rows up; below, a lighter
+    periodic one of `body.small_data_periodic_frequencies` x `body.small_data_periodic_dim` where that is set, the
+    sizes only where `body.periodic_frequencies` and `body.periodic_dim` are the built-in values, and none where it is
+    null). A new value's origin says which rule chose it, for `explain()`. For predicted targets, where the rules
+    were measured."""
     large = config.get("body", "large_data_units")
     threshold = config.get("body", "large_data_min_rows")
     if large is not None and rows >= threshold and config.origin("body", "units") == BUILTIN_SOURCE:
@@ -211,9 +213,16 @@ def body_for_rows(config, rows):
     if config.get("body", "numerical_embedding") != "auto":
         return config
     periodic_from = config.get("body", "numerical_embedding_min_rows")
-    embedding = "periodic" if rows >= periodic_from else "none"
-    return config.merged({"body": {"numerical_embedding": embedding}},
-                         f"body.numerical_embedding_min_rows ({rows:,} training rows; periodic from {periodic_from:,})")
+    by_rows = f"body.numerical_embedding_min_rows ({rows:,} training rows; periodic from {periodic_from:,})"
+    if rows >= periodic_from:
+        return config.merged({"body": {"numerical_embedding": "periodic"}}, by_rows)
+    light_dim = config.get("body", "small_data_periodic_dim")
+    if light_dim is None:
+        return config.merged({"body": {"numerical_embedding": "none"}}, by_rows)
+    light = f"body.small_data_periodic_dim ({rows:,} training rows; below {periodic_from:,})"
+    sizes = {key: config.get("body", f"small_data_{key}") for key in ("periodic_frequencies", "periodic_dim")
+             if config.origin("body", key) == BUILTIN_SOURCE}
+    return config.merged({"body": {"numerical_embedding": "periodic", **sizes}}, light)
 
 
 def training_for_rows(config, rows):
