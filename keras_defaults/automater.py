@@ -425,8 +425,10 @@ class Automater:
         df = arrow.to_pandas(df, "the training data")
         started = time.monotonic()
         data = self._learn(df, config, weight_column)
-        # The batch size may depend on the rows (training.small_data_batch_size), known only now.
-        training = dataclasses.replace(training, batch_size=self.config_.get("training", "batch_size"))
+        # The batch size and the validation split may depend on the rows (training.small_data_batch_size,
+        # small_data_validation_split), known only now.
+        training = dataclasses.replace(training, batch_size=self.config_.get("training", "batch_size"),
+                                       validation_split=self.config_.get("training", "validation_split"))
         rows = data.rows if isinstance(data, sources.Files) else len(data)
         if mode != progress.SILENT:
             progress.say(progress.statistics_line(self.inputs_, self.ignored_, self.targets_, rows,

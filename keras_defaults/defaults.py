@@ -82,7 +82,7 @@ _AT_LEAST = {
 # table holds (epochs, units, batch size, levels) fits in an int32 that TensorFlow can take.
 _AT_MOST = {"learning_rate": 10.0, "refit_fraction": 10.0}
 _INT_MAX = 2 ** 31 - 1
-_FRACTIONS = {"validation_split", "dropout", "small_data_dropout", "categorical_max_unique_ratio", "reduce_lr_factor",
+_FRACTIONS = {"validation_split", "small_data_validation_split", "dropout", "small_data_dropout", "categorical_max_unique_ratio", "reduce_lr_factor",
               "threshold", "codes_min_gain", "zero_indicator_min_share", "refit_average"}  # 0 <= value < 1
 _POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip", "threshold",
              "refit_fraction"}
@@ -91,7 +91,7 @@ _VISIBLE_STRINGS = {"delimiter"}
 # Settings whose default is null but that take a number when set.
 _NULL_OR_INT = {"embedding_dim", "small_data_ensemble", "small_data_batch_size", "small_data_periodic_dim"}
 # Settings whose default is null but that take a number (an int or a float) when set.
-_NULL_OR_NUMBER = {"small_data_dropout"}
+_NULL_OR_NUMBER = {"small_data_dropout", "small_data_validation_split"}
 # Settings whose default is null but that take a list of distinct labels (strings, numbers or booleans) when set.
 _NULL_OR_LABELS = {"order"}
 # Settings whose default is null but that take a list of ints when set (layer widths, as `body.units`).

@@ -228,13 +228,19 @@ def body_for_rows(config, rows):
 def training_for_rows(config, rows):
     """`config` with the training settings that depend on the `rows` training rows resolved: its batch size
     (`training.small_data_batch_size` below `training.small_data_below_rows` rows, where set and where
-    `training.batch_size` is the built-in value: a batch size the user, a call or a search set is kept). The origin
-    says which rule chose it, for `explain()`. For predicted targets, where the rule was measured."""
+    `training.batch_size` is the built-in value: a batch size the user, a call or a search set is kept) and its
+    validation split (`training.small_data_validation_split` below the same row count, where set and where
+    `training.validation_split` is the built-in value). The origin says which rule chose it, for `explain()`. For
+    predicted targets, where the rules were measured."""
     batch = config.get("training", "small_data_batch_size")
     below = config.get("training", "small_data_below_rows")
     if batch is not None and rows < below and config.origin("training", "batch_size") == BUILTIN_SOURCE:
         config = config.merged({"training": {"batch_size": batch}},
                                f"training.small_data_batch_size ({rows:,} training rows; below {below:,})")
+    split = config.get("training", "small_data_validation_split")
+    if split is not None and rows < below and config.origin("training", "validation_split") == BUILTIN_SOURCE:
+        config = config.merged({"training": {"validation_split": split}},
+                               f"training.small_data_validation_split ({rows:,} training rows; below {below:,})")
     return config
 
 
