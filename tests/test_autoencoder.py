@@ -94,9 +94,11 @@ def test_an_autoencoder_keeps_the_built_in_dropout_at_any_size():
 def test_an_autoencoder_keeps_the_built_in_batch_size_at_any_size():
     # training.small_data_batch_size (round 39) was measured on predicted targets
     frame, _ = planted_frame(rows=300)
-    settings = {"training": {"epochs": 1, "small_data_batch_size": 16, "small_data_below_rows": 10 ** 6}}
+    settings = {"training": {"epochs": 1, "small_data_batch_size": 16, "small_data_validation_split": 0.4,
+                             "small_data_below_rows": 10 ** 6}}
     auto = Automater(target=None, overrides=settings, verbose=0).fit(frame)
     assert auto.config_.get("training", "batch_size") == 256
+    assert auto.config_.get("training", "validation_split") == 0.2  # nor the small-data split (round 42)
     assert "training.small_data_batch_size" not in auto.explain().set_index("column").loc["training", "source"]
 
 

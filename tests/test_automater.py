@@ -331,6 +331,25 @@ def test_an_auto_embedding_follows_the_training_rows_and_explain_says_why(frame,
     assert "periodic embeddings" not in small.explain().set_index("column").loc["body", "choice"]
 
 
+def test_a_small_frame_gets_the_lighter_embedding_and_explain_says_why(frame, tmp_path):
+    data = frame.drop(columns=["label"])
+    settings = {**FAST, "body": {"units": [16], "numerical_embedding_min_rows": len(data) + 1,
+                                 "small_data_periodic_dim": 2, "small_data_periodic_frequencies": 3}}
+    auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data)
+    embedded = auto.network_.get_layer("numbers_embedding")
+    assert (embedded.frequencies, embedded.dim) == (3, 2) and embedded.output.shape[-1] == 2 * 3
+    body = auto.explain().set_index("column").loc["body"]
+    assert "periodic embeddings (3 frequencies, sigma 0.01, 2 units each)" in body["choice"]
+    assert (f"numerical_embedding, periodic_frequencies, periodic_dim: body.small_data_periodic_dim ({len(data):,} "
+            f"training rows; below {len(data) + 1:,})") in body["source"]
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    assert loaded.config_.get("body", "periodic_dim") == 2
+    pd.testing.assert_frame_equal(loaded.predict_proba(data), auto.predict_proba(data))
+    at_the_threshold = {**settings, "body": {**settings["body"], "numerical_embedding_min_rows": len(data)}}
+    larger = Automater(target="binary", overrides=at_the_threshold, seed=0, verbose=0).fit(data)
+    assert larger.network_.get_layer("numbers_embedding").dim == 24  # the full embedding from the row count up
+
+
 def test_a_large_frame_gets_the_large_data_units_and_explain_says_why(frame, tmp_path):
     settings = {"training": FAST["training"], "body": {"large_data_units": [8, 4], "large_data_min_rows": 100}}
     data = frame.drop(columns=["price", "label"])
@@ -410,6 +429,24 @@ def test_a_small_frame_gets_the_small_data_batch_size_and_explain_says_why(frame
     assert larger.config_.get("training", "batch_size") == 256
     given = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data, batch_size=64)
     assert given.config_.get("training", "batch_size") == 64  # a batch size given to fit is kept
+
+
+def test_a_small_frame_gets_the_small_data_validation_split_and_explain_says_why(frame, tmp_path):
+    data = frame.drop(columns=["price", "label"])
+    settings = {"training": {"epochs": 2, "batch_size": 16, "small_data_validation_split": 0.4,
+                             "small_data_below_rows": len(data) + 1}, "body": {"units": [16]}}
+    seen = Recorder()  # Keras's steps per epoch: the rows of the first fit after the split
+    auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data, callbacks=[seen])
+    assert auto.config_.get("training", "validation_split") == 0.4
+    assert seen.steps[0] == -(-(len(data) - round(len(data) * 0.4)) // 16)
+    training = auto.explain().set_index("column").loc["training"]
+    assert "40% validation" in training["choice"]
+    assert (f"validation_split: training.small_data_validation_split ({len(data):,} training rows; below "
+            f"{len(data) + 1:,})") in training["source"]
+    larger = _saved_and_at_the_threshold(auto, data, settings, "training", "validation_split", tmp_path)
+    assert larger.config_.get("training", "validation_split") == 0.2
+    given = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data, validation_data=data.head(40))
+    assert given.config_.get("training", "validation_split") == 0.0  # rows given for validation replace the split
 
 
 @pytest.mark.parametrize("target, loss", [("binary", None), ("label", "categorical_crossentropy"), ("price", "huber")])

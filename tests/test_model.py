@@ -323,6 +323,37 @@ def test_the_built_in_batch_is_32_below_700_training_rows_and_256_from_there(row
     assert training_for_rows(Config.builtin(), rows).get("training", "batch_size") == batch
 
 
+SMALL_SPLIT = {"training": {"small_data_validation_split": 0.3, "small_data_below_rows": 700}}
+
+
+@pytest.mark.parametrize("rows, split", [(10, 0.3), (699, 0.3), (700, 0.2), (50_000, 0.2)])
+def test_a_small_table_takes_the_small_data_validation_split_below_its_row_count(rows, split):
+    config = Config.build([("'mine.yaml'", SMALL_SPLIT)])
+    resolved = training_for_rows(config, rows)
+    assert resolved.get("training", "validation_split") == split
+    if rows < 700:
+        assert resolved.origin("training", "validation_split") == (
+            f"training.small_data_validation_split ({rows:,} training rows; below 700)")
+    else:
+        assert resolved.origin("training", "validation_split") == BUILTIN_SOURCE
+    assert config.get("training", "validation_split") == 0.2  # the given configuration is not changed
+
+
+@pytest.mark.parametrize("source", ["'mine.yaml'", "fit(validation_data=...)"])
+def test_a_validation_split_set_by_the_user_is_kept_at_any_size(source):
+    config = Config.build([("'defaults'", SMALL_SPLIT), (source, {"training": {"validation_split": 0.0}})])
+    resolved = training_for_rows(config, 10)
+    assert resolved.get("training", "validation_split") == 0.0
+    assert resolved.origin("training", "validation_split") == source
+
+
+@pytest.mark.parametrize("rows", [10, 699, 700, 240_000])
+def test_the_built_in_validation_split_is_the_same_at_any_size(rows):
+    resolved = training_for_rows(Config.builtin(), rows)
+    assert resolved.get("training", "validation_split") == 0.2
+    assert resolved.origin("training", "validation_split") == BUILTIN_SOURCE
+
+
 def test_an_autoencoder_keeps_the_built_in_members_at_any_size():
     config = Config.build([("'mine.yaml'", {"body": {**SMALL["body"], "numerical_embedding": "none"}})])
     assert body_for_reconstruction(config) is config and config.get("body", "ensemble") == 4
@@ -360,6 +391,45 @@ def test_an_autoencoder_reads_an_auto_embedding_as_none():
     assert body_for_reconstruction(periodic) is periodic
 
 
+LIGHT_EMBEDDING = {"body": {**AUTO_EMBEDDING["body"], "small_data_periodic_dim": 4}}
+
+
+@pytest.mark.parametrize("rows, sizes", [(10, (8, 4)), (499, (8, 4)), (500, (48, 24)), (50_000, (48, 24))])
+def test_below_its_row_count_an_auto_embedding_is_the_lighter_one_where_set(rows, sizes):
+    config = Config.build([("'mine.yaml'", LIGHT_EMBEDDING)])
+    resolved = body_for_rows(config, rows)
+    assert resolved.get("body", "numerical_embedding") == "periodic"
+    assert (resolved.get("body", "periodic_frequencies"), resolved.get("body", "periodic_dim")) == sizes
+    if rows < 500:
+        rule = f"body.small_data_periodic_dim ({rows:,} training rows; below 500)"
+        assert resolved.origin("body", "numerical_embedding") == rule and resolved.origin("body", "periodic_dim") == rule
+    else:
+        assert resolved.origin("body", "periodic_dim") == BUILTIN_SOURCE
+    assert config.get("body", "periodic_dim") == 24  # the given configuration is not changed
+    assert body_for_rows(resolved, rows).get("body", "periodic_dim") == sizes[1]  # resolved once
+
+
+def test_embedding_sizes_set_by_the_user_are_kept_below_the_row_count():
+    config = Config.build([("'defaults'", LIGHT_EMBEDDING),
+                           ("'mine.yaml'", {"body": {"periodic_dim": 16, "small_data_periodic_frequencies": 12}})])
+    resolved = body_for_rows(config, 10)
+    assert resolved.get("body", "numerical_embedding") == "periodic"
+    assert resolved.get("body", "periodic_dim") == 16 and resolved.origin("body", "periodic_dim") == "'mine.yaml'"
+    assert resolved.get("body", "periodic_frequencies") == 12
+
+
+@pytest.mark.parametrize("embedding", ["none", "periodic"])
+def test_the_lighter_embedding_leaves_an_embedding_set_by_name(embedding):
+    config = Config.build([("'mine.yaml'", {"body": {**LIGHT_EMBEDDING["body"], "numerical_embedding": embedding}})])
+    resolved = body_for_rows(config, 10)
+    assert resolved.get("body", "numerical_embedding") == embedding and resolved.get("body", "periodic_dim") == 24
+
+
+def test_an_autoencoder_reads_auto_as_none_with_the_lighter_embedding_set():
+    resolved = body_for_reconstruction(Config.build([("'mine.yaml'", LIGHT_EMBEDDING)]))
+    assert resolved.get("body", "numerical_embedding") == "none"
+
+
 def test_the_embedding_settings_are_checked():
     from keras_defaults.errors import ConfigError
 
@@ -367,6 +437,10 @@ def test_the_embedding_settings_are_checked():
         Config.build([("'mine.yaml'", {"body": {"numerical_embedding_min_rows": -1}})])
     with pytest.raises(ConfigError, match="Did you mean 'auto'"):
         Config.build([("'mine.yaml'", {"body": {"numerical_embedding": "autp"}})])
+    with pytest.raises(ConfigError, match="'body.small_data_periodic_dim' in 'mine.yaml' must be at least 1"):
+        Config.build([("'mine.yaml'", {"body": {"small_data_periodic_dim": 0}})])
+    with pytest.raises(ConfigError, match="'body.small_data_periodic_frequencies' in 'mine.yaml' must be at least 1"):
+        Config.build([("'mine.yaml'", {"body": {"small_data_periodic_frequencies": 0}})])
 
 
 @pytest.mark.parametrize("rows, embedding", [(699, "none"), (700, "periodic"), (240_000, "periodic")])
