@@ -140,6 +140,8 @@ FIT_TIME_CANDIDATES = [
      "kept from 3,000 training rows (round 29), not below (wine -1.7%)"),
     ("batch of 32 under 700 rows (3 seeds a fold)", "ablations_round39.csv", "batch_32", "default",
      "kept below 700 training rows (round 39: check half's eight small tables +3.7%)"),
+    ("validation split 0.3 under 700 rows (3 seeds a fold)", "ablations_round41.csv", "val_0.3", "default",
+     "not kept (round 42: check half's eight small tables -0.7%, nba_wage -5.4%)"),
     ("learning rate 3e-3", "ablations_round30.csv", "lr_3e-3", "default", "not kept (wage -3.7%)"),
     ("learning rate 2e-3", "ablations_round30.csv", "lr_2e-3", "default", "not kept (wage -1.7%)"),
     ("early-stopping patience 10", "ablations_round30.csv", "patience_10", "default", "not kept (saves 6%)"),

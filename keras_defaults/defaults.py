@@ -82,8 +82,9 @@ _AT_LEAST = {
 # table holds (epochs, units, batch size, levels) fits in an int32 that TensorFlow can take.
 _AT_MOST = {"learning_rate": 10.0, "refit_fraction": 10.0}
 _INT_MAX = 2 ** 31 - 1
-_FRACTIONS = {"validation_split", "small_data_validation_split", "dropout", "small_data_dropout", "categorical_max_unique_ratio", "reduce_lr_factor",
-              "threshold", "codes_min_gain", "zero_indicator_min_share", "refit_average"}  # 0 <= value < 1
+_FRACTIONS = {"validation_split", "small_data_validation_split", "dropout", "small_data_dropout",
+              "categorical_max_unique_ratio", "reduce_lr_factor", "threshold", "codes_min_gain",
+              "zero_indicator_min_share", "refit_average"}  # 0 <= value < 1
 _POSITIVE = {"clip_scale", "learning_rate", "reduce_lr_factor", "periodic_sigma", "periodic_clip", "threshold",
              "refit_fraction"}
 # Strings that must hold a character other than white space (a set's delimiter: labels are stripped of it).

@@ -368,38 +368,36 @@ def test_a_large_frame_gets_the_large_data_units_and_explain_says_why(frame, tmp
     assert [layer.units for layer in small.network_.layers if layer.name.startswith("body_dense_")] == [16]
 
 
-def test_a_small_frame_gets_the_small_data_ensemble_and_explain_says_why(frame, tmp_path):
-    data = frame.drop(columns=["price", "label"])
-    settings = {"training": FAST["training"], "body": {"units": [16], "small_data_ensemble": 3,
-                                                       "small_data_below_rows": len(data) + 1}}
-    auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data)
-    assert auto.config_.get("body", "ensemble") == 3
-    assert auto.network_.output["binary"].shape[1] == 3  # (batch, members, units)
-    body = auto.explain().set_index("column").loc["body"]
-    assert "3 members sharing it" in body["choice"]
-    assert f"ensemble: body.small_data_ensemble ({len(data):,} training rows; below {len(data) + 1:,})" in body["source"]
-    larger = _saved_and_at_the_threshold(auto, data, settings, "body", "ensemble", tmp_path)
-    assert larger.config_.get("body", "ensemble") == 4
-    assert "ensemble: body.small_data_ensemble" not in larger.explain().set_index("column").loc["body", "source"]
+def _network_value(auto, key):
+    """What the fitted network holds for the body setting `key`: its members (heads of shape (batch, members,
+    units)) or its one dropout rate."""
+    if key == "ensemble":
+        return auto.network_.output["binary"].shape[1]
+    rates = {layer.rate for layer in auto.network_.layers if isinstance(layer, keras.layers.Dropout)}
+    assert len(rates) == 1, rates
+    return rates.pop()
 
 
-def test_a_small_frame_gets_the_small_data_dropout_and_explain_says_why(frame, tmp_path):
+@pytest.mark.parametrize("key, value, built_in, given, choice", [
+    ("ensemble", 3, 4, 2, "3 members sharing it"),
+    ("dropout", 0.3, 0.1, 0.0, "dropout 0.3"),
+])
+def test_a_small_frame_gets_the_small_data_body_setting_and_explain_says_why(frame, tmp_path, key, value, built_in,
+                                                                              given, choice):
     data = frame.drop(columns=["price", "label"])
-    settings = {"training": FAST["training"], "body": {"units": [16], "small_data_dropout": 0.3,
+    settings = {"training": FAST["training"], "body": {"units": [16], f"small_data_{key}": value,
                                                        "small_data_below_rows": len(data) + 1}}
     auto = Automater(target="binary", overrides=settings, seed=0, verbose=0).fit(data)
-    assert auto.config_.get("body", "dropout") == 0.3
-    rates = [layer.rate for layer in auto.network_.layers if isinstance(layer, keras.layers.Dropout)]
-    assert rates and set(rates) == {0.3}
+    assert auto.config_.get("body", key) == value and _network_value(auto, key) == value
     body = auto.explain().set_index("column").loc["body"]
-    assert "dropout 0.3" in body["choice"]
-    assert f"dropout: body.small_data_dropout ({len(data):,} training rows; below {len(data) + 1:,})" in body["source"]
-    larger = _saved_and_at_the_threshold(auto, data, settings, "body", "dropout", tmp_path)
-    assert larger.config_.get("body", "dropout") == 0.1
-    assert "body.small_data_dropout" not in larger.explain().set_index("column").loc["body", "source"]
-    given = Automater(target="binary", overrides={**settings, "body": {**settings["body"], "dropout": 0.0}},
-                      seed=0, verbose=0).fit(data)
-    assert given.config_.get("body", "dropout") == 0.0  # a dropout the user set is kept
+    assert choice in body["choice"]
+    assert f"{key}: body.small_data_{key} ({len(data):,} training rows; below {len(data) + 1:,})" in body["source"]
+    larger = _saved_and_at_the_threshold(auto, data, settings, "body", key, tmp_path)
+    assert larger.config_.get("body", key) == built_in
+    assert f"body.small_data_{key}" not in larger.explain().set_index("column").loc["body", "source"]
+    mine = Automater(target="binary", overrides={**settings, "body": {**settings["body"], key: given}},
+                     seed=0, verbose=0).fit(data)
+    assert mine.config_.get("body", key) == given  # a value the user set is kept
 
 
 def _saved_and_at_the_threshold(auto, data, settings, section, key, tmp_path):

@@ -282,7 +282,8 @@ def test_a_dropout_set_by_the_user_is_kept_at_any_size(source):
 
 @pytest.mark.parametrize("rows", [10, 699, 700, 240_000])
 def test_the_built_in_dropout_is_the_same_at_any_size(rows):
-    # round 40 (benchmarks/results/ablations_round40_plan.md): dropout 0.2 below 700 training rows lost on the check half
+    # round 40 (benchmarks/results/ablations_round40_plan.md): dropout 0.2 below 700 training rows lost on the
+    # check half
     resolved = body_for_rows(Config.builtin(), rows)
     assert resolved.get("body", "dropout") == 0.1 and resolved.origin("body", "dropout") == BUILTIN_SOURCE
 
@@ -349,7 +350,8 @@ def test_a_validation_split_set_by_the_user_is_kept_at_any_size(source):
 
 @pytest.mark.parametrize("rows", [10, 699, 700, 240_000])
 def test_the_built_in_validation_split_is_the_same_at_any_size(rows):
-    # round 42 (benchmarks/results/ablations_round42_plan.md): a split of 0.3 below 700 training rows lost on the check half
+    # round 42 (benchmarks/results/ablations_round42_plan.md): a split of 0.3 below 700 training rows lost on the
+    # check half
     resolved = training_for_rows(Config.builtin(), rows)
     assert resolved.get("training", "validation_split") == 0.2
     assert resolved.origin("training", "validation_split") == BUILTIN_SOURCE
@@ -403,7 +405,7 @@ def test_below_its_row_count_an_auto_embedding_is_the_lighter_one_where_set(rows
     assert (resolved.get("body", "periodic_frequencies"), resolved.get("body", "periodic_dim")) == sizes
     if rows < 500:
         rule = f"body.small_data_periodic_dim ({rows:,} training rows; below 500)"
-        assert resolved.origin("body", "numerical_embedding") == rule and resolved.origin("body", "periodic_dim") == rule
+        assert resolved.origin("body", "numerical_embedding") == resolved.origin("body", "periodic_dim") == rule
     else:
         assert resolved.origin("body", "periodic_dim") == BUILTIN_SOURCE
     assert config.get("body", "periodic_dim") == 24  # the given configuration is not changed
