@@ -201,15 +201,8 @@ def body_for_rows(config, rows):
     if large is not None and rows >= threshold and config.origin("body", "units") == BUILTIN_SOURCE:
         config = config.merged({"body": {"units": list(large)}},
                                f"body.large_data_units ({rows:,} training rows; from {threshold:,})")
-    members = config.get("body", "small_data_ensemble")
-    below = config.get("body", "small_data_below_rows")
-    if members is not None and rows < below and config.origin("body", "ensemble") == BUILTIN_SOURCE:
-        config = config.merged({"body": {"ensemble": members}},
-                               f"body.small_data_ensemble ({rows:,} training rows; below {below:,})")
-    dropout = config.get("body", "small_data_dropout")
-    if dropout is not None and rows < below and config.origin("body", "dropout") == BUILTIN_SOURCE:
-        config = config.merged({"body": {"dropout": dropout}},
-                               f"body.small_data_dropout ({rows:,} training rows; below {below:,})")
+    for key in ("ensemble", "dropout"):
+        config = _small_data_value(config, "body", key, rows)
     if config.get("body", "numerical_embedding") != "auto":
         return config
     periodic_from = config.get("body", "numerical_embedding_min_rows")
@@ -232,16 +225,21 @@ def training_for_rows(config, rows):
     validation split (`training.small_data_validation_split` below the same row count, where set and where
     `training.validation_split` is the built-in value). The origin says which rule chose it, for `explain()`. For
     predicted targets, where the rules were measured."""
-    batch = config.get("training", "small_data_batch_size")
-    below = config.get("training", "small_data_below_rows")
-    if batch is not None and rows < below and config.origin("training", "batch_size") == BUILTIN_SOURCE:
-        config = config.merged({"training": {"batch_size": batch}},
-                               f"training.small_data_batch_size ({rows:,} training rows; below {below:,})")
-    split = config.get("training", "small_data_validation_split")
-    if split is not None and rows < below and config.origin("training", "validation_split") == BUILTIN_SOURCE:
-        config = config.merged({"training": {"validation_split": split}},
-                               f"training.small_data_validation_split ({rows:,} training rows; below {below:,})")
+    for key in ("batch_size", "validation_split"):
+        config = _small_data_value(config, "training", key, rows)
     return config
+
+
+def _small_data_value(config, section, key, rows):
+    """`config` with `section.key` replaced by `section.small_data_<key>` below `section.small_data_below_rows`
+    training rows, where that is set and where `section.key` is the built-in value (a value the user, a call or a
+    search set is kept). The origin names the rule, for `explain()`."""
+    value = config.get(section, f"small_data_{key}")
+    below = config.get(section, "small_data_below_rows")
+    if value is None or rows >= below or config.origin(section, key) != BUILTIN_SOURCE:
+        return config
+    return config.merged({section: {key: value}},
+                         f"{section}.small_data_{key} ({rows:,} training rows; below {below:,})")
 
 
 def settings_for_rows(config, rows):

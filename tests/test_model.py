@@ -223,99 +223,59 @@ def test_without_large_data_units_the_body_is_the_same_at_any_size():
     assert resolved.get("body", "units") == [256, 256] and resolved.origin("body", "units") == BUILTIN_SOURCE
 
 
-# ---------------------------------------------------------------------------------------------------- members by rows
-SMALL = {"body": {"small_data_ensemble": 8, "small_data_below_rows": 700}}
+# ---------------------------------------------------------------------------------------------------- values by rows
+# The settings replaced by <section>.small_data_<key> below <section>.small_data_below_rows training rows: (section,
+# key, the rule's value, the built-in value, what resolves it, a value the user sets, where a call sets it).
+SIZE_RULES = [("body", "ensemble", 8, 4, body_for_rows, 2, "overrides= argument"),
+              ("body", "dropout", 0.2, 0.1, body_for_rows, 0.0, "overrides= argument"),
+              ("training", "batch_size", 32, 256, training_for_rows, 100, "fit(batch_size=...)"),
+              ("training", "validation_split", 0.3, 0.2, training_for_rows, 0.0, "fit(validation_data=...)")]
+RULE_IDS = [key for _, key, *_ in SIZE_RULES]
 
 
-@pytest.mark.parametrize("rows, members", [(10, 8), (699, 8), (700, 4), (50_000, 4)])
-def test_a_small_table_takes_the_small_data_ensemble_below_its_row_count(rows, members):
-    config = Config.build([("'mine.yaml'", SMALL)])
-    resolved = body_for_rows(config, rows)
-    assert resolved.get("body", "ensemble") == members
+def _with_rule(section, key, value):
+    return {section: {f"small_data_{key}": value, "small_data_below_rows": 700}}
+
+
+@pytest.mark.parametrize("rows", [10, 699, 700, 50_000])
+@pytest.mark.parametrize("section, key, small, built_in, resolve, given, call", SIZE_RULES, ids=RULE_IDS)
+def test_a_small_table_takes_the_small_data_value_below_its_row_count(section, key, small, built_in, resolve, given,
+                                                                      call, rows):
+    config = Config.build([("'mine.yaml'", _with_rule(section, key, small))])
+    resolved = resolve(config, rows)
+    assert resolved.get(section, key) == (small if rows < 700 else built_in)
     if rows < 700:
-        assert resolved.origin("body", "ensemble") == f"body.small_data_ensemble ({rows:,} training rows; below 700)"
+        assert resolved.origin(section, key) == f"{section}.small_data_{key} ({rows:,} training rows; below 700)"
     else:
-        assert resolved.origin("body", "ensemble") == BUILTIN_SOURCE
-    assert config.get("body", "ensemble") == 4  # the given configuration is not changed
+        assert resolved.origin(section, key) == BUILTIN_SOURCE
+    assert config.get(section, key) == built_in  # the given configuration is not changed
 
 
-def test_members_set_by_the_user_are_kept_at_any_size():
-    config = Config.build([("'mine.yaml'", SMALL), ("overrides= argument", {"body": {"ensemble": 2}})])
-    assert body_for_rows(config, 10).get("body", "ensemble") == 2
+@pytest.mark.parametrize("source", ["'mine.yaml'", "call"])
+@pytest.mark.parametrize("section, key, small, built_in, resolve, given, call", SIZE_RULES, ids=RULE_IDS)
+def test_a_value_set_by_the_user_is_kept_at_any_size(section, key, small, built_in, resolve, given, call, source):
+    source = call if source == "call" else source
+    config = Config.build([("'defaults'", _with_rule(section, key, small)), (source, {section: {key: given}})])
+    resolved = resolve(config, 10)
+    assert resolved.get(section, key) == given and resolved.origin(section, key) == source
 
 
-def test_without_small_data_ensemble_the_members_are_the_same_at_any_size():
-    config = Config.build([("'mine.yaml'", {"body": {"small_data_ensemble": None}})])
-    resolved = body_for_rows(config, 10)
-    assert resolved.get("body", "ensemble") == 4 and resolved.origin("body", "ensemble") == BUILTIN_SOURCE
+@pytest.mark.parametrize("section, key, small, built_in, resolve, given, call", SIZE_RULES, ids=RULE_IDS)
+def test_without_the_small_data_value_the_setting_is_the_same_at_any_size(section, key, small, built_in, resolve,
+                                                                          given, call):
+    resolved = resolve(Config.build([("'mine.yaml'", {section: {f"small_data_{key}": None}})]), 10)
+    assert resolved.get(section, key) == built_in and resolved.origin(section, key) == BUILTIN_SOURCE
 
 
 @pytest.mark.parametrize("rows", [10, 699, 700, 240_000])
-def test_the_built_in_ensemble_has_4_members_at_any_size(rows):
-    # round 38 (benchmarks/results/ablations_round38_plan.md): 8 members below 700 training rows lost on the check half
-    resolved = body_for_rows(Config.builtin(), rows)
-    assert resolved.get("body", "ensemble") == 4 and resolved.origin("body", "ensemble") == BUILTIN_SOURCE
-
-
-# ---------------------------------------------------------------------------------------------------- dropout by rows
-SMALL_DROPOUT = {"body": {"small_data_dropout": 0.2, "small_data_below_rows": 700}}
-
-
-@pytest.mark.parametrize("rows, dropout", [(10, 0.2), (699, 0.2), (700, 0.1), (50_000, 0.1)])
-def test_a_small_table_takes_the_small_data_dropout_below_its_row_count(rows, dropout):
-    config = Config.build([("'mine.yaml'", SMALL_DROPOUT)])
-    resolved = body_for_rows(config, rows)
-    assert resolved.get("body", "dropout") == dropout
-    if rows < 700:
-        assert resolved.origin("body", "dropout") == f"body.small_data_dropout ({rows:,} training rows; below 700)"
-    else:
-        assert resolved.origin("body", "dropout") == BUILTIN_SOURCE
-    assert config.get("body", "dropout") == 0.1  # the given configuration is not changed
-
-
-@pytest.mark.parametrize("source", ["'mine.yaml'", "overrides= argument"])
-def test_a_dropout_set_by_the_user_is_kept_at_any_size(source):
-    config = Config.build([("'defaults'", SMALL_DROPOUT), (source, {"body": {"dropout": 0.0}})])
-    resolved = body_for_rows(config, 10)
-    assert resolved.get("body", "dropout") == 0.0 and resolved.origin("body", "dropout") == source
-
-
-@pytest.mark.parametrize("rows", [10, 699, 700, 240_000])
-def test_the_built_in_dropout_is_the_same_at_any_size(rows):
-    # round 40 (benchmarks/results/ablations_round40_plan.md): dropout 0.2 below 700 training rows lost on the
-    # check half
-    resolved = body_for_rows(Config.builtin(), rows)
-    assert resolved.get("body", "dropout") == 0.1 and resolved.origin("body", "dropout") == BUILTIN_SOURCE
-
-
-# ---------------------------------------------------------------------------------------------------- batch by rows
-SMALL_BATCH = {"training": {"small_data_batch_size": 32, "small_data_below_rows": 700}}
-
-
-@pytest.mark.parametrize("rows, batch", [(10, 32), (699, 32), (700, 256), (50_000, 256)])
-def test_a_small_table_takes_the_small_data_batch_size_below_its_row_count(rows, batch):
-    config = Config.build([("'mine.yaml'", SMALL_BATCH)])
-    resolved = training_for_rows(config, rows)
-    assert resolved.get("training", "batch_size") == batch
-    if rows < 700:
-        assert resolved.origin("training", "batch_size") == (
-            f"training.small_data_batch_size ({rows:,} training rows; below 700)")
-    else:
-        assert resolved.origin("training", "batch_size") == BUILTIN_SOURCE
-    assert config.get("training", "batch_size") == 256  # the given configuration is not changed
-
-
-@pytest.mark.parametrize("source", ["'mine.yaml'", "fit(batch_size=...)"])
-def test_a_batch_size_set_by_the_user_is_kept_at_any_size(source):
-    config = Config.build([("'defaults'", SMALL_BATCH), (source, {"training": {"batch_size": 100}})])
-    resolved = training_for_rows(config, 10)
-    assert resolved.get("training", "batch_size") == 100 and resolved.origin("training", "batch_size") == source
-
-
-def test_without_small_data_batch_size_the_batch_is_the_same_at_any_size():
-    config = Config.build([("'mine.yaml'", {"training": {"small_data_batch_size": None}})])
-    resolved = training_for_rows(config, 10)
-    assert resolved.get("training", "batch_size") == 256 and resolved.origin("training", "batch_size") == BUILTIN_SOURCE
+@pytest.mark.parametrize("section, key, built_in, resolve", [
+    ("body", "ensemble", 4, body_for_rows),  # round 38: 8 members below 700 training rows lost on the check half
+    ("body", "dropout", 0.1, body_for_rows),  # round 40: dropout 0.2 below 700 lost on the check half
+    ("training", "validation_split", 0.2, training_for_rows),  # round 42: a split of 0.3 below 700 lost there
+])  # (benchmarks/results/ablations_round38_plan.md, ablations_round40_plan.md, ablations_round42_plan.md)
+def test_the_built_in_value_is_the_same_at_any_size(section, key, built_in, resolve, rows):
+    resolved = resolve(Config.builtin(), rows)
+    assert resolved.get(section, key) == built_in and resolved.origin(section, key) == BUILTIN_SOURCE
 
 
 @pytest.mark.parametrize("rows, batch", [(10, 32), (699, 32), (700, 256), (240_000, 256)])
@@ -324,41 +284,9 @@ def test_the_built_in_batch_is_32_below_700_training_rows_and_256_from_there(row
     assert training_for_rows(Config.builtin(), rows).get("training", "batch_size") == batch
 
 
-SMALL_SPLIT = {"training": {"small_data_validation_split": 0.3, "small_data_below_rows": 700}}
-
-
-@pytest.mark.parametrize("rows, split", [(10, 0.3), (699, 0.3), (700, 0.2), (50_000, 0.2)])
-def test_a_small_table_takes_the_small_data_validation_split_below_its_row_count(rows, split):
-    config = Config.build([("'mine.yaml'", SMALL_SPLIT)])
-    resolved = training_for_rows(config, rows)
-    assert resolved.get("training", "validation_split") == split
-    if rows < 700:
-        assert resolved.origin("training", "validation_split") == (
-            f"training.small_data_validation_split ({rows:,} training rows; below 700)")
-    else:
-        assert resolved.origin("training", "validation_split") == BUILTIN_SOURCE
-    assert config.get("training", "validation_split") == 0.2  # the given configuration is not changed
-
-
-@pytest.mark.parametrize("source", ["'mine.yaml'", "fit(validation_data=...)"])
-def test_a_validation_split_set_by_the_user_is_kept_at_any_size(source):
-    config = Config.build([("'defaults'", SMALL_SPLIT), (source, {"training": {"validation_split": 0.0}})])
-    resolved = training_for_rows(config, 10)
-    assert resolved.get("training", "validation_split") == 0.0
-    assert resolved.origin("training", "validation_split") == source
-
-
-@pytest.mark.parametrize("rows", [10, 699, 700, 240_000])
-def test_the_built_in_validation_split_is_the_same_at_any_size(rows):
-    # round 42 (benchmarks/results/ablations_round42_plan.md): a split of 0.3 below 700 training rows lost on the
-    # check half
-    resolved = training_for_rows(Config.builtin(), rows)
-    assert resolved.get("training", "validation_split") == 0.2
-    assert resolved.origin("training", "validation_split") == BUILTIN_SOURCE
-
-
 def test_an_autoencoder_keeps_the_built_in_members_at_any_size():
-    config = Config.build([("'mine.yaml'", {"body": {**SMALL["body"], "numerical_embedding": "none"}})])
+    settings = _with_rule("body", "ensemble", 8)
+    config = Config.build([("'mine.yaml'", {"body": {**settings["body"], "numerical_embedding": "none"}})])
     assert body_for_reconstruction(config) is config and config.get("body", "ensemble") == 4
 
 
