@@ -163,7 +163,8 @@ def explanation(config, inputs, ignored, targets, autoencoder=None):
                  if body["numerical_embedding"] == "periodic" else "")
     ensemble = f", {body['ensemble']} members sharing it (TabM-mini)" if body["ensemble"] > 1 else ""
     mlp = (f"MLP {body['units']}, {body['activation']}, dropout {body['dropout']}"
-           f"{', batch norm' if body['batch_norm'] else ''}")
+           f"{', batch norm' if body['batch_norm'] else ''}"
+           f"{', a linear path to the heads' if body['linear_path'] and body['units'] and autoencoder is None else ''}")
     if autoencoder is None:
         rows.append(["model", "body", "", "", f"{embedding}{mlp}{ensemble}", sources(config.origins_under("body"))])
     else:

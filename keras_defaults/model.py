@@ -265,20 +265,29 @@ def _glorot_limit(fan_in, units):
     return math.sqrt(6.0 / (fan_in + units))
 
 
-def mlp_body(features, body, prefix="body", first_layer_term=None, fan_in=None):
+def mlp_body(features, body, prefix="body", first_layer_term=None, fan_in=None, linear_path=False):
     """The default body: Dense layers of `units`, each followed by optional batch norm and dropout.
 
     `first_layer_term` is a tensor the first layer adds before its activation (the one-hot columns' lookups, which
     stand for the part of its kernel that reads them); its kernel then starts as Glorot-uniform over `fan_in`
     inputs, all of them, as if the one-hot vectors were among the features.
+
+    With `linear_path` (and at least one layer), the first layer's values before their activation, a linear map of
+    every input, are concatenated to the last layer's output, so that the heads read a linear function of the inputs
+    beside the MLP's (wide and deep, Cheng et al. 2016).
     """
     x = features
+    linear = None
     for i, units in enumerate(body["units"]):
         if i == 0 and first_layer_term is not None:
             limit = _glorot_limit(fan_in, units)
             x = keras.layers.Dense(units, name=f"{prefix}_dense_{i}",
                                    kernel_initializer=keras.initializers.RandomUniform(-limit, limit))(x)
             x = keras.layers.Add(name=f"{prefix}_sum_{i}")([x, first_layer_term])
+            linear = x
+            x = keras.layers.Activation(body["activation"], name=f"{prefix}_activation_{i}")(x)
+        elif i == 0 and linear_path:
+            linear = x = keras.layers.Dense(units, name=f"{prefix}_dense_{i}")(x)
             x = keras.layers.Activation(body["activation"], name=f"{prefix}_activation_{i}")(x)
         else:
             x = keras.layers.Dense(units, activation=body["activation"], name=f"{prefix}_dense_{i}")(x)
@@ -286,6 +295,8 @@ def mlp_body(features, body, prefix="body", first_layer_term=None, fan_in=None):
             x = keras.layers.BatchNormalization(name=f"{prefix}_norm_{i}")(x)
         if body["dropout"]:
             x = keras.layers.Dropout(body["dropout"], name=f"{prefix}_dropout_{i}")(x)
+    if linear_path and linear is not None:
+        x = keras.layers.Concatenate(name=f"{prefix}_with_linear_path")([x, linear])
     return x
 
 
@@ -321,7 +332,8 @@ def build_network(preprocessor, inputs, targets, body_config, body=None):
             first_units = body_config["units"][0]
             term = OneHotLookups(first_units, list(lookups.values()), members, _glorot_limit(fan_in, first_units),
                                  name="one_hot_lookups")([encoded[index_key(name)] for name in lookups])
-        hidden = mlp_body(features, body_config, first_layer_term=term, fan_in=fan_in)
+        hidden = mlp_body(features, body_config, first_layer_term=term, fan_in=fan_in,
+                          linear_path=body_config["linear_path"])
     outputs = {}
     for name, target in targets.items():
         outputs[output_key(name)] = _head(hidden, target, members, layer_name(name))
