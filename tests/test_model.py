@@ -189,6 +189,55 @@ def test_zero_flags_fit_reload_and_serve_what_predict_gives(tmp_path):
                                rtol=1e-5)
 
 
+# ---------------------------------------------------------------------------------------------------- linear path
+def _layer_names(model):
+    return [layer.name for layer in model.get_layer("network").layers]
+
+
+@pytest.mark.parametrize("columns", ["with one-hot lookups", "numbers only"])
+def test_a_linear_path_hands_the_heads_the_first_layers_pre_activation_beside_the_last_layer(frame, columns):
+    # body.linear_path: the heads read [last layer, first layer before its activation], a linear map of every input
+    # (with one-hot columns, the sum of the dense part and the lookups).
+    data = frame[["num", "binary"]] if columns == "numbers only" else frame.drop(columns=["price", "label"])
+    overrides = {**FAST, "body": {"units": [16, 8], "linear_path": True}}
+    auto = Automater(target="binary", overrides=overrides, verbose=0).prepare(data)
+    network = auto.build_model().get_layer("network")
+    joined = network.get_layer("body_with_linear_path")
+    first = "body_sum_0" if columns == "with one-hot lookups" else "body_dense_0"
+    assert [tensor.name for tensor in joined.input] == [network.get_layer("body_dropout_1").output.name,
+                                                        network.get_layer(first).output.name]
+    assert joined.output.shape[-1] == 8 + 16
+    assert "body_activation_0" in _layer_names(auto.build_model())
+    plain = Automater(target="binary", overrides=FAST, verbose=0).prepare(data).build_model()
+    assert "body_with_linear_path" not in _layer_names(plain)
+
+
+def test_without_hidden_layers_a_linear_path_adds_nothing(frame):
+    overrides = {**FAST, "body": {"units": [], "linear_path": True}}
+    model = Automater(target="binary", overrides=overrides, verbose=0).prepare(frame).build_model()
+    assert "body_with_linear_path" not in _layer_names(model)
+
+
+def test_a_linear_path_fits_reloads_explains_and_serves_what_predict_gives(tmp_path):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "z": rng.normal(size=300), "c": rng.choice(["a", "b"], 300)})
+    frame["y"] = 3 * frame["x"] + np.abs(frame["z"]) + (frame["c"] == "a") + rng.normal(scale=0.1, size=300)
+    overrides = {**FAST, "body": {"units": [16], "linear_path": True, "ensemble": 2}}
+    auto = Automater("y", overrides=overrides, seed=0, verbose=0).fit(frame)
+    assert "a linear path to the heads" in auto.explain().set_index("column").loc["body", "choice"]
+    new = frame.drop(columns="y").head(5)
+    predicted = auto.predict(new)
+    again = Automater("y", overrides=overrides, seed=0, verbose=0).fit(frame)
+    pd.testing.assert_series_equal(again.predict(new), predicted)  # a seed repeats the fit
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    pd.testing.assert_series_equal(loaded.predict(new), predicted)
+    from keras_defaults.columns import raw_tensors
+
+    served = keras.saving.load_model(auto.export(tmp_path / "model.keras"), safe_mode=True)
+    out = served.predict(raw_tensors(new, auto.inputs_), verbose=0)
+    np.testing.assert_allclose(np.asarray(out["y"]).reshape(-1), predicted.to_numpy(), rtol=1e-5)
+
+
 # ---------------------------------------------------------------------------------------------------- width by rows
 LARGE = {"body": {"large_data_units": [32, 16], "large_data_min_rows": 1000}}
 
