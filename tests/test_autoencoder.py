@@ -91,6 +91,15 @@ def test_an_autoencoder_keeps_the_built_in_dropout_at_any_size():
     assert "body.small_data_dropout" not in auto.explain().set_index("column").loc["body", "source"]
 
 
+def test_an_autoencoder_rebuilds_through_its_layers_alone_with_a_linear_path_set():
+    # the heads' linear path is a predicted target's: the decoder's output must come through the embedding
+    frame, _ = planted_frame(rows=300)
+    auto = Automater(target=None, overrides={"training": {"epochs": 1}, "body": {"linear_path": True}},
+                     verbose=0).fit(frame)
+    assert not any("linear_path" in layer.name for layer in auto.network_.layers)
+    assert "linear path" not in auto.explain().set_index("column").loc["body", "choice"]
+
+
 def test_an_autoencoder_keeps_the_built_in_batch_size_at_any_size():
     # training.small_data_batch_size (round 39) was measured on predicted targets
     frame, _ = planted_frame(rows=300)
