@@ -57,6 +57,7 @@ _ONE_OF = {
     "epoch_unit": ("auto", "s", "ms", "us", "ns"),
     "normalize": ("none", "l2"),
     "numerical_embedding": ("none", "periodic", "auto"),
+    "ensemble_mlp": ("shared", "per_member"),
     "refit": ("auto", True, False),
     "refit_start": ("fresh", "stopped"),
     "ordinal": ("auto", True, False),

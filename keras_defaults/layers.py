@@ -926,17 +926,24 @@ def _random_signs(shape, dtype=None):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class EnsembleDense(keras.layers.Layer):
-    """A dense layer of its own for each member: (batch, members, features) -> (batch, members, units)."""
+    """A dense layer of its own for each member: (batch, members, features) -> (batch, members, units).
 
-    def __init__(self, units=1, activation=None, **kwargs):
+    `kernel_limit` None: the kernels start Glorot-uniform over the whole (members, features, units) tensor (the
+    heads'); a number: uniform in [-kernel_limit, kernel_limit], as each member's own dense layer would start (a
+    body's layers, where the limit is Glorot's over that layer's inputs and units).
+    """
+
+    def __init__(self, units=1, activation=None, kernel_limit=None, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.activation = keras.activations.get(activation)
+        self.kernel_limit = None if kernel_limit is None else float(kernel_limit)
 
     def build(self, input_shape):
         members, features = int(input_shape[1]), int(input_shape[-1])
-        self.kernel = self.add_weight(shape=(members, features, self.units), name="kernel",
-                                      initializer=keras.initializers.GlorotUniform())
+        initializer = (keras.initializers.GlorotUniform() if self.kernel_limit is None
+                       else keras.initializers.RandomUniform(-self.kernel_limit, self.kernel_limit))
+        self.kernel = self.add_weight(shape=(members, features, self.units), name="kernel", initializer=initializer)
         self.bias = self.add_weight(shape=(members, self.units), name="bias", initializer="zeros")
 
     def call(self, inputs):
@@ -947,7 +954,7 @@ class EnsembleDense(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,
-                "activation": keras.activations.serialize(self.activation)}
+                "activation": keras.activations.serialize(self.activation), "kernel_limit": self.kernel_limit}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -265,7 +265,8 @@ def _glorot_limit(fan_in, units):
     return math.sqrt(6.0 / (fan_in + units))
 
 
-def mlp_body(features, body, prefix="body", first_layer_term=None, fan_in=None, linear_path=False):
+def mlp_body(features, body, prefix="body", first_layer_term=None, fan_in=None, linear_path=False,
+             per_member=False):
     """The default body: Dense layers of `units`, each followed by optional batch norm and dropout.
 
     `first_layer_term` is a tensor the first layer adds before its activation (the one-hot columns' lookups, which
@@ -275,22 +276,32 @@ def mlp_body(features, body, prefix="body", first_layer_term=None, fan_in=None, 
     With `linear_path` (and at least one layer), the first layer's values before their activation, a linear map of
     every input, are concatenated to the last layer's output, so that the heads read a linear function of the inputs
     beside the MLP's (wide and deep, Cheng et al. 2016).
+
+    With `per_member` (`features` of shape (batch, members, features): an ensemble's), each member has dense layers
+    of its own (`EnsembleDense`), each starting as its own Glorot-uniform dense layer would: a deep ensemble trained
+    together, in place of members that share the MLP. The one-hot lookups stay shared, scaled per member.
     """
     x = features
     linear = None
+
+    def dense(units, name, activation=None, limit=None):
+        if per_member:
+            limit = limit if limit is not None else _glorot_limit(int(x.shape[-1]), units)
+            return EnsembleDense(units, activation=activation, kernel_limit=limit, name=name)
+        initializer = ("glorot_uniform" if limit is None else keras.initializers.RandomUniform(-limit, limit))
+        return keras.layers.Dense(units, activation=activation, name=name, kernel_initializer=initializer)
+
     for i, units in enumerate(body["units"]):
         if i == 0 and first_layer_term is not None:
-            limit = _glorot_limit(fan_in, units)
-            x = keras.layers.Dense(units, name=f"{prefix}_dense_{i}",
-                                   kernel_initializer=keras.initializers.RandomUniform(-limit, limit))(x)
+            x = dense(units, f"{prefix}_dense_{i}", limit=_glorot_limit(fan_in, units))(x)
             x = keras.layers.Add(name=f"{prefix}_sum_{i}")([x, first_layer_term])
             linear = x
             x = keras.layers.Activation(body["activation"], name=f"{prefix}_activation_{i}")(x)
         elif i == 0 and linear_path:
-            linear = x = keras.layers.Dense(units, name=f"{prefix}_dense_{i}")(x)
+            linear = x = dense(units, f"{prefix}_dense_{i}")(x)
             x = keras.layers.Activation(body["activation"], name=f"{prefix}_activation_{i}")(x)
         else:
-            x = keras.layers.Dense(units, activation=body["activation"], name=f"{prefix}_dense_{i}")(x)
+            x = dense(units, f"{prefix}_dense_{i}", activation=body["activation"])(x)
         if body["batch_norm"]:
             x = keras.layers.BatchNormalization(name=f"{prefix}_norm_{i}")(x)
         if body["dropout"]:
@@ -304,7 +315,8 @@ def build_network(preprocessor, inputs, targets, body_config, body=None):
     """Encoded features -> body -> heads. `body`, if given, is a callable tensor -> tensor that replaces the MLP.
 
     With `body_config["ensemble"]` k > 1 (and the default body), k members share the MLP: each sees the features
-    scaled by a vector of its own and has heads of its own (TabM-mini), and the heads output (batch, k, units).
+    scaled by a vector of its own and has heads of its own (TabM-mini), and the heads output (batch, k, units). With
+    `body_config["ensemble_mlp"]` per_member, each member has the MLP's dense layers of its own as well.
 
     The default body reads the one-hot columns as lookups (`OneHotLookups`, one layer for all of them): the first
     layer's product with a one-hot vector is one row of its kernel, so a column of a thousand levels costs it `units`
@@ -333,7 +345,8 @@ def build_network(preprocessor, inputs, targets, body_config, body=None):
             term = OneHotLookups(first_units, list(lookups.values()), members, _glorot_limit(fan_in, first_units),
                                  name="one_hot_lookups")([encoded[index_key(name)] for name in lookups])
         hidden = mlp_body(features, body_config, first_layer_term=term, fan_in=fan_in,
-                          linear_path=body_config["linear_path"])
+                          linear_path=body_config["linear_path"],
+                          per_member=members > 1 and body_config["ensemble_mlp"] == "per_member")
     outputs = {}
     for name, target in targets.items():
         outputs[output_key(name)] = _head(hidden, target, members, layer_name(name))
