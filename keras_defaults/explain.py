@@ -161,7 +161,11 @@ def explanation(config, inputs, ignored, targets, autoencoder=None):
     embedding = (f"numbers through periodic embeddings ({body['periodic_frequencies']} frequencies, sigma "
                  f"{body['periodic_sigma']:g}, {body['periodic_dim']} units each), then "
                  if body["numerical_embedding"] == "periodic" else "")
-    ensemble = f", {body['ensemble']} members sharing it (TabM-mini)" if body["ensemble"] > 1 else ""
+    ensemble = ""
+    if body["ensemble"] > 1:
+        ensemble = (f", {body['ensemble']} members with dense layers of their own"
+                    if body["ensemble_mlp"] == "per_member" and autoencoder is None
+                    else f", {body['ensemble']} members sharing it (TabM-mini)")
     mlp = (f"MLP {body['units']}, {body['activation']}, dropout {body['dropout']}"
            f"{', batch norm' if body['batch_norm'] else ''}"
            f"{', a linear path to the heads' if body['linear_path'] and body['units'] and autoencoder is None else ''}")

@@ -120,6 +120,7 @@ def test_round_trip_through_yaml(tmp_path):
     (("body", "large_data_units"), None),
     (("body", "large_data_min_rows"), 0),
     (("body", "linear_path"), True),
+    (("body", "ensemble_mlp"), "per_member"),
     (("body", "small_data_ensemble"), 8),
     (("body", "small_data_ensemble"), None),
     (("body", "small_data_below_rows"), 0),
@@ -169,6 +170,9 @@ def test_values_each_setting_accepts(setting, value):
     (("body", "large_data_min_rows"), None, ConfigTypeError, r"must be an int. Received: null"),
     (("body", "linear_path"), "yes", ConfigTypeError, r"'body.linear_path' in a must be a bool. Received: str 'yes'"),
     (("body", "linear_path"), None, ConfigTypeError, r"'body.linear_path' in a must be a bool. Received: null"),
+    (("body", "ensemble_mlp"), "per-member", ConfigError,
+     r"'body.ensemble_mlp' in a: Expected one of .*'per_member'.*Received: ensemble_mlp='per-member'. Did you mean "
+     r"'per_member'\?"),
     (("body", "small_data_ensemble"), 0, ConfigError, r"'body.small_data_ensemble' in a must be at least 1"),
     (("body", "small_data_ensemble"), "8", ConfigTypeError, r"'body.small_data_ensemble' in a must be null or an int"),
     (("body", "small_data_below_rows"), -1, ConfigError, r"'body.small_data_below_rows' in a must be at least 0"),

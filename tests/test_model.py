@@ -238,6 +238,58 @@ def test_a_linear_path_fits_reloads_explains_and_serves_what_predict_gives(tmp_p
     np.testing.assert_allclose(np.asarray(out["y"]).reshape(-1), predicted.to_numpy(), rtol=1e-5)
 
 
+# ---------------------------------------------------------------------------------------------------- ensemble's MLP
+@pytest.mark.parametrize("units", [[16, 8], [16]])
+def test_members_with_mlps_of_their_own_have_dense_layers_of_their_own(frame, units):
+    from keras_defaults.layers import EnsembleDense
+
+    overrides = {**FAST, "body": {"units": units, "ensemble": 3, "ensemble_mlp": "per_member"}}
+    auto = Automater(target="binary", overrides=overrides, seed=0, verbose=0).prepare(frame.drop(columns=["price",
+                                                                                                          "label"]))
+    network = auto.build_model().get_layer("network")
+    layers = [network.get_layer(f"body_dense_{i}") for i in range(len(units))]
+    assert all(isinstance(layer, EnsembleDense) for layer in layers)
+    assert [tuple(layer.kernel.shape)[::2] for layer in layers] == [(3, width) for width in units]
+    for layer in layers:  # each member's kernel starts as its own Glorot-uniform dense layer would
+        kernel = keras.ops.convert_to_numpy(layer.kernel)
+        fan_in = kernel.shape[1] + (sum(auto.inputs_[c].encoder.one_hot_levels(auto.inputs_[c].state) or 0
+                                        for c in auto.inputs_) if layer.name == "body_dense_0" else 0)
+        assert np.abs(kernel).max() <= np.sqrt(6 / (fan_in + kernel.shape[2])) + 1e-6
+        assert np.abs(kernel).max() > 0.5 * np.sqrt(6 / (fan_in + kernel.shape[2]))
+        assert not np.allclose(kernel[0], kernel[1])  # the members start apart
+    assert network.output["binary"].shape[1] == 3
+    shared = Automater(target="binary", overrides={**overrides, "body": {**overrides["body"], "ensemble_mlp": "shared"}},
+                       verbose=0).prepare(frame.drop(columns=["price", "label"])).build_model().get_layer("network")
+    assert not any(isinstance(layer, EnsembleDense) for layer in shared.layers if layer.name.startswith("body_"))
+
+
+def test_one_member_with_an_mlp_of_its_own_is_the_plain_mlp(frame):
+    overrides = {**FAST, "body": {"units": [16], "ensemble": 1, "ensemble_mlp": "per_member"}}
+    network = Automater(target="binary", overrides=overrides, verbose=0).prepare(frame).build_model()
+    assert type(network.get_layer("network").get_layer("body_dense_0")) is keras.layers.Dense
+
+
+def test_members_with_mlps_of_their_own_fit_reload_explain_and_serve_what_predict_gives(tmp_path):
+    from keras_defaults.columns import raw_tensors
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(["a", "b", "c"], 300)})
+    frame["y"] = np.where(frame["x"] > 0, "up", "down")
+    frame.loc[frame["c"] == "c", "y"] = "side"
+    overrides = {**FAST, "body": {"units": [16, 8], "ensemble": 2, "ensemble_mlp": "per_member"}}
+    auto = Automater("y", overrides=overrides, seed=0, verbose=0).fit(frame)
+    assert "2 members with dense layers of their own" in auto.explain().set_index("column").loc["body", "choice"]
+    new = frame.drop(columns="y").head(6)
+    proba = auto.predict_proba(new)
+    again = Automater("y", overrides=overrides, seed=0, verbose=0).fit(frame)
+    pd.testing.assert_frame_equal(again.predict_proba(new), proba)  # a seed repeats the fit
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    pd.testing.assert_frame_equal(loaded.predict_proba(new), proba)
+    served = keras.saving.load_model(auto.export(tmp_path / "model.keras"), safe_mode=True)
+    out = served.predict(raw_tensors(new, auto.inputs_), verbose=0)
+    np.testing.assert_allclose(np.asarray(out["y"]), proba.to_numpy(), rtol=1e-5, atol=1e-6)
+
+
 # ---------------------------------------------------------------------------------------------------- width by rows
 LARGE = {"body": {"large_data_units": [32, 16], "large_data_min_rows": 1000}}
 
