@@ -218,26 +218,6 @@ def test_without_hidden_layers_a_linear_path_adds_nothing(frame):
     assert "body_with_linear_path" not in _layer_names(model)
 
 
-def test_a_linear_path_fits_reloads_explains_and_serves_what_predict_gives(tmp_path):
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"x": rng.normal(size=300), "z": rng.normal(size=300), "c": rng.choice(["a", "b"], 300)})
-    frame["y"] = 3 * frame["x"] + np.abs(frame["z"]) + (frame["c"] == "a") + rng.normal(scale=0.1, size=300)
-    overrides = {**FAST, "body": {"units": [16], "linear_path": True, "ensemble": 2}}
-    auto = Automater("y", overrides=overrides, seed=0, verbose=0).fit(frame)
-    assert "a linear path to the heads" in auto.explain().set_index("column").loc["body", "choice"]
-    new = frame.drop(columns="y").head(5)
-    predicted = auto.predict(new)
-    again = Automater("y", overrides=overrides, seed=0, verbose=0).fit(frame)
-    pd.testing.assert_series_equal(again.predict(new), predicted)  # a seed repeats the fit
-    loaded = Automater.load(auto.save(tmp_path / "run"))
-    pd.testing.assert_series_equal(loaded.predict(new), predicted)
-    from keras_defaults.columns import raw_tensors
-
-    served = keras.saving.load_model(auto.export(tmp_path / "model.keras"), safe_mode=True)
-    out = served.predict(raw_tensors(new, auto.inputs_), verbose=0)
-    np.testing.assert_allclose(np.asarray(out["y"]).reshape(-1), predicted.to_numpy(), rtol=1e-5)
-
-
 # ---------------------------------------------------------------------------------------------------- ensemble's MLP
 @pytest.mark.parametrize("units", [[16, 8], [16]])
 def test_members_with_mlps_of_their_own_have_dense_layers_of_their_own(frame, units):
@@ -269,25 +249,46 @@ def test_one_member_with_an_mlp_of_its_own_is_the_plain_mlp(frame):
     assert type(network.get_layer("network").get_layer("body_dense_0")) is keras.layers.Dense
 
 
-def test_members_with_mlps_of_their_own_fit_reload_explain_and_serve_what_predict_gives(tmp_path):
-    from keras_defaults.columns import raw_tensors
+def _regression_frame(rng):
+    frame = pd.DataFrame({"x": rng.normal(size=300), "z": rng.normal(size=300), "c": rng.choice(["a", "b"], 300)})
+    frame["y"] = 3 * frame["x"] + np.abs(frame["z"]) + (frame["c"] == "a") + rng.normal(scale=0.1, size=300)
+    return frame
 
-    rng = np.random.default_rng(2)
+
+def _multiclass_frame(rng):
     frame = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(["a", "b", "c"], 300)})
     frame["y"] = np.where(frame["x"] > 0, "up", "down")
     frame.loc[frame["c"] == "c", "y"] = "side"
-    overrides = {**FAST, "body": {"units": [16, 8], "ensemble": 2, "ensemble_mlp": "per_member"}}
+    return frame
+
+
+@pytest.mark.parametrize("make_frame, body, choice", [
+    (_regression_frame, {"units": [16], "linear_path": True, "ensemble": 2}, "a linear path to the heads"),
+    (_multiclass_frame, {"units": [16, 8], "ensemble": 2, "ensemble_mlp": "per_member"},
+     "2 members with dense layers of their own"),
+], ids=["linear_path", "per_member"])
+def test_a_body_option_fits_repeats_reloads_explains_and_serves_what_predict_gives(tmp_path, make_frame, body, choice):
+    from keras_defaults.columns import raw_tensors
+
+    frame = make_frame(np.random.default_rng(2))
+    overrides = {**FAST, "body": body}
     auto = Automater("y", overrides=overrides, seed=0, verbose=0).fit(frame)
-    assert "2 members with dense layers of their own" in auto.explain().set_index("column").loc["body", "choice"]
+    assert choice in auto.explain().set_index("column").loc["body", "choice"]
+
+    def outputs(model, rows):  # class probabilities, or the predicted number
+        if model.targets_["y"].has_probabilities:
+            return model.predict_proba(rows)
+        return model.predict(rows).to_frame()
+
     new = frame.drop(columns="y").head(6)
-    proba = auto.predict_proba(new)
+    expected = outputs(auto, new)
     again = Automater("y", overrides=overrides, seed=0, verbose=0).fit(frame)
-    pd.testing.assert_frame_equal(again.predict_proba(new), proba)  # a seed repeats the fit
-    loaded = Automater.load(auto.save(tmp_path / "run"))
-    pd.testing.assert_frame_equal(loaded.predict_proba(new), proba)
+    pd.testing.assert_frame_equal(outputs(again, new), expected)  # a seed repeats the fit
+    pd.testing.assert_frame_equal(outputs(Automater.load(auto.save(tmp_path / "run")), new), expected)
     served = keras.saving.load_model(auto.export(tmp_path / "model.keras"), safe_mode=True)
     out = served.predict(raw_tensors(new, auto.inputs_), verbose=0)
-    np.testing.assert_allclose(np.asarray(out["y"]), proba.to_numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(out["y"]).reshape(expected.shape), expected.to_numpy(), rtol=1e-5,
+                               atol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------------- width by rows
