@@ -281,27 +281,26 @@ def mlp_body(features, body, prefix="body", first_layer_term=None, fan_in=None, 
     of its own (`EnsembleDense`), each starting as its own Glorot-uniform dense layer would: a deep ensemble trained
     together, in place of members that share the MLP. The one-hot lookups stay shared, scaled per member.
     """
-    x = features
-    linear = None
-
-    def dense(units, name, activation=None, limit=None):
+    def dense(inputs, units, name, activation=None, limit=None):
         if per_member:
-            limit = limit if limit is not None else _glorot_limit(int(x.shape[-1]), units)
-            return EnsembleDense(units, activation=activation, kernel_limit=limit, name=name)
-        initializer = ("glorot_uniform" if limit is None else keras.initializers.RandomUniform(-limit, limit))
-        return keras.layers.Dense(units, activation=activation, name=name, kernel_initializer=initializer)
+            limit = limit if limit is not None else _glorot_limit(int(inputs.shape[-1]), units)
+            return EnsembleDense(units, activation=activation, kernel_limit=limit, name=name)(inputs)
+        initializer = "glorot_uniform" if limit is None else keras.initializers.RandomUniform(-limit, limit)
+        return keras.layers.Dense(units, activation=activation, name=name, kernel_initializer=initializer)(inputs)
 
+    x, linear = features, None
     for i, units in enumerate(body["units"]):
-        if i == 0 and first_layer_term is not None:
-            x = dense(units, f"{prefix}_dense_{i}", limit=_glorot_limit(fan_in, units))(x)
-            x = keras.layers.Add(name=f"{prefix}_sum_{i}")([x, first_layer_term])
+        if i == 0 and (first_layer_term is not None or linear_path):
+            # The first layer's values before their activation: its lookups' term is added there, and the linear
+            # path reads them.
+            limit = None if first_layer_term is None else _glorot_limit(fan_in, units)
+            x = dense(x, units, f"{prefix}_dense_{i}", limit=limit)
+            if first_layer_term is not None:
+                x = keras.layers.Add(name=f"{prefix}_sum_{i}")([x, first_layer_term])
             linear = x
             x = keras.layers.Activation(body["activation"], name=f"{prefix}_activation_{i}")(x)
-        elif i == 0 and linear_path:
-            linear = x = dense(units, f"{prefix}_dense_{i}")(x)
-            x = keras.layers.Activation(body["activation"], name=f"{prefix}_activation_{i}")(x)
         else:
-            x = dense(units, f"{prefix}_dense_{i}", activation=body["activation"])(x)
+            x = dense(x, units, f"{prefix}_dense_{i}", activation=body["activation"])
         if body["batch_norm"]:
             x = keras.layers.BatchNormalization(name=f"{prefix}_norm_{i}")(x)
         if body["dropout"]:
