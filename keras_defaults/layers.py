@@ -38,6 +38,30 @@ class FillMissing(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class ClipToRange(keras.layers.Layer):
+    """Hold values within [low, high]: the range a column spanned on the training rows. Input and output (batch, 1).
+
+    A value beyond the training range is read as the nearest end, as a tree reads it, instead of being extrapolated
+    by the network. Keras has no clipping layer, hence this one.
+    """
+
+    def __init__(self, low, high, **kwargs):
+        super().__init__(**kwargs)
+        self.low, self.high = float(low), float(high)
+        if not self.low <= self.high:
+            raise ValueError(f"ClipToRange needs low <= high. Received: low={self.low}, high={self.high}.")
+
+    def call(self, inputs):
+        return ops.clip(inputs, np.float32(self.low), np.float32(self.high))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "low": self.low, "high": self.high}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class MissingIndicator(keras.layers.Layer):
     """1.0 where a value is NaN or infinite, 0.0 elsewhere. Input (batch,) or (batch, 1); output (batch, 1)."""
 
@@ -76,7 +100,8 @@ class FusedNumbers(keras.layers.Layer):
     """Every numerical and numeric 0/1 column preprocessed at once, one op a step for all of them.
 
     Per column (lists of one entry a column, in input order): missing and non-finite values become `fill`; a
-    number is standardised as `keras.layers.Normalization` does, (x - mean) / max(sqrt(variance), epsilon); a
+    number is held within [low, high] where a column has them (`ClipToRange`: its training range), then standardised
+    as `keras.layers.Normalization` does, (x - mean) / max(sqrt(variance), epsilon); a
     column with `rescale` set is mapped as `keras.layers.Rescaling` does, x * scale + offset (0/1 columns); then
     smoothly clipped at `clip` where that is above 0 (`SmoothClip`). The output is (batch, 2n): the n values, then n
     missing flags (1.0 where the raw value was missing or not finite); when any column has `zero` set, (batch, 3n),
@@ -87,7 +112,7 @@ class FusedNumbers(keras.layers.Layer):
     Input: a list of n tensors of shape (batch,).
     """
 
-    def __init__(self, fill, mean, variance, scale, offset, rescale, clip, zero=None, **kwargs):
+    def __init__(self, fill, mean, variance, scale, offset, rescale, clip, zero=None, low=None, high=None, **kwargs):
         super().__init__(**kwargs)
         self.fill = [float(v) for v in fill]
         self.mean = [float(v) for v in mean]
@@ -98,8 +123,11 @@ class FusedNumbers(keras.layers.Layer):
         self.clip = [float(v) for v in clip]
         # Saves from before zero flags have none.
         self.zero = [False] * len(self.fill) if zero is None else [bool(v) for v in zero]
+        # Each column's training range, or None where it is not held to one (saves from before the range have none).
+        self.low = [None] * len(self.fill) if low is None else [None if v is None else float(v) for v in low]
+        self.high = [None] * len(self.fill) if high is None else [None if v is None else float(v) for v in high]
         lengths = {len(v) for v in (self.fill, self.mean, self.variance, self.scale, self.offset, self.rescale,
-                                    self.clip, self.zero)}
+                                    self.clip, self.zero, self.low, self.high)}
         if len(lengths) != 1:
             raise ValueError(f"FusedNumbers takes one entry a column in every list; got lengths {sorted(lengths)}.")
 
@@ -111,6 +139,9 @@ class FusedNumbers(keras.layers.Layer):
         values = ops.stack([ops.cast(t, "float32") for t in inputs], axis=1)
         finite = ops.isfinite(values)
         filled = ops.where(finite, values, self._row(self.fill))
+        if any(v is not None for v in self.low + self.high):
+            filled = ops.clip(filled, self._row([-np.inf if v is None else v for v in self.low]),
+                              self._row([np.inf if v is None else v for v in self.high]))
         rescale = self._row(self.rescale, "bool")
         out = None
         if not all(self.rescale):
@@ -134,7 +165,7 @@ class FusedNumbers(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "fill": self.fill, "mean": self.mean, "variance": self.variance,
                 "scale": self.scale, "offset": self.offset, "rescale": self.rescale, "clip": self.clip,
-                "zero": self.zero}
+                "zero": self.zero, "low": self.low, "high": self.high}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

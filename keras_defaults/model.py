@@ -110,7 +110,7 @@ def build_preprocessor(inputs, numbers=False):
     fused = {name: entry for name, entry in fused.items() if entry is not None}
     block = None
     if fused:
-        arguments = {key: [entry[key] for entry in fused.values()] for key in _FUSED_ARGUMENTS}
+        arguments = {key: [entry.get(key) for entry in fused.values()] for key in _FUSED_ARGUMENTS}
         block = FusedNumbers(**arguments, name="fused_numbers")([tensors[name] for name in fused])
     # (tensor, its columns to take, or None for all of them), in column order.
     dense, scalars, outputs = [], [], {}
@@ -138,7 +138,8 @@ def build_preprocessor(inputs, numbers=False):
     return functional(tensors, outputs, "preprocessor")
 
 
-_FUSED_ARGUMENTS = ("fill", "mean", "variance", "scale", "offset", "rescale", "clip", "zero")
+# `low` and `high` (a column's training range) are optional entries: None where a column is not held to one.
+_FUSED_ARGUMENTS = ("fill", "mean", "variance", "scale", "offset", "rescale", "clip", "zero", "low", "high")
 
 
 def _in_column_order(pieces, name):

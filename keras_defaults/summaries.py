@@ -31,6 +31,9 @@ class FileSummary:
     missing: dict
     counts: dict
     summarised: set
+    # {column: (min, max)} of the finite values of every column stored as numbers, over every row: a number's
+    # training range, which the sample alone would narrow.
+    ranges: dict = dataclasses.field(default_factory=dict)
 
     @property
     def rows(self):
@@ -45,7 +48,7 @@ def summarise(source, targets, categorical, seed):
     columns, sample, keys = None, None, None
     rows = dropped = 0
     chunk_rows = []
-    missing, counts, summarised, continuous = {}, {}, set(), set()
+    missing, counts, summarised, continuous, ranges = {}, {}, set(), set(), {}
     for i, _, chunk in files.chunks():
         if columns is None:
             columns = list(chunk.columns)
@@ -66,6 +69,7 @@ def summarise(source, targets, categorical, seed):
         for name in columns:
             series = chunk[name]
             missing[name] = missing.get(name, 0) + int(series.isna().sum())
+            _widen_range(ranges, name, series)
             if name in continuous:
                 continue
             if containers_held(series):
@@ -88,7 +92,21 @@ def summarise(source, targets, categorical, seed):
     if dropped:
         frames.warn_dropped(dropped, rows + dropped, targets)
     files = dataclasses.replace(files, rows=rows, chunk_rows=chunk_rows)
-    return FileSummary(files, sample.reset_index(drop=True), missing, counts, summarised)
+    return FileSummary(files, sample.reset_index(drop=True), missing, counts, summarised, ranges)
+
+
+def _widen_range(ranges, name, series):
+    """Widen `ranges[name]` to the finite values of a chunk of a column stored as numbers (0/1 flags excepted)."""
+    if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return
+    values = series.to_numpy(dtype="float64", na_value=np.nan)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return
+    low, high = float(values.min()), float(values.max())
+    if name in ranges:
+        low, high = min(low, ranges[name][0]), max(high, ranges[name][1])
+    ranges[name] = (low, high)
 
 
 def _fractional(series):
@@ -148,6 +166,13 @@ def correct_inputs(inputs, ignored, summary):
         profile = _corrected_profile(spec.profile, summary, note_sample=True)
         state = spec.encoder.state_from_summary(spec.state, spec.settings, profile, summary.counts.get(name),
                                                 summary.missing.get(name, 0))
+        if "low" in state:
+            # A number's training range is every row's, not the sample's. A column stored as text has none counted:
+            # it is not held to a range the sample alone saw.
+            if name in summary.ranges:
+                state = {**state, "low": summary.ranges[name][0], "high": summary.ranges[name][1]}
+            else:
+                state = {key: value for key, value in state.items() if key not in ("low", "high")}
         corrected[name] = dataclasses.replace(spec, profile=profile, state=state)
     set_aside = {name: dataclasses.replace(spec, profile=_corrected_profile(spec.profile, summary))
                  for name, spec in ignored.items()}

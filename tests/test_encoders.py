@@ -256,3 +256,17 @@ def test_categorical_state_of_a_string_dtype_is_the_state_of_the_same_labels_as_
         states.append(encoder.fit_input(series, profile, settings))
     assert states[0] == states[1]
     assert "" in states[0]["vocabulary"] and "x" * 1_001 not in states[0]["vocabulary"]
+
+
+@pytest.mark.parametrize("change, requirement", [
+    ({"low": 5.0, "high": 1.0}, "low is at most high"),
+    ({"low": 1.0}, "it has low and high, or neither"),
+])
+def test_a_saved_training_range_that_cannot_be_one_is_refused(change, requirement):
+    from keras_defaults.state_schema import ShapeMismatch, check
+
+    state, _ = encode(pd.Series(np.linspace(0, 1, 30)))
+    check(state, ENCODERS["numerical"].input_state_shape, "state")  # a fitted state holds its range
+    broken = {key: value for key, value in state.items() if key not in ("low", "high")}
+    with pytest.raises(ShapeMismatch, match=requirement):
+        check({**broken, **change}, ENCODERS["numerical"].input_state_shape, "state")

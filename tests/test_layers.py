@@ -4,7 +4,7 @@ import pytest
 
 from keras_defaults.layers import (LabelSet, NegativeBinomialDecoder, NegativeBinomialMixture, NegativeBinomialNLL,
                                    NegativeBinomialParameters)
-from keras_defaults.layers import (CategoryCodes, FillMissing, FusedNumbers, GaussianNLL, MissingIndicator,
+from keras_defaults.layers import (CategoryCodes, ClipToRange, FillMissing, FusedNumbers, GaussianNLL, MissingIndicator,
                                    NormalDecoder, NormalMixture, NormalParameters, OneHotLookups, OnColumn,
                                    QuantileNormal, SmoothClip, TakeColumns, TargetDecoder, ZeroIndicator)
 
@@ -378,3 +378,12 @@ def test_a_quantile_ladder_keeps_its_outputs_in_order_whatever_the_scores(levels
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(QuantileLadder(levels)),
                                                   safe_mode=True)
     assert again.quantiles == levels
+
+
+def test_clip_to_range_reads_values_beyond_the_range_as_its_ends_and_refuses_an_empty_range():
+    layer = ClipToRange(-1.0, 2.0)
+    out = keras.ops.convert_to_numpy(layer(np.array([[-5.0], [0.5], [9.0]], dtype="float32")))
+    np.testing.assert_array_equal(out.ravel(), [-1.0, 0.5, 2.0])
+    assert ClipToRange.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="low <= high"):
+        ClipToRange(3.0, 1.0)

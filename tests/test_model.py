@@ -126,11 +126,11 @@ def test_targets_named_as_no_name_scope_allows_train_side_by_side(tmp_path):
     pd.testing.assert_frame_equal(loaded.predict(frame.head(4)), predicted)
 
 
-@pytest.mark.parametrize("zero_flags", [False, True])
-def test_fused_numbers_give_the_features_each_columns_own_layers_give(monkeypatch, zero_flags):
+@pytest.mark.parametrize("zero_flags, held_in_range", [(False, False), (True, False), (False, True)])
+def test_fused_numbers_give_the_features_each_columns_own_layers_give(monkeypatch, zero_flags, held_in_range):
     """The preprocessor reads numerical and numeric 0/1 columns with one FusedNumbers layer; its features (and the
     numbers the periodic embedding reads) are those of the encoders' own per-column layers, bit for bit, zero flags
-    included."""
+    and training ranges included (applied to rows beyond the training range)."""
     from conftest import mixed_frame
     from keras_defaults.columns import raw_tensors
     from keras_defaults.encoders import ENCODERS
@@ -142,10 +142,12 @@ def test_fused_numbers_give_the_features_each_columns_own_layers_give(monkeypatc
     data.loc[::7, "fives_and_nines"] = np.nan
     data["discount"] = np.where(np.arange(200) % 4 == 0, np.arange(200) / 7, 0.0)
     data.loc[::9, "discount"] = np.nan
-    overrides = {"inputs": {"numerical": {"zero_indicator": zero_flags}}}
+    overrides = {"inputs": {"numerical": {"zero_indicator": zero_flags, "clip_to_training_range": held_in_range}}}
     auto = Automater("binary", overrides=overrides, verbose=0).prepare(data.drop(columns=["price", "label"]))
     assert {"numerical", "boolean"} <= {spec.kind for spec in auto.inputs_.values()}
     assert (auto.input_states_["discount"]["zero_share"] is not None) == zero_flags
+    # Rows beyond the training range on both sides, and a missing value, which the range leaves to the fill.
+    data.loc[:3, "discount"] = [1e6, -1e6, np.nan, 0.0]
     fused = build_preprocessor(auto.inputs_, numbers=True)
     assert "fused_numbers" in [layer.name for layer in fused.layers]
     for encoder in ENCODERS.values():
@@ -157,6 +159,12 @@ def test_fused_numbers_give_the_features_each_columns_own_layers_give(monkeypatc
     assert sorted(ours) == sorted(theirs)
     for key in theirs:
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours[key]), keras.ops.convert_to_numpy(theirs[key]))
+    # Held in range, the rows beyond it read as the training ends; otherwise they read further out.
+    at_ends = data.copy()
+    at_ends.loc[:1, "discount"] = [auto.input_states_["discount"]["high"], auto.input_states_["discount"]["low"]]
+    ends = keras.ops.convert_to_numpy(fused(raw_tensors(at_ends, auto.inputs_))["features"])[:2]
+    beyond = keras.ops.convert_to_numpy(ours["features"])[:2]
+    assert np.array_equal(beyond, ends) == held_in_range
 
 
 def test_zero_flags_fit_reload_and_serve_what_predict_gives(tmp_path):
@@ -187,6 +195,52 @@ def test_zero_flags_fit_reload_and_serve_what_predict_gives(tmp_path):
     out = serve(**{spec["argument"]: input_tensor(new[c], auto.profiles_[c]) for c, spec in signature["inputs"].items()})
     np.testing.assert_allclose(out[signature["outputs"]["y"]["prediction"]].numpy().reshape(-1), predicted.to_numpy(),
                                rtol=1e-5)
+
+
+HELD = {"inputs": {"numerical": {"clip_to_training_range": True}}}
+
+
+def test_numbers_held_in_their_training_range_predict_beyond_it_as_at_its_ends(tmp_path):
+    """inputs.numerical.clip_to_training_range: a row beyond a number's training range is predicted as a row at the
+    range's nearest end; training is unchanged (the rows within it predict as without the option, to the last digit,
+    with the same seed); and predict, a reload, the `.keras` file (safe mode) and the SavedModel agree on rows beyond
+    the range."""
+    import json
+
+    import tensorflow as tf
+
+    from keras_defaults.columns import raw_tensors
+    from keras_defaults.encoders import input_tensor
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": rng.uniform(0, 10, 300), "z": rng.normal(size=300)})
+    frame["y"] = frame["x"] + frame["z"] + rng.normal(scale=0.1, size=300)
+    auto = Automater("y", overrides={**FAST, **HELD}, seed=0, verbose=0).fit(frame)
+    low, high = auto.input_states_["x"]["low"], auto.input_states_["x"]["high"]
+    assert (low, high) == (frame["x"].min(), frame["x"].max())
+    assert f"held within the training range [{low:.4g}, {high:.4g}]" in auto.explain().set_index("column").loc[
+        "x", "choice"]
+    plain = Automater("y", overrides=FAST, seed=0, verbose=0).fit(frame)
+    assert "training range" not in plain.explain().set_index("column").loc["x", "choice"]
+    inside = frame.drop(columns="y").head(5)
+    pd.testing.assert_series_equal(auto.predict(inside), plain.predict(inside))
+
+    beyond = pd.DataFrame({"x": [high + 50.0, low - 50.0, np.nan], "z": [0.5, 0.5, 0.5]})
+    at_ends = pd.DataFrame({"x": [high, low, np.nan], "z": [0.5, 0.5, 0.5]})
+    predicted = auto.predict(beyond)
+    np.testing.assert_allclose(predicted.to_numpy(), auto.predict(at_ends).to_numpy(), rtol=1e-6)
+    assert abs(plain.predict(beyond).iloc[0] - plain.predict(at_ends).iloc[0]) > 0.1  # without it, it extrapolates
+    pd.testing.assert_series_equal(Automater.load(auto.save(tmp_path / "run")).predict(beyond), predicted)
+    served = keras.saving.load_model(auto.export(tmp_path / "model.keras"), safe_mode=True)
+    out = served.predict(raw_tensors(beyond, auto.inputs_), verbose=0)
+    np.testing.assert_allclose(np.asarray(out["y"]).reshape(-1), predicted.to_numpy(), rtol=1e-5)
+    path = auto.export(tmp_path / "serving", format="tf_saved_model")
+    signature = json.loads((path / "keras_defaults_signature.json").read_text())
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    out = serve(**{spec["argument"]: input_tensor(beyond[c], auto.profiles_[c])
+                   for c, spec in signature["inputs"].items()})
+    np.testing.assert_allclose(out[signature["outputs"]["y"]["prediction"]].numpy().reshape(-1),
+                               predicted.to_numpy(), rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------------------------------- linear path

@@ -55,11 +55,13 @@ def test_rare_values_outside_the_sample_still_count(tmp_path, small_chunks):
     data["num"] = data["num"].fillna(0.0)
     data.loc[1190:, "cat"] = "rare"      # 10 rows: most likely not in a 200-row sample
     data.loc[1195, "num"] = np.nan       # one missing value
+    data.loc[1197, "num"] = 1e6          # the largest value: the training range is every row's, not the sample's
     data.loc[1199, "label"] = "unseen"   # a class in one row
     write_parts(data, tmp_path / "d", parts=4, fmt="csv")
     auto = Automater(target="label").prepare(str(tmp_path / "d"))
     assert "rare" in auto.input_states_["cat"]["vocabulary"]
     assert auto.input_states_["num"]["missing_indicator"] is True
+    assert auto.input_states_["num"]["high"] == 1e6 and auto.input_states_["num"]["low"] == data["num"].min()
     assert "unseen" in auto.targets_["label"].classes
     profile = auto.profiles_["cat"]
     assert profile.rows == 1200 and profile.n_unique == 4 and "sample of 200 of 1,200 rows" in profile.reason

@@ -12,7 +12,7 @@ import tensorflow as tf
 from keras_defaults.encoders.base import EncodedColumn, Encoder, loss_name
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.frames import check_target_range
-from keras_defaults.layers import (FillMissing, GaussianNLL, MissingIndicator, NegativeBinomialDecoder,
+from keras_defaults.layers import (ClipToRange, FillMissing, GaussianNLL, MissingIndicator, NegativeBinomialDecoder,
                                    NegativeBinomialMixture, NegativeBinomialNLL, NegativeBinomialParameters,
                                    NormalDecoder, NormalMixture, NormalParameters, OnColumn, PinballLoss,
                                    PiecewiseLinear, QuantileLadder, QuantileNormal, SmoothClip, TargetDecoder,
@@ -100,7 +100,11 @@ class NumericalEncoder(Encoder):
         # The share of training values that were 0, when the column has a zero flag (saves from before zero flags
         # lack the key: no flag).
         "zero_share": Nullable(Number(at_least=0, at_most=1)),
-    }, optional=("zero_share",))
+        # The training range, which `clip_to_training_range` holds values within (saves from before lack it).
+        "low": FINITE, "high": FINITE,
+    }, [(lambda s: ("low" in s) == ("high" in s), "it has low and high, or neither"),
+        (lambda s: s.get("low", 0) <= s.get("high", 0), "low is at most high")],
+        optional=("zero_share", "low", "high"))
     # `calibration`: the validation rows' conformity scores for prediction intervals (see `intervals`): absolute
     # errors ("errors"), divided by the predicted standard deviation for a normal head; for a quantile head, those of
     # each pair of its quantiles that an interval can use ("pairs": indices into `quantiles`, and the conformalized
@@ -143,10 +147,14 @@ class NumericalEncoder(Encoder):
             # A column of a single value keeps the robust scale (quantiles would map it to one score).
             "quantile_levels": _quantile_levels(finite) if settings["scaling"] == "quantile" else None,
             "zero_share": _zero_share(finite, settings),
+            "low": float(finite.min()),
+            "high": float(finite.max()),
         }
 
     def encode_input(self, raw, state, settings, name):
         filled = FillMissing(state["median"], name=f"{name}_fill")(raw)
+        if _holds_range(state, settings):
+            filled = ClipToRange(state["low"], state["high"], name=f"{name}_range")(filled)
         if state.get("quantile_levels"):
             # Bounded by the end scores: nothing left to clip.
             scaled = QuantileNormal(**state["quantile_levels"], name=f"{name}_quantiles")(filled)
@@ -172,7 +180,9 @@ class NumericalEncoder(Encoder):
             return None
         return {"fill": state["median"], "mean": state["center"], "variance": state["scale"] ** 2, "scale": 1.0,
                 "offset": 0.0, "rescale": False, "clip": settings["clip_scale"] if settings["smooth_clip"] else 0.0,
-                "flag": state["missing_indicator"], "zero": state.get("zero_share") is not None, "number": True}
+                "flag": state["missing_indicator"], "zero": state.get("zero_share") is not None, "number": True,
+                "low": state["low"] if _holds_range(state, settings) else None,
+                "high": state["high"] if _holds_range(state, settings) else None}
 
     def describe(self, state, settings):
         if state.get("quantile_levels"):
@@ -180,6 +190,8 @@ class NumericalEncoder(Encoder):
         else:
             scaling = f"{'robust' if settings['scaling'] == 'quantile' else settings['scaling']} scaling"
         parts = [f"fill median {state['median']:.4g}", scaling]
+        if _holds_range(state, settings):
+            parts.insert(1, f"held within the training range [{state['low']:.4g}, {state['high']:.4g}]")
         if settings["smooth_clip"] and not state.get("quantile_levels"):
             parts.append(f"smooth clip at {settings['clip_scale']:g}")
         if state.get("bin_edges"):
@@ -394,6 +406,11 @@ class NumericalEncoder(Encoder):
                   "; intervals (predict_interval): mean +- z standard deviations, as the head predicts them "
                   "(calibrate_intervals: false)")]
         return "".join(note for applies, note in notes if applies)
+
+
+def _holds_range(state, settings):
+    """Whether the column is held within its training range (saves from before the range have none to hold)."""
+    return bool(settings.get("clip_to_training_range")) and "low" in state
 
 
 def _is_normal(state_or_settings):
