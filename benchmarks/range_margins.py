@@ -125,6 +125,7 @@ def main(argv=None) -> int:
              f"({time.perf_counter() - started:,.0f} s). One fit a fold of the default Automater (seed 0); each "
              "margin predicts the same fits' test rows with the numbers held within [low - m w, high + m w] (w = high "
              "- low, each column's training range); `none` holds nothing (the default).", "",
+             *[f"- **{key}**: `{value}`" for key, value in prov.items()], "",
              "## Against no hold", "", markdown(summary(frame)), "",
              "## Score per dataset (mean over folds)", "", markdown(wide), ""]
     Path(f"{args.out}.md").write_text("\n".join(lines), encoding="utf-8")

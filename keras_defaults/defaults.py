@@ -77,11 +77,11 @@ _AT_LEAST = {
     "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1, "refit_max_rows": 0, "codes_noise_z": 0,
     "large_data_units": 1, "large_data_min_rows": 0, "numerical_embedding_min_rows": 0, "small_data_ensemble": 1,
     "small_data_below_rows": 0, "small_data_batch_size": 1, "small_data_periodic_dim": 1,
-    "small_data_periodic_frequencies": 1,
+    "small_data_periodic_frequencies": 1, "training_range_margin": 0,
 }
 # Beyond these a setting cannot be meant: a learning rate of 1e300 trains a model of NaNs, and every count the
 # table holds (epochs, units, batch size, levels) fits in an int32 that TensorFlow can take.
-_AT_MOST = {"learning_rate": 10.0, "refit_fraction": 10.0}
+_AT_MOST = {"learning_rate": 10.0, "refit_fraction": 10.0, "training_range_margin": 1000.0}
 _INT_MAX = 2 ** 31 - 1
 _FRACTIONS = {"validation_split", "small_data_validation_split", "dropout", "small_data_dropout",
               "categorical_max_unique_ratio", "reduce_lr_factor", "threshold", "codes_min_gain",

@@ -161,7 +161,9 @@ def test_fused_numbers_give_the_features_each_columns_own_layers_give(monkeypatc
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(ours[key]), keras.ops.convert_to_numpy(theirs[key]))
     # Held in range, the rows beyond it read as the training ends; otherwise they read further out.
     at_ends = data.copy()
-    at_ends.loc[:1, "discount"] = [auto.input_states_["discount"]["high"], auto.input_states_["discount"]["low"]]
+    low, high = auto.input_states_["discount"]["low"], auto.input_states_["discount"]["high"]
+    margin = 0.25 * (high - low)  # defaults.yaml's training_range_margin
+    at_ends.loc[:1, "discount"] = [high + margin, low - margin]
     ends = keras.ops.convert_to_numpy(fused(raw_tensors(at_ends, auto.inputs_))["features"])[:2]
     beyond = keras.ops.convert_to_numpy(ours["features"])[:2]
     assert np.array_equal(beyond, ends) == held_in_range
@@ -197,14 +199,12 @@ def test_zero_flags_fit_reload_and_serve_what_predict_gives(tmp_path):
                                rtol=1e-5)
 
 
-HELD = {"inputs": {"numerical": {"clip_to_training_range": True}}}
-
-
-def test_numbers_held_in_their_training_range_predict_beyond_it_as_at_its_ends(tmp_path):
-    """inputs.numerical.clip_to_training_range: a row beyond a number's training range is predicted as a row at the
-    range's nearest end; training is unchanged (the rows within it predict as without the option, to the last digit,
-    with the same seed); and predict, a reload, the `.keras` file (safe mode) and the SavedModel agree on rows beyond
-    the range."""
+@pytest.mark.parametrize("margin", [0.0, 0.25])
+def test_numbers_held_in_their_training_range_predict_beyond_it_as_at_its_ends(tmp_path, margin):
+    """inputs.numerical.clip_to_training_range: a row beyond a number's training range, widened by
+    `training_range_margin` times its width on each side, is predicted as a row at the nearest end; training is
+    unchanged (the rows within it predict as without the option, to the last digit, with the same seed); and predict,
+    a reload, the `.keras` file (safe mode) and the SavedModel agree on rows beyond it."""
     import json
 
     import tensorflow as tf
@@ -215,11 +215,13 @@ def test_numbers_held_in_their_training_range_predict_beyond_it_as_at_its_ends(t
     rng = np.random.default_rng(3)
     frame = pd.DataFrame({"x": rng.uniform(0, 10, 300), "z": rng.normal(size=300)})
     frame["y"] = frame["x"] + frame["z"] + rng.normal(scale=0.1, size=300)
-    auto = Automater("y", overrides={**FAST, **HELD}, seed=0, verbose=0).fit(frame)
+    held = {"inputs": {"numerical": {"clip_to_training_range": True, "training_range_margin": margin}}}
+    auto = Automater("y", overrides={**FAST, **held}, seed=0, verbose=0).fit(frame)
     low, high = auto.input_states_["x"]["low"], auto.input_states_["x"]["high"]
     assert (low, high) == (frame["x"].min(), frame["x"].max())
-    assert f"held within the training range [{low:.4g}, {high:.4g}]" in auto.explain().set_index("column").loc[
-        "x", "choice"]
+    choice = auto.explain().set_index("column").loc["x", "choice"]
+    assert f"(the training range [{low:.4g}, {high:.4g}]" in choice and ("widened by 0.25" in choice) == bool(margin)
+    low, high = low - margin * (high - low), high + margin * (high - low)
     plain = Automater("y", overrides=FAST, seed=0, verbose=0).fit(frame)
     assert "training range" not in plain.explain().set_index("column").loc["x", "choice"]
     inside = frame.drop(columns="y").head(5)

@@ -154,7 +154,7 @@ class NumericalEncoder(Encoder):
     def encode_input(self, raw, state, settings, name):
         filled = FillMissing(state["median"], name=f"{name}_fill")(raw)
         if _holds_range(state, settings):
-            filled = ClipToRange(state["low"], state["high"], name=f"{name}_range")(filled)
+            filled = ClipToRange(*_held_range(state, settings), name=f"{name}_range")(filled)
         if state.get("quantile_levels"):
             # Bounded by the end scores: nothing left to clip.
             scaled = QuantileNormal(**state["quantile_levels"], name=f"{name}_quantiles")(filled)
@@ -181,8 +181,8 @@ class NumericalEncoder(Encoder):
         return {"fill": state["median"], "mean": state["center"], "variance": state["scale"] ** 2, "scale": 1.0,
                 "offset": 0.0, "rescale": False, "clip": settings["clip_scale"] if settings["smooth_clip"] else 0.0,
                 "flag": state["missing_indicator"], "zero": state.get("zero_share") is not None, "number": True,
-                "low": state["low"] if _holds_range(state, settings) else None,
-                "high": state["high"] if _holds_range(state, settings) else None}
+                "low": _held_range(state, settings)[0] if _holds_range(state, settings) else None,
+                "high": _held_range(state, settings)[1] if _holds_range(state, settings) else None}
 
     def describe(self, state, settings):
         if state.get("quantile_levels"):
@@ -191,7 +191,11 @@ class NumericalEncoder(Encoder):
             scaling = f"{'robust' if settings['scaling'] == 'quantile' else settings['scaling']} scaling"
         parts = [f"fill median {state['median']:.4g}", scaling]
         if _holds_range(state, settings):
-            parts.insert(1, f"held within the training range [{state['low']:.4g}, {state['high']:.4g}]")
+            low, high = _held_range(state, settings)
+            margin = settings.get("training_range_margin", 0.0)
+            widened = f", widened by {margin:g} x its width a side" if margin else ""
+            parts.insert(1, f"held within [{low:.4g}, {high:.4g}] (the training range [{state['low']:.4g}, "
+                            f"{state['high']:.4g}]{widened})")
         if settings["smooth_clip"] and not state.get("quantile_levels"):
             parts.append(f"smooth clip at {settings['clip_scale']:g}")
         if state.get("bin_edges"):
@@ -411,6 +415,13 @@ class NumericalEncoder(Encoder):
 def _holds_range(state, settings):
     """Whether the column is held within its training range (saves from before the range have none to hold)."""
     return bool(settings.get("clip_to_training_range")) and "low" in state
+
+
+def _held_range(state, settings):
+    """The bounds a value is held within: the training range widened by `training_range_margin` times its width on
+    each side (0: the range itself)."""
+    margin = settings.get("training_range_margin", 0.0) * (state["high"] - state["low"])
+    return state["low"] - margin, state["high"] + margin
 
 
 def _is_normal(state_or_settings):
