@@ -77,6 +77,25 @@ def awkward_rows(data):
     return rows
 
 
+def load_benchmark(name):
+    """The script benchmarks/<name>.py as a module, loaded from its file. A script puts the benchmarks folder first on
+    the path to import its neighbours (datasets, report, ...); that is undone once it is loaded, so that they never
+    shadow other modules."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = list(sys.path)
+    try:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "benchmarks" /
+                                                      f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = path
+    return module
+
+
 def fast_settings(cache_mb=2048, **training):
     """FAST, with encoded features cached up to `cache_mb` MiB (0: always streamed) and other training settings."""
     return {**FAST, "training": {**FAST["training"], "feature_cache_mb": cache_mb, **training}}

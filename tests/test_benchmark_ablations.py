@@ -2,21 +2,13 @@
 fitted back to back in one task and never read from the cache), several seeds a fold (`--seeds`), the check step
 (`--check-step`), and what each refuses. No benchmark table is loaded: the fold plan and the fits are stand-ins."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-_path = list(sys.path)
-try:  # the script puts the benchmarks folder first on the path to import its neighbours; undone once loaded
-    _SPEC = importlib.util.spec_from_file_location("ablations", _BENCHMARKS / "ablations.py")
-    ablations = importlib.util.module_from_spec(_SPEC)
-    _SPEC.loader.exec_module(ablations)
-finally:
-    sys.path[:] = _path
+from conftest import load_benchmark
+
+ablations = load_benchmark("ablations")
 
 
 def test_each_fold_turns_the_order_of_the_variants():

@@ -2,23 +2,15 @@
 as it was, and that it measures on the tune half alone. No benchmark table is loaded: the fitted model is a stand-in
 with the library's own column states."""
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-_path = list(sys.path)
-try:  # the script puts the benchmarks folder first on the path to import its neighbours; undone once loaded
-    _SPEC = importlib.util.spec_from_file_location("range_margins", _BENCHMARKS / "range_margins.py")
-    range_margins = importlib.util.module_from_spec(_SPEC)
-    _SPEC.loader.exec_module(range_margins)
-finally:
-    sys.path[:] = _path
+from conftest import load_benchmark
+
+range_margins = load_benchmark("range_margins")
 
 MODEL = SimpleNamespace(inputs_={
     "x": SimpleNamespace(kind="numerical", state={"low": 0.0, "high": 10.0}),
