@@ -35,10 +35,9 @@ import baselines  # noqa: E402
 import datasets  # noqa: E402
 import quality  # noqa: E402
 import report  # noqa: E402
-from ablations import markdown  # noqa: E402
+from ablations import markdown, primary_metric  # noqa: E402
+from keras_defaults.encoders.numerical import _held_range  # noqa: E402
 from datasets import CLASSIFICATION, DATASETS  # noqa: E402
-
-PRIMARY = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "r2"}
 
 
 def held(frame: pd.DataFrame, model, margin: float | None) -> pd.DataFrame:
@@ -51,8 +50,7 @@ def held(frame: pd.DataFrame, model, margin: float | None) -> pd.DataFrame:
         state = spec.state
         if spec.kind != "numerical" or "low" not in state or not pd.api.types.is_numeric_dtype(out[name].dtype):
             continue
-        width = state["high"] - state["low"]
-        out[name] = out[name].clip(state["low"] - margin * width, state["high"] + margin * width)
+        out[name] = out[name].clip(*_held_range(state, {"training_range_margin": margin}))
     return out
 
 
@@ -62,7 +60,7 @@ def dataset_rows(name: str, margins: list[float | None], threads: int | None) ->
     spec = DATASETS[name]
     df, _ = quality.load(name)
     classes = np.unique(df[spec.target].to_numpy()) if spec.task in CLASSIFICATION else None
-    metric = PRIMARY[spec.task]
+    metric = primary_metric(spec.task)
     scores = {margin: [] for margin in margins}
     for train_idx, test_idx in quality.make_splits(df, spec.target, spec.task):
         train, test = df.iloc[train_idx], df.iloc[test_idx]

@@ -165,14 +165,7 @@ def correct_inputs(inputs, ignored, summary):
     for name, spec in inputs.items():
         profile = _corrected_profile(spec.profile, summary, note_sample=True)
         state = spec.encoder.state_from_summary(spec.state, spec.settings, profile, summary.counts.get(name),
-                                                summary.missing.get(name, 0))
-        if "low" in state:
-            # A number's training range is every row's, not the sample's. A column stored as text has none counted:
-            # it is not held to a range the sample alone saw.
-            if name in summary.ranges:
-                state = {**state, "low": summary.ranges[name][0], "high": summary.ranges[name][1]}
-            else:
-                state = {key: value for key, value in state.items() if key not in ("low", "high")}
+                                                summary.missing.get(name, 0), summary.ranges.get(name))
         corrected[name] = dataclasses.replace(spec, profile=profile, state=state)
     set_aside = {name: dataclasses.replace(spec, profile=_corrected_profile(spec.profile, summary))
                  for name, spec in ignored.items()}

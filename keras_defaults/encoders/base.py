@@ -122,9 +122,10 @@ class Encoder(abc.ABC):
         one-hot expansion. Only kinds that emit an index have one."""
         raise TypeError(f"A {self.kind} column has no index.")
 
-    def state_from_summary(self, state, settings, profile, counts, missing):
+    def state_from_summary(self, state, settings, profile, counts, missing, value_range=None):
         """The state learned from a sample of rows, corrected by what counts over every row say: `counts` are the
-        column's value counts over all rows (None when they were not kept) and `missing` its missing values."""
+        column's value counts over all rows (None when they were not kept), `missing` its missing values and
+        `value_range` the (min, max) of its finite values over all rows (None when it is not stored as numbers)."""
         if "missing_indicator" in state:
             state = {**state, "missing_indicator": bool(settings.get("missing_indicator", True) and missing > 0)}
         return state

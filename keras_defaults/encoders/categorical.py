@@ -153,7 +153,7 @@ class CategoricalEncoder(Encoder):
     def missing_note(self, state):
         return "they are read as a category never seen in training"
 
-    def state_from_summary(self, state, settings, profile, counts, missing):
+    def state_from_summary(self, state, settings, profile, counts, missing, value_range=None):
         if counts is None:
             return state
         codes = profile.input_dtype == "float32"

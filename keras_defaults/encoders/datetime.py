@@ -130,7 +130,7 @@ class DateTimeEncoder(Encoder):
             "epoch_unit": unit, "first": str(first), "last": str(last),
         }
 
-    def state_from_summary(self, state, settings, profile, counts, missing):
+    def state_from_summary(self, state, settings, profile, counts, missing, value_range=None):
         # Values that do not read as dates are missing too: the sample may have seen some where counts see none.
         flagged = state["missing_indicator"] or bool(settings["missing_indicator"] and missing > 0)
         return {**state, "missing_indicator": flagged}

@@ -151,6 +151,14 @@ class NumericalEncoder(Encoder):
             "high": float(finite.max()),
         }
 
+    def state_from_summary(self, state, settings, profile, counts, missing, value_range=None):
+        state = super().state_from_summary(state, settings, profile, counts, missing)
+        # The training range is every row's, not the sample's. A column stored as text has none counted: it is not
+        # held to a range the sample alone saw.
+        if value_range is not None:
+            return {**state, "low": value_range[0], "high": value_range[1]}
+        return {key: value for key, value in state.items() if key not in ("low", "high")}
+
     def encode_input(self, raw, state, settings, name):
         filled = FillMissing(state["median"], name=f"{name}_fill")(raw)
         if _holds_range(state, settings):
@@ -178,11 +186,11 @@ class NumericalEncoder(Encoder):
     def fused_number(self, state, settings):
         if state.get("quantile_levels") or state.get("bin_edges"):
             return None
+        low, high = _held_range(state, settings) if _holds_range(state, settings) else (None, None)
         return {"fill": state["median"], "mean": state["center"], "variance": state["scale"] ** 2, "scale": 1.0,
                 "offset": 0.0, "rescale": False, "clip": settings["clip_scale"] if settings["smooth_clip"] else 0.0,
                 "flag": state["missing_indicator"], "zero": state.get("zero_share") is not None, "number": True,
-                "low": _held_range(state, settings)[0] if _holds_range(state, settings) else None,
-                "high": _held_range(state, settings)[1] if _holds_range(state, settings) else None}
+                "low": low, "high": high}
 
     def describe(self, state, settings):
         if state.get("quantile_levels"):

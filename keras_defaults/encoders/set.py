@@ -83,7 +83,7 @@ class SetEncoder(Encoder):
         kept = counts[counts >= settings["min_frequency"]].index[: settings["max_labels"]]
         return {"delimiter": delimiter, "vocabulary": [str(label) for label in kept]}
 
-    def state_from_summary(self, state, settings, profile, counts, missing):
+    def state_from_summary(self, state, settings, profile, counts, missing, value_range=None):
         # Counts of the column's distinct values over every row (files): each stands for its rows' labels.
         if counts is None:
             return state
