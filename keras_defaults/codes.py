@@ -6,7 +6,9 @@ target's mean moves smoothly with the value, so its mean over a few quantile bin
 its mean per value; for a code, neighbouring values mean nothing to each other, and only the mean per value
 explains it. `find_codes` measures both, out of fold, on the training rows, and names the integer columns where the
 per-value means explain clearly more: by `inference.codes_min_gain` of the variance, after taking off
-`inference.codes_noise_z` standard errors of the gain (`inference.codes_from_target` turns the measure off).
+`inference.codes_noise_z` standard errors of the gain (`inference.codes_from_target` turns the measure off). With
+few values the bins are fewer (`inference.codes_values_per_bin`): twenty bins over 27 values are nearly the values
+themselves, and could not tell a code from a quantity.
 """
 
 import dataclasses
@@ -85,9 +87,18 @@ def candidates(frame, profiles, integer_max_unique):
     return found
 
 
-def evidence(values, targets, seed=0):
+def smooth_bins(n_values, values_per_bin):
+    """How many quantile bins the smooth alternative has for a column of `n_values` distinct values: `SMOOTH_BINS`,
+    or fewer so that a bin spans at least `values_per_bin` values on average (at least 2 bins). 1 keeps
+    `SMOOTH_BINS` whatever the values (the rule before round 49)."""
+    if values_per_bin <= 1:
+        return SMOOTH_BINS
+    return max(2, min(SMOOTH_BINS, n_values // values_per_bin))
+
+
+def evidence(values, targets, seed=0, values_per_bin=1):
     """`CodeEvidence` for one column's values (float, NaN where missing) against the target matrix; rows where the
-    value or a target is missing are left out."""
+    value or a target is missing are left out. The smooth alternative's bins follow `smooth_bins`."""
     known = np.isfinite(values) & np.all(np.isfinite(targets), axis=1)
     values, targets = values[known], targets[known]
     if len(values) > MAX_ROWS:
@@ -98,10 +109,11 @@ def evidence(values, targets, seed=0):
     total = float(((targets - targets.mean(axis=0)) ** 2).sum())
     if total == 0.0:
         return CodeEvidence(0.0, 0.0)
-    _, codes = np.unique(values, return_inverse=True)
+    distinct, codes = np.unique(values, return_inverse=True)
+    levels = np.linspace(0, 1, smooth_bins(len(distinct), values_per_bin) + 1)[1:-1]
     codes_errors, smooth_errors, constant_errors = (np.empty(len(values)) for _ in range(3))
     for train, test in KFold(FOLDS, shuffle=True, random_state=seed).split(values):
-        edges = np.unique(np.quantile(values[train], np.linspace(0, 1, SMOOTH_BINS + 1)[1:-1]))
+        edges = np.unique(np.quantile(values[train], levels))
         # Each edge closes its bin (side="left"): a value held by many rows sits on edges and gets a bin of its
         # own, rather than sharing one with the values above it.
         bins = np.searchsorted(edges, values, side="left")
@@ -128,13 +140,15 @@ def _held_out_errors(keys, targets, train, test):
 def find_codes(frame, profiles, targets, settings):
     """{name: CodeEvidence} for the candidate columns whose per-value means explain at least
     `settings["codes_min_gain"]` more of the target matrix's variance than a smooth function of their value, after
-    taking off `settings["codes_noise_z"]` standard errors of that gain. Empty when the setting is off or there is
+    taking off `settings["codes_noise_z"]` standard errors of that gain (the smooth function's bins as
+    `settings["codes_values_per_bin"]` says). Empty when the setting is off or there is
     no target."""
     if not settings["codes_from_target"] or targets is None:
         return {}
     found = {}
     for name in candidates(frame, profiles, settings["integer_categorical_max_unique"]):
-        measured = evidence(numeric_values(frame[name]), targets)
+        measured = evidence(numeric_values(frame[name]), targets,
+                            values_per_bin=settings["codes_values_per_bin"])
         if measured.clears(settings["codes_min_gain"], settings["codes_noise_z"]):
             found[name] = measured
     return found

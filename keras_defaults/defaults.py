@@ -75,6 +75,7 @@ _AT_LEAST = {
     "categorical_max_unique": 0, "integer_categorical_max_unique": 0, "id_like_min_rows": 0,
     "text_min_mean_words": 0, "log_transform_min_ratio": 1, "piecewise_linear_bins": 0, "reduce_lr_patience": 0,
     "periodic_frequencies": 1, "periodic_dim": 1, "ensemble": 1, "refit_max_rows": 0, "codes_noise_z": 0,
+    "codes_values_per_bin": 1,
     "large_data_units": 1, "large_data_min_rows": 0, "numerical_embedding_min_rows": 0, "small_data_ensemble": 1,
     "small_data_below_rows": 0, "small_data_batch_size": 1, "small_data_periodic_dim": 1,
     "small_data_periodic_frequencies": 1, "training_range_margin": 0,

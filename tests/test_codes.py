@@ -6,7 +6,7 @@ import pytest
 
 from conftest import FAST
 from keras_defaults import Automater, codes
-from keras_defaults.errors import ConfigError
+from keras_defaults.errors import ConfigError, ConfigTypeError
 
 
 def school_frame(rows=3000, schools=150, seed=0, classes=False):
@@ -155,3 +155,37 @@ def test_codes_are_told_from_files_as_from_a_frame(tmp_path):
     assert {n: p.kind for n, p in from_files.profiles_.items()} == {n: p.kind for n, p in
                                                                    in_memory.profiles_.items()}
     assert from_files.input_states_["school"]["vocabulary"] == in_memory.input_states_["school"]["vocabulary"]
+
+
+def test_the_smooth_alternative_has_fewer_bins_than_the_values():
+    assert codes.smooth_bins(27, 1) == codes.SMOOTH_BINS  # 1: the rule before round 49
+    assert codes.smooth_bins(27, 4) == 6
+    assert codes.smooth_bins(5_000, 4) == codes.SMOOTH_BINS
+    assert codes.smooth_bins(5, 4) == 2
+
+
+def litter_frame(litters=27, rows=320, seed=2):
+    """Pups' weights set by their litter, an identifier numbered 1..27 whose neighbours are unrelated, and slowly
+    drifting with it, as litters numbered by treatment are: few values, so twenty bins are nearly the codes."""
+    rng = np.random.default_rng(seed)
+    litter = rng.integers(1, litters + 1, rows)
+    level = rng.normal(scale=0.6, size=litters + 1) + np.linspace(0, 1, litters + 1)
+    return pd.DataFrame({"litter": litter, "weight": level[litter] + rng.normal(scale=0.5, size=rows)})
+
+
+def test_fewer_bins_tell_an_identifier_with_few_values():
+    frame = litter_frame()
+    targets = frame[["weight"]].to_numpy()
+    values = frame["litter"].to_numpy(dtype="float64")
+    twenty, six = (codes.evidence(values, targets, values_per_bin=k) for k in (1, 4))
+    assert six.smooth < twenty.smooth and six.codes == twenty.codes
+    assert six.clears(0.01, 2.0) and not twenty.clears(0.01, 2.0)
+    kinds = [Automater("weight", config={"inference": {"codes_values_per_bin": k}}, seed=0, verbose=0)
+             .prepare(frame).profiles_["litter"].kind for k in (1, 4)]
+    assert kinds == ["numerical", "categorical"]
+
+
+@pytest.mark.parametrize("value", [0, 2.5])
+def test_values_per_bin_is_checked(value):
+    with pytest.raises((ConfigError, ConfigTypeError), match="codes_values_per_bin"):
+        Automater("weight", config={"inference": {"codes_values_per_bin": value}}, verbose=0).prepare(litter_frame())
