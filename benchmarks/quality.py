@@ -378,6 +378,18 @@ def in_workers(function, calls, jobs: int):
                 yield futures[future], exc
 
 
+def rows_from_workers(function, calls, jobs: int, show) -> list:
+    """Every call's rows (`function` returns a list of them) in one list, run by `in_workers`; `show(key, rows)` as
+    each call ends. A call that failed ends the run with its key and its error."""
+    rows = []
+    for key, result in in_workers(function, calls, jobs):
+        if isinstance(result, Exception):
+            raise SystemExit(f"{key}: {type(result).__name__}: {result}")
+        rows += result
+        show(key, result)
+    return rows
+
+
 def collect_cached(names: list[str], models: list[str], n_folds_small: int | None,
                    overrides: dict | None = None) -> list[FoldResult]:
     """The results of the current settings found in the cache (missing folds are left out)."""

@@ -107,13 +107,10 @@ def main(argv=None) -> int:
         parser.error(f"{refused}: not tune-half datasets; a margin is chosen on the tune half only")
     margins = [None] + [float(m) for m in args.margins.split(",")]
     started = time.perf_counter()
-    rows = []
     calls = [(name, {"name": name, "margins": margins}) for name in names]
-    for name, result in quality.in_workers(dataset_rows, calls, args.jobs):
-        if isinstance(result, Exception):
-            raise SystemExit(f"{name}: {type(result).__name__}: {result}")
-        rows += result
-        print(pd.DataFrame(result).to_string(index=False), flush=True)
+    rows = quality.rows_from_workers(dataset_rows, calls, args.jobs,
+                                     lambda name, result: print(pd.DataFrame(result).to_string(index=False),
+                                                                flush=True))
     frame = pd.DataFrame(rows)
     frame.to_csv(f"{args.out}.csv", index=False)
     wide = frame.pivot(index="dataset", columns="margin", values="score")
