@@ -28,7 +28,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import datasets  # noqa: E402
 import quality  # noqa: E402
 import report  # noqa: E402
 from ablations import markdown  # noqa: E402
@@ -92,8 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", required=True, help="path prefix: writes PREFIX.csv and PREFIX.md")
     args = parser.parse_args(argv)
-    halves = datasets.halves()
-    names = args.datasets.split(",") if args.datasets else [n for n in DATASETS if halves.get(n) == args.half]
+    names = args.datasets.split(",") if args.datasets else [n for n, spec in DATASETS.items() if spec.half == args.half]
     unknown = [n for n in names if n not in DATASETS]
     if unknown:
         parser.error(f"unknown datasets: {unknown}")

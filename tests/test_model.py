@@ -162,7 +162,7 @@ def test_fused_numbers_give_the_features_each_columns_own_layers_give(monkeypatc
     # Held in range, the rows beyond it read as the training ends; otherwise they read further out.
     at_ends = data.copy()
     low, high = auto.input_states_["discount"]["low"], auto.input_states_["discount"]["high"]
-    margin = 0.25 * (high - low)  # defaults.yaml's training_range_margin
+    margin = auto.input_settings_["discount"]["training_range_margin"] * (high - low)
     at_ends.loc[:1, "discount"] = [high + margin, low - margin]
     ends = keras.ops.convert_to_numpy(fused(raw_tensors(at_ends, auto.inputs_))["features"])[:2]
     beyond = keras.ops.convert_to_numpy(ours["features"])[:2]
