@@ -25,7 +25,7 @@ from keras_defaults import progress, scoring, tuning
 from keras_defaults import sources
 from keras_defaults import summaries
 from keras_defaults.averaging import weight_average
-from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors
+from keras_defaults.columns import ColumnSpec, learn_inputs, raw_tensors, set_aside_empty
 from keras_defaults.encoders import as_tensor
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError, NotFittedError, UnsafeFileError
 from keras_defaults.errors import expected_one_of, shown, warn
@@ -205,6 +205,7 @@ class Automater:
         else:
             data, inputs, ignored, targets = self._learn_frame(source, config, weight_column)
             rows = data
+        inputs, ignored = set_aside_empty(inputs, ignored)
         if self.reconstructs:  # the inputs as they are final; from files, a label outside the sample is not scored
             targets = autoencoder.reconstruction_targets(rows, inputs, config)
             config = body_for_reconstruction(config)

@@ -9,8 +9,12 @@ import dataclasses
 from keras_defaults import codes
 from keras_defaults import defaults as table
 from keras_defaults.encoders import ENCODERS, as_tensor
-from keras_defaults.errors import DataError
-from keras_defaults.schema import ColumnProfile, infer_schema, split_used
+from keras_defaults.errors import DataError, warn
+from keras_defaults.schema import IGNORE, ColumnProfile, infer_schema, split_used
+
+
+NOTHING_LEFT = ("No input column is left to learn from: every column other than the target was set aside. See the "
+                "warning above, or force a column's kind with column_types=.")
 
 
 @dataclasses.dataclass
@@ -84,8 +88,25 @@ def learn_inputs(frame, config, forced, targets, target_values=None):
         inputs[name] = ColumnSpec(name, profile, settings, state)
     ignored = {name: ColumnSpec(name, profile) for name, profile in set_aside.items()}
     if not inputs:
-        raise DataError("No input column is left to learn from: every column other than the target was set "
-                        "aside. See the warning above, or force a column's kind with column_types=.")
+        raise DataError(NOTHING_LEFT)
+    return inputs, ignored
+
+
+def set_aside_empty(inputs, ignored):
+    """Move the used columns whose fitted state gives the model nothing to learn from (no label frequent and short
+    enough for a vocabulary) to the set-aside ones, with a warning: new ({name: ColumnSpec} used, {name: ColumnSpec}
+    set aside). Raises when no column is left to learn from. Run on the final states: from files, those counted over
+    every row, where a label the sample saw once may reach min_frequency."""
+    empty = {name: spec.encoder.learned_nothing(spec.state, spec.settings, name) for name, spec in inputs.items()}
+    empty = {name: reason for name, reason in empty.items() if reason}
+    if empty:
+        listed = "; ".join(f"'{name}' ({reason})" for name, reason in empty.items())
+        warn(f"Left out {len(empty)} column(s) that give the model nothing to learn from: {listed}.")
+        ignored = {**ignored, **{name: ColumnSpec(name, dataclasses.replace(
+            inputs[name].profile, kind=IGNORE, reason=reason)) for name, reason in empty.items()}}
+        inputs = {name: spec for name, spec in inputs.items() if name not in empty}
+    if not inputs:
+        raise DataError(NOTHING_LEFT)
     return inputs, ignored
 
 

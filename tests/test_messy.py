@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from conftest import FAST, mixed_frame
+from conftest import FAST, mixed_frame, write_parts
 from keras_defaults import Automater
 from keras_defaults.errors import ConfigError, ConfigTypeError, DataError
 from keras_defaults.profile_check import compare
@@ -576,3 +576,50 @@ def test_distinct_whole_numbers_beyond_float_precision_are_labels_not_constant()
     assert auto.profiles_["serial"].kind == "ignore"
     assert "ID-like" in auto.profiles_["serial"].reason and "constant" not in auto.profiles_["serial"].reason
     assert auto.predict(data.head(5)).notna().all()
+
+
+@pytest.mark.parametrize("case", ["long labels", "rare labels", "rare codes", "rare set labels"])
+def test_a_column_whose_vocabulary_keeps_no_label_is_set_aside_with_its_fix(case, tmp_path):
+    # Keras's lookup layers refuse an empty vocabulary: such a column gave a raw ValueError from Keras. It gives the
+    # model nothing (every row would read as the one unseen label), so it is set aside, as a constant column is.
+    rng = np.random.default_rng(0)
+    rows = 200
+    data = pd.DataFrame({"x": rng.normal(size=rows), "y": rng.normal(size=rows)})
+    column_types, overrides = {}, TINY
+    if case == "long labels":  # each label longer than a vocabulary entry may be, with no space to split it at
+        data["c"] = rng.choice([f"shop-{i}-" + "x" * 1_200 for i in range(8)], rows)
+        fix = "column_types={'c': 'text'}"
+    else:
+        data["c"] = np.arange(rows) if case == "rare codes" else [f"v{i}" for i in range(rows)]
+        kind = {"rare labels": "categorical", "rare codes": "categorical", "rare set labels": "set"}[case]
+        column_types = {"c": kind}
+        overrides = {**TINY, "columns": {"c": {"min_frequency": 2}}}
+        fix = "columns: {c: {min_frequency: 1}}"
+    with pytest.warns(UserWarning, match="give the model nothing to learn from") as said:
+        auto = fit("y", data, column_types=column_types, overrides=overrides)
+    message = next(str(w.message) for w in said if "nothing to learn" in str(w.message))
+    assert "'c' (no label kept for a vocabulary" in message and fix in message, message
+    assert ("1,000 characters" in message) == (case != "rare codes")
+    assert list(auto.inputs_) == ["x"] and list(auto.ignored_) == ["c"]
+    assert auto.profiles_["c"].kind == "ignore"
+    assert "no label kept" in auto.explain().set_index("column").loc["c", "why"]
+    loaded = Automater.load(auto.save(tmp_path / "run"))
+    pd.testing.assert_series_equal(loaded.predict(data), auto.predict(data))
+
+
+def test_a_column_of_only_over_long_labels_in_files_is_set_aside(tmp_path, small_chunks):
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame({"x": rng.normal(size=600), "y": rng.normal(size=600),
+                         "c": rng.choice([f"shop-{i}-" + "x" * 1_200 for i in range(8)], 600)})
+    write_parts(data, tmp_path / "d")
+    with pytest.warns(UserWarning, match="'c' \\(no label kept for a vocabulary"):
+        auto = fit("y", str(tmp_path / "d"))
+    assert list(auto.inputs_) == ["x"] and "c" in auto.ignored_
+    assert auto.predict(str(tmp_path / "d")).notna().all()
+
+
+def test_only_columns_without_a_vocabulary_is_no_column_to_learn_from():
+    data = pd.DataFrame({"c": [f"v{i}" for i in range(60)], "y": np.arange(60.0)})
+    with pytest.raises(DataError, match="No input column is left to learn from"):
+        quiet(fit, "y", data, column_types={"c": "categorical"},
+              overrides={**TINY, "columns": {"c": {"min_frequency": 2}}})

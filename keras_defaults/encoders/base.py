@@ -25,6 +25,18 @@ from keras_defaults.state_schema import FLAG, LABEL, ListOf, Record
 LONGEST_VOCABULARY_ENTRY = 1_000
 
 
+def nothing_kept(strings, kind, min_frequency, name):
+    """Why the vocabulary of column `name` (of labels that are `strings`, else integer codes) came out empty, and
+    the fix: a reason for the warning that sets the column aside."""
+    length = f" and at most {LONGEST_VOCABULARY_ENTRY:,} characters long" if strings else ""
+    if min_frequency > 1:
+        fix = f"lower its min_frequency: columns: {{{name}: {{min_frequency: 1}}}}"
+    else:  # every label is too long (at min_frequency 1 a column of codes always keeps one)
+        fix = f"if its values are long text, read them as words: column_types={{'{name}': 'text'}}"
+    return (f"no label kept for a vocabulary, which takes labels in at least inputs.{kind}.min_frequency "
+            f"({min_frequency}) rows{length}; {fix}")
+
+
 @dataclasses.dataclass
 class EncodedColumn:
     """One input column after its preprocessing layers.
@@ -92,6 +104,11 @@ class Encoder(abc.ABC):
     @abc.abstractmethod
     def fit_input(self, series, profile, settings):
         """Statistics of a training column, as a JSON-ready dict."""
+
+    def learned_nothing(self, state, settings, name):
+        """Why the fitted input column `name` gives the model nothing to learn from, and what would (for the warning
+        that sets it aside), or None when it does."""
+        return None
 
     @abc.abstractmethod
     def encode_input(self, raw, state, settings, name):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from keras_defaults.encoders.base import (LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder, category_dtype_state,
-                                          classes_state_shape, loss_name, restore_category_dtype)
+                                          classes_state_shape, loss_name, nothing_kept, restore_category_dtype)
 from keras_defaults.errors import ConfigError, DataError, expected_one_of
 from keras_defaults.layers import CategoryCodes, CumulativeLogits, FillMissing
 from keras_defaults.schema import numeric_values, python_value, string_counts, string_values
@@ -110,6 +110,12 @@ class CategoricalEncoder(Encoder):
             "embedding_dim": None if one_hot else embedding_width(levels, settings),
             "number": _number(counts) if codes and settings["with_number"] else None,
         }
+
+    def learned_nothing(self, state, settings, name):
+        # Keras's lookup layers refuse an empty vocabulary, and every row would read as the one unseen label.
+        if state["vocabulary"]:
+            return None
+        return nothing_kept(state["missing_code"] is None, "categorical", settings["min_frequency"], name)
 
     def _lookup(self, state, output_mode, name):
         if state["missing_code"] is not None:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from keras_defaults.encoders.base import LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder
+from keras_defaults.encoders.base import LONGEST_VOCABULARY_ENTRY, EncodedColumn, Encoder, nothing_kept
 from keras_defaults.errors import DataError
 from keras_defaults.layers import LabelSet
 from keras_defaults.schema import resolve_delimiter, set_labels, set_strings
@@ -90,6 +90,11 @@ class SetEncoder(Encoder):
         strings = set_strings(pd.Series(list(counts.index), dtype=object), state["delimiter"], profile.name)
         return self._state(_label_counts(strings, state["delimiter"], counts.to_numpy()), state["delimiter"],
                            settings)
+
+    def learned_nothing(self, state, settings, name):
+        if state["vocabulary"]:
+            return None
+        return nothing_kept(True, "set", settings["min_frequency"], name)
 
     def encode_input(self, raw, state, settings, name):
         return EncodedColumn(dense=LabelSet(state["vocabulary"], state["delimiter"], name=f"{name}_labels")(raw))
