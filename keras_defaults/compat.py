@@ -77,6 +77,10 @@ def adapt(layer, values, batch_size=65536):
             lookup.token_document_counts.insert(
                 documents, document_counts + lookup.token_document_counts.lookup(documents))
             lookup.num_documents.assign_add(tf.size(batch, out_type=tf.int64))
+    if int(lookup.token_counts.size()) == 0:
+        # No word at all: the vocabulary stays the out-of-vocabulary token alone (Keras's `finalize_state` fails in
+        # tf_idf mode, reading IDF weights it never made).
+        return
     layer.finalize_state()
 
 

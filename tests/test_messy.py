@@ -578,31 +578,44 @@ def test_distinct_whole_numbers_beyond_float_precision_are_labels_not_constant()
     assert auto.predict(data.head(5)).notna().all()
 
 
-@pytest.mark.parametrize("case", ["long labels", "rare labels", "rare codes", "rare set labels"])
-def test_a_column_whose_vocabulary_keeps_no_label_is_set_aside_with_its_fix(case, tmp_path):
-    # Keras's lookup layers refuse an empty vocabulary: such a column gave a raw ValueError from Keras. It gives the
-    # model nothing (every row would read as the one unseen label), so it is set aside, as a constant column is.
+@pytest.mark.parametrize("case", ["long labels", "rare labels", "rare codes", "rare set labels", "empty sets",
+                                  "long words", "no words"])
+def test_a_column_whose_vocabulary_keeps_nothing_is_set_aside_with_its_fix(case, tmp_path):
+    # Keras's lookup layers refuse an empty vocabulary (and its TF-IDF adapt fails on a column without a word): such
+    # a column gave a raw ValueError or AttributeError from Keras. It gives the model nothing (every row would read
+    # alike), so it is set aside, as a constant column is, and the warning says why and the fix where there is one.
     rng = np.random.default_rng(0)
     rows = 200
     data = pd.DataFrame({"x": rng.normal(size=rows), "y": rng.normal(size=rows)})
-    column_types, overrides = {}, TINY
-    if case == "long labels":  # each label longer than a vocabulary entry may be, with no space to split it at
-        data["c"] = rng.choice([f"shop-{i}-" + "x" * 1_200 for i in range(8)], rows)
-        fix = "column_types={'c': 'text'}"
-    else:
-        data["c"] = np.arange(rows) if case == "rare codes" else [f"v{i}" for i in range(rows)]
-        kind = {"rare labels": "categorical", "rare codes": "categorical", "rare set labels": "set"}[case]
-        column_types = {"c": kind}
-        overrides = {**TINY, "columns": {"c": {"min_frequency": 2}}}
-        fix = "columns: {c: {min_frequency: 1}}"
-    with pytest.warns(UserWarning, match="give the model nothing to learn from") as said:
-        auto = fit("y", data, column_types=column_types, overrides=overrides)
-    message = next(str(w.message) for w in said if "nothing to learn" in str(w.message))
-    assert "'c' (no label kept for a vocabulary" in message and fix in message, message
-    assert ("1,000 characters" in message) == (case != "rare codes")
+    long_labels = rng.choice([f"shop-{i}-" + "x" * 1_200 for i in range(8)], rows)  # no space to split them at
+    rare_overrides = {**TINY, "columns": {"c": {"min_frequency": 2}}}
+    column, kind, overrides, said = {
+        "long labels": (long_labels, None, TINY, "no label kept for a vocabulary, which takes labels in at least "
+                        "inputs.categorical.min_frequency (1) rows and at most 1,000 characters long; if its values "
+                        "are long text, read them as words: column_types={'c': 'text'}"),
+        "rare labels": ([f"v{i}" for i in range(rows)], "categorical", rare_overrides,
+                        "inputs.categorical.min_frequency (2) rows and at most 1,000 characters long; lower its "
+                        "min_frequency: columns: {c: {min_frequency: 1}}"),
+        "rare codes": (np.arange(rows), "categorical", rare_overrides,
+                       "inputs.categorical.min_frequency (2) rows; lower its min_frequency"),
+        "rare set labels": ([f"v{i}" for i in range(rows)], "set", rare_overrides,
+                            "inputs.set.min_frequency (2) rows and at most 1,000 characters long; lower its"),
+        "empty sets": ([[] for _ in range(rows)], "set", TINY,
+                       "inputs.set.min_frequency (1) rows and at most 1,000 characters long"),
+        "long words": ([label + " " + label for label in long_labels], "text", TINY,
+                       "no word of at most 1,000 characters for a vocabulary"),
+        "no words": (["", "  ", "!?"] * (rows // 3) + [""] * (rows % 3), "text", TINY,
+                     "no word of at most 1,000 characters for a vocabulary"),
+    }[case]
+    data["c"] = column
+    with pytest.warns(UserWarning, match="give the model nothing to learn from") as caught:
+        auto = fit("y", data, column_types={"c": kind} if kind else {}, overrides=overrides)
+    message = next(str(w.message) for w in caught if "nothing to learn" in str(w.message))
+    assert "nothing to learn from: 'c' (" in message and said in message, message
+    assert ("read them as words" in message) == (case == "long labels")  # the one case that text would help
     assert list(auto.inputs_) == ["x"] and list(auto.ignored_) == ["c"]
     assert auto.profiles_["c"].kind == "ignore"
-    assert "no label kept" in auto.explain().set_index("column").loc["c", "why"]
+    assert said.split(";")[0] in auto.explain().set_index("column").loc["c", "why"]
     loaded = Automater.load(auto.save(tmp_path / "run"))
     pd.testing.assert_series_equal(loaded.predict(data), auto.predict(data))
 

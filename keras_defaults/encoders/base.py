@@ -25,16 +25,18 @@ from keras_defaults.state_schema import FLAG, LABEL, ListOf, Record
 LONGEST_VOCABULARY_ENTRY = 1_000
 
 
-def nothing_kept(strings, kind, min_frequency, name):
-    """Why the vocabulary of column `name` (of labels that are `strings`, else integer codes) came out empty, and
-    the fix: a reason for the warning that sets the column aside."""
+def nothing_kept(name, kind, min_frequency, strings, text_hint):
+    """Why the vocabulary of column `name` of `kind` (of labels that are `strings`, else integer codes) came out
+    empty, and the fix where there is one: a reason for the warning that sets the column aside. `text_hint`: whether
+    long labels may be read as text instead."""
     length = f" and at most {LONGEST_VOCABULARY_ENTRY:,} characters long" if strings else ""
+    reason = (f"no label kept for a vocabulary, which takes labels in at least inputs.{kind}.min_frequency "
+              f"({min_frequency}) rows{length}")
     if min_frequency > 1:
-        fix = f"lower its min_frequency: columns: {{{name}: {{min_frequency: 1}}}}"
-    else:  # every label is too long (at min_frequency 1 a column of codes always keeps one)
-        fix = f"if its values are long text, read them as words: column_types={{'{name}': 'text'}}"
-    return (f"no label kept for a vocabulary, which takes labels in at least inputs.{kind}.min_frequency "
-            f"({min_frequency}) rows{length}; {fix}")
+        return f"{reason}; lower its min_frequency: columns: {{{name}: {{min_frequency: 1}}}}"
+    if text_hint:  # then every label is too long (at min_frequency 1 a column of codes always keeps one)
+        return f"{reason}; if its values are long text, read them as words: column_types={{'{name}': 'text'}}"
+    return reason
 
 
 @dataclasses.dataclass

@@ -115,7 +115,8 @@ class CategoricalEncoder(Encoder):
         # Keras's lookup layers refuse an empty vocabulary, and every row would read as the one unseen label.
         if state["vocabulary"]:
             return None
-        return nothing_kept(state["missing_code"] is None, "categorical", settings["min_frequency"], name)
+        strings = state["missing_code"] is None
+        return nothing_kept(name, "categorical", settings["min_frequency"], strings, text_hint=strings)
 
     def _lookup(self, state, output_mode, name):
         if state["missing_code"] is not None:

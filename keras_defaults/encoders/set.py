@@ -94,7 +94,7 @@ class SetEncoder(Encoder):
     def learned_nothing(self, state, settings, name):
         if state["vocabulary"]:
             return None
-        return nothing_kept(True, "set", settings["min_frequency"], name)
+        return nothing_kept(name, "set", settings["min_frequency"], strings=True, text_hint=False)
 
     def encode_input(self, raw, state, settings, name):
         return EncodedColumn(dense=LabelSet(state["vocabulary"], state["delimiter"], name=f"{name}_labels")(raw))

@@ -26,12 +26,21 @@ class TextEncoder(Encoder):
         layer = self._layer(settings, name="probe")
         # Python strings, as they are: numpy's unicode dtype would widen every value to the longest one.
         adapt(layer, string_values(series))
-        idf = idf_weights(layer) if settings["output_mode"] == "tf_idf" else None
         vocabulary = [str(token) for token in layer.get_vocabulary()]
+        # A column without a word has no IDF weights to read (then `learned_nothing` sets it aside).
+        idf = idf_weights(layer) if settings["output_mode"] == "tf_idf" and len(vocabulary) > 1 else None
         # Index 0, the out-of-vocabulary token, stays; an over-long token is read as out of vocabulary.
         kept = [0] + [i for i in range(1, len(vocabulary)) if len(vocabulary[i]) <= LONGEST_VOCABULARY_ENTRY]
         return {"vocabulary": [vocabulary[i] for i in kept],
                 "idf_weights": None if idf is None else [idf[i] for i in kept]}
+
+    def learned_nothing(self, state, settings, name):
+        # Index 0 is the out-of-vocabulary token: a vocabulary of it alone reads every row alike, and Keras's layer
+        # refuses it.
+        if len(state["vocabulary"]) > 1:
+            return None
+        return (f"no word of at most {LONGEST_VOCABULARY_ENTRY:,} characters for a vocabulary: its values are empty "
+                f"or runs of characters without a space")
 
     def _layer(self, settings, name, state=None, output_mode=None):
         kwargs = dict(max_tokens=settings["max_tokens"], output_mode=output_mode or settings["output_mode"],
