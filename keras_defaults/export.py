@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from keras_defaults.errors import UnsafeFileError, shown, warn
+from keras_defaults.errors import ConfigError, UnsafeFileError, shown, warn
 from keras_defaults.model import signature_name
 
 SIGNATURE_FILE = "keras_defaults_signature.json"
@@ -26,7 +26,7 @@ SIGNATURE_FILE = "keras_defaults_signature.json"
 def export_keras(model, path):
     path = Path(path)
     if path.suffix != ".keras":
-        raise ValueError(f"A Keras model file must end in '.keras'. Received: path='{path}'. "
+        raise ConfigError(f"A Keras model file must end in '.keras'. Received: path='{path}'. "
                          f"Did you mean '{path.with_suffix('.keras')}'?")
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_leftovers(path)

@@ -48,6 +48,19 @@ def check_column_names(columns):
                         f"Rename them, e.g. df.columns = df.columns.map(str).")
 
 
+def _joined_columns_hint(columns):
+    """A hint when a frame's one column looks like several joined by a delimiter other than a comma (a CSV file
+    read with the wrong one), else ""."""
+    if len(columns) != 1:
+        return ""
+    name = str(columns[0])
+    for delimiter in (";", "\t", "|"):
+        if delimiter in name:
+            return (f" Its one column looks like several joined by {delimiter!r}: read the file with "
+                    f"pd.read_csv(path, sep={delimiter!r}) and pass the DataFrame.")
+    return ""
+
+
 def check_targets(df, targets, needs="fit"):
     """The frame has rows, and each target is named once and is one of its columns. `needs` names what the rows are
     for, in the message about an empty frame."""
@@ -59,7 +72,7 @@ def check_targets(df, targets, needs="fit"):
     for target in targets:
         if target not in df.columns:
             raise DataError(f"Target column '{target}' is not in the DataFrame.{did_you_mean(target, df.columns)} "
-                            f"Columns: {list(df.columns)[:20]}.")
+                            f"Columns: {list(df.columns)[:20]}.{_joined_columns_hint(df.columns)}")
         if (df.columns == target).sum() > 1:
             raise DataError(f"Target column '{target}' appears more than once in the DataFrame; keep one, e.g. "
                             f"df.loc[:, ~df.columns.duplicated()].")

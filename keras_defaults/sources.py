@@ -7,13 +7,16 @@ at a time. The one table of file formats (`FORMATS`) serves reading, the command
 import dataclasses
 import glob
 import json
+import lzma
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from keras_defaults.errors import DataError
+from keras_defaults.errors import DataError, KerasDefaultsError
 
 # Rows read from a file at a time.
 CHUNK_ROWS = 65_536
@@ -112,7 +115,12 @@ def read_table(path):
     fmt = file_format(path)
     if fmt is None:
         raise DataError(f"Cannot read '{path}': expected a .csv or .parquet file.")
-    return _read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+    try:
+        return _read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+    except KerasDefaultsError:
+        raise
+    except _READ_ERRORS as error:
+        raise unreadable(path, fmt, error) from None
 
 
 def _pyarrow_parquet():
@@ -155,7 +163,33 @@ def _readable_metadata(schema):
     return {**schema.metadata, b"pandas": json.dumps(pandas).encode()}
 
 
+# What a damaged file, or one in another format or encoding, raises while pandas or pyarrow reads it: pandas's
+# parser errors and pyarrow's ArrowInvalid are ValueErrors, decoding errors UnicodeErrors (ValueErrors too),
+# pyarrow's and the decompressors' I/O errors OSErrors; zip, lzma and zlib have errors of their own.
+_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error)
+
+
+def unreadable(path, fmt, error):
+    """The `DataError` for a data file that pandas or pyarrow cannot read: the file, the reader's words, the fix."""
+    said = f"{type(error).__name__}: {str(error).strip()[:300]}"
+    if fmt == "parquet":
+        return DataError(f"Cannot read '{path}' as Parquet ({said}): the file is damaged, or not Parquet. Write it "
+                         f"again (df.to_parquet(path)), or pass the rows as a DataFrame.")
+    return DataError(f"Cannot read '{path}' as CSV ({said}). A data file must be comma-separated UTF-8 text with a "
+                     f"header row and as many fields on every row. For another delimiter or encoding, read it with "
+                     f"pandas (e.g. pd.read_csv(path, sep=';', encoding='latin-1')) and pass the DataFrame.")
+
+
 def _file_chunks(path, fmt, columns, chunk_rows):
+    try:
+        yield from _read_chunks(path, fmt, columns, chunk_rows)
+    except KerasDefaultsError:
+        raise
+    except _READ_ERRORS as error:
+        raise unreadable(path, fmt, error) from None
+
+
+def _read_chunks(path, fmt, columns, chunk_rows):
     if fmt == "parquet":
         file = _pyarrow_parquet().ParquetFile(path)
         check_columns(path, file.schema_arrow.names, columns)
