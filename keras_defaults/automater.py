@@ -298,6 +298,7 @@ class Automater:
         self._check_prepared()
         self._check_supervised("build_model()", "Its losses read labels that carry a mask of the missing values, "
                                "which fit() builds: train it with fit(df).")
+        _check_body(body)
         network, served = self._build(body)
         self.network_, self.model_ = network, served
         self.history_, self.refit_epochs_ = {}, None
@@ -403,6 +404,7 @@ class Automater:
         if self.seed is not None:
             keras.utils.set_random_seed(self._seed)
         callbacks = _check_callbacks(callbacks)
+        _check_body(body)
         given = (("epochs", epochs), ("batch_size", batch_size), ("distribution", distribution),
                  ("class_weight", class_weight if isinstance(class_weight, str) else None))
         extra = {"training": {k: v for k, v in given if v is not None}}
@@ -1170,6 +1172,10 @@ class Automater:
         self._check_fitted()
         self._check_supervised("report", "Its scores are evaluate(df) and anomaly_score(df); explain() shows every "
                                "choice.")
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigTypeError(f"report(path, data) takes the HTML file's path first, then the labelled rows. "
+                                  f"Received: path of type {type(path).__name__}. Call auto.report('report.html', "
+                                  f"df).")
         from keras_defaults import report
 
         return report.write(self, path, data, importance=importance, n_repeats=n_repeats, seed=seed)
@@ -1400,6 +1406,15 @@ def _weight_column(config, sample_weight):
     if isinstance(sample_weight, str):
         return sample_weight
     return configured[0] if configured else None
+
+
+def _check_body(body):
+    """`body=` as None or a callable (from the encoded features to a hidden tensor), before any data is read."""
+    if body is not None and not callable(body):
+        raise ConfigTypeError(f"body must be a callable from the encoded feature tensor to a hidden tensor (e.g. "
+                              f"lambda x: keras.layers.Dense(64, activation='relu')(x)), or None for the default "
+                              f"MLP. Received: body={body!r}. The MLP's sizes are settings: body: {{units: [...]}} in "
+                              f"YAML or overrides=.")
 
 
 def _check_callbacks(callbacks):

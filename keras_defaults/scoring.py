@@ -1,9 +1,11 @@
 """Scores of predictions against the truth, in the user's units: what `evaluate` returns."""
 
 import numpy as np
+import pandas as pd
 from sklearn import metrics as sk_metrics
 from sklearn.preprocessing import MultiLabelBinarizer
 
+from keras_defaults.errors import DataError
 from keras_defaults.schema import numeric_values, python_value
 
 
@@ -29,6 +31,12 @@ def scores(truth, predictions, probabilities, targets):
 
 def regression_scores(truth, predicted):
     y, p = numeric_values(truth), numeric_values(predicted)  # durations in seconds
+    unreadable = ~np.isfinite(y)  # the rows missing a target were left out: these hold something else
+    if unreadable.any():
+        examples = pd.Series(truth).loc[unreadable].drop_duplicates().head(3).tolist()
+        raise DataError(f"Target column '{truth.name}' holds {int(unreadable.sum())} value(s) that are not finite "
+                        f"numbers (e.g. {examples}); the model predicts a number, to be scored against numbers. "
+                        f"pd.to_numeric(df['{truth.name}'], errors='coerce') shows which; fix or drop those rows.")
     return {"rmse": float(np.sqrt(sk_metrics.mean_squared_error(y, p))),
             "mae": float(sk_metrics.mean_absolute_error(y, p)),
             "r2": float(sk_metrics.r2_score(y, p)) if len(y) > 1 else float("nan")}

@@ -732,3 +732,22 @@ def test_prepare_after_fit_drops_the_model_its_new_columns_do_not_match(frame):
     assert "text" not in auto.profiles_ and auto.explain() is not None
     with pytest.raises(NotFittedError, match=r"fit\(df\)"):
         auto.predict(frame)
+
+
+def test_a_body_that_is_not_callable_is_refused_before_the_data_is_read(frame):
+    # A string reached Keras as the body and failed as "'str' object is not callable".
+    for call in (lambda auto: auto.fit(frame, body="resnet"), lambda auto: auto.prepare(frame).build_model("resnet")):
+        with pytest.raises(ConfigTypeError, match=r"body must be a callable .* Received: body='resnet'\. The MLP's "
+                                                  r"sizes are settings: body: \{units: \[\.\.\.\]\}"):
+            call(Automater(target="price", overrides=FAST, verbose=0))
+
+
+def test_evaluate_names_a_regression_target_that_holds_other_than_numbers(frame):
+    # sklearn's "Input contains NaN" named neither the column nor the values.
+    auto = Automater(target="price", overrides=FAST, seed=0, verbose=0).fit(frame.drop(columns=["binary", "label"]))
+    labelled = frame.assign(price=frame["price"].astype(object))
+    labelled.loc[labelled.index[:3], "price"] = ["n/a", "n/a", np.inf]
+    with pytest.raises(DataError, match=r"Target column 'price' holds 3 value\(s\) that are not finite numbers "
+                                        r"\(e\.g\. \['n/a', inf\]\).*pd\.to_numeric\(df\['price'\]"):
+        auto.evaluate(labelled)
+    assert set(auto.evaluate(frame)) == {"rmse", "mae", "r2"}

@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from keras_defaults import DataError, report
+from keras_defaults.errors import ConfigTypeError
 
 EXPECTED_SECTIONS = ["Summary", "Metrics", "Plots", "Feature importance", "Columns", "Configuration"]
 
@@ -148,6 +149,10 @@ def test_bad_arguments_say_what_was_expected(fitted_binary, tmp_path):
     with pytest.raises(DataError, match=r"lacks target column\(s\) \['binary'\]"):
         auto.report(tmp_path / "report.html", data.drop(columns=["binary"]), importance=False)
     assert not (tmp_path / "report.html").exists()
+    # The rows first and the path second was a raw TypeError from deep in the writer.
+    with pytest.raises(ConfigTypeError, match=r"report\(path, data\) takes the HTML file's path first.*"
+                                              r"Received: path of type DataFrame"):
+        auto.report(data, tmp_path / "report.html")
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None,
