@@ -185,7 +185,9 @@ class AutomaterClassifier(ClassifierMixin, _AutomaterEstimator):
         self.class_weight = class_weight
 
     def _kind(self, values):
-        check_classification_targets(values.to_numpy())
+        # Rows without a label are dropped by the fit, with a warning that counts them, as the regressor's are; the
+        # labels' type is that of the others (numpy cannot sort None among strings).
+        check_classification_targets(values.dropna().to_numpy())
         if values.nunique(dropna=True) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 classes in y to learn from; y has only one "
                              f"class: {values.dropna().iloc[0]!r}.")
@@ -205,7 +207,8 @@ class AutomaterClassifier(ClassifierMixin, _AutomaterEstimator):
         """Class probabilities, (n_samples, n_classes), in the order of `classes_`."""
         check_is_fitted(self)
         table = self.automater_.predict_proba(self._frame(X, reset=False))
-        return table[[python_value(label) for label in self.classes_]].to_numpy()
+        # By position: indexing a frame with a list of the labels False and True would read it as a mask of rows.
+        return table.to_numpy()[:, table.columns.get_indexer([python_value(label) for label in self.classes_])]
 
     def predict_log_proba(self, X):
         with np.errstate(divide="ignore"):

@@ -166,3 +166,20 @@ def test_an_interrupted_refit_keeps_the_fitted_estimator():
         estimator.fit(X.drop(columns=["text"]), y.iloc[::-1].to_numpy(), callbacks=[InterruptAtEpoch()])
     assert estimator.automater_ is automater and estimator.n_features_in_ == X.shape[1]
     np.testing.assert_array_equal(estimator.predict_proba(X), before)
+
+
+def test_boolean_labels_and_labels_with_gaps():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    # Boolean labels: indexing the probability table by [False, True] read it as a mask of rows and failed (or,
+    # on two rows, picked rows).
+    model = AutomaterClassifier(**FAST).fit(X, X[:, 0] > 0)
+    assert model.classes_.tolist() == [False, True] and model.predict(X[:3]).dtype == bool
+    table = model.automater_.predict_proba(pd.DataFrame(X[:2], columns=["x0", "x1", "x2"]))
+    np.testing.assert_array_equal(model.predict_proba(X[:2]), np.column_stack([table[False], table[True]]))
+    # Missing labels: numpy could not sort None among strings; the rows are dropped with a count, as the
+    # regressor's are.
+    y = np.array(["a", None, "b"] * 40, dtype=object)
+    with pytest.warns(UserWarning, match="Dropped 40 of 120 rows whose target"):
+        model = AutomaterClassifier(**FAST).fit(X, y)
+    assert model.classes_.tolist() == ["a", "b"] and set(model.predict(X)) <= {"a", "b"}
