@@ -13,7 +13,7 @@ import pandas as pd
 
 from keras_defaults.errors import DataError, did_you_mean, warn
 from keras_defaults.encoders import ENCODERS
-from keras_defaults.schema import split_used
+from keras_defaults.schema import check_not_complex, split_used
 
 
 @dataclasses.dataclass
@@ -43,6 +43,7 @@ def compare(frame, profiles, targets):
         if name in differences.missing or name in differences.duplicated:
             continue
         series, profile = frame[name], profiles[name]
+        check_not_complex(series, name)
         unread = ENCODERS[profile.kind].count_unreadable(series, profile)
         if unread:
             differences.unreadable[name] = (profile.dtype, str(series.dtype), unread)

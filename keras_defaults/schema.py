@@ -195,12 +195,18 @@ def boolean_sides(values, boolean_settings):
     return ordered[0], ordered[1]
 
 
-def infer_column(series, name, settings, boolean_settings, forced_kind=None):
-    """Decide one column's kind and say why, from its dtype first and its content second."""
+def check_not_complex(series, name):
+    """Refuse a column of complex numbers, at fit and at predict: reading them as numbers would drop their
+    imaginary part without a word."""
     if pd.api.types.is_complex_dtype(series.dtype):
         raise DataError(f"Column '{name}' holds complex numbers, which no kind reads (their imaginary part would be "
                         f"lost). Split them, e.g. df['{name}_real'] = df['{name}'].real and "
                         f"df['{name}_imag'] = df['{name}'].imag, then drop '{name}'.")
+
+
+def infer_column(series, name, settings, boolean_settings, forced_kind=None):
+    """Decide one column's kind and say why, from its dtype first and its content second."""
+    check_not_complex(series, name)
     held = containers_held(series)
     if holds_label_lists(held) and forced_kind in (None, SET):
         return _infer_label_lists(series, name, held, forced_kind)

@@ -19,6 +19,7 @@ from keras_defaults.defaults import Config
 from keras_defaults.encoders.datetime import iso_strings, read_parts
 from keras_defaults.errors import ConfigError, DataError
 from keras_defaults.layers import parse_datetimes
+from keras_defaults.profile_check import compare
 from keras_defaults.schema import ISO_DATETIME, infer_column
 
 CONFIG = Config.builtin()
@@ -187,6 +188,22 @@ def test_unreadable_dates_are_missing_and_counted(fitted_dates):
     with pytest.warns(UserWarning, match=r"'when_iso' is read as dates.*3 of 8 value\(s\).*do not read as dates"):
         predictions = auto.predict(awkward_dates(data))
     assert predictions.notna().all()
+
+
+def test_numbers_in_a_column_trained_on_dates_are_counted_unless_they_read_as_dates(fitted_dates):
+    # Nanoseconds since 1970 in a column trained on timestamps read as missing without a word: they have no unit.
+    auto, data = fitted_dates
+    rows = data[data["when_tz"].notna()].head(6).copy()
+    stamps = pd.to_datetime(rows["when_tz"].dt.tz_convert("UTC").dt.tz_localize(None))
+    rows["when_tz"] = stamps.astype("int64")
+    with pytest.warns(UserWarning, match=r"'when_tz' is read as dates \(training dtype datetime64.*6 of 6 value\(s\) "
+                                         r"here \(dtype int64\) do not read as dates"):
+        auto.predict(rows)
+    # Whole numbers in a date's form (20210104) read as that day, as their string would: no warning.
+    rows["when_tz"] = stamps.dt.strftime("%Y%m%d").astype(int)
+    profiles = {name: spec.profile for name, spec in auto.inputs_.items()}
+    assert "when_tz" not in compare(rows, profiles, auto.targets).unreadable
+    assert (read_parts(iso_strings(rows["when_tz"]))["day"] == stamps.dt.day.to_numpy()).all()
 
 
 def test_the_exported_models_take_iso_strings_and_agree_with_predict_proba(fitted_dates, tmp_path):

@@ -636,3 +636,12 @@ def test_only_columns_without_a_vocabulary_is_no_column_to_learn_from():
     with pytest.raises(DataError, match="No input column is left to learn from"):
         quiet(fit, "y", data, column_types={"c": "categorical"},
               overrides={**TINY, "columns": {"c": {"min_frequency": 2}}})
+
+
+def test_complex_numbers_at_predict_are_refused_as_at_fit():
+    # At predict they were cast to their real part, with numpy's ComplexWarning at most.
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"x": rng.normal(size=60), "y": rng.normal(size=60)})
+    auto = quiet(fit, "y", data)
+    with pytest.raises(DataError, match=r"Column 'x' holds complex numbers.*df\['x_real'\] = df\['x'\]\.real"):
+        auto.predict(data.assign(x=data["x"] + 1j))

@@ -60,6 +60,15 @@ def iso_strings(series, unit=None):
     return text
 
 
+def _held_numbers(profile):
+    """Whether the training column held numbers (forced to dates, read in their epoch unit) rather than dates or
+    strings."""
+    try:
+        return pd.api.types.is_numeric_dtype(pd.api.types.pandas_dtype(profile.dtype))
+    except TypeError:  # a dtype pandas does not name back (an Arrow type, say): not numbers
+        return False
+
+
 def _read_with_pandas(values):
     values = pd.Series(values, dtype=object)
     try:
@@ -158,8 +167,9 @@ class DateTimeEncoder(Encoder):
         return "they are read as a missing date (zeros in every date feature)"
 
     def count_unreadable(self, series, profile):
-        if is_numeric(series):
-            return 0
+        if is_numeric(series) and _held_numbers(profile):
+            return 0  # numbers forced to dates: each counts its epoch unit, as in training
+        # Numbers in a column trained on dates have no unit: their digits are read as a date, as a string's would be.
         present = series.notna().to_numpy()
         valid = read_parts(iso_strings(series))["valid"]
         return int((present & ~valid).sum())
