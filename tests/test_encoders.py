@@ -140,6 +140,23 @@ def test_boolean_numbers_become_zero_one_with_flag():
     np.testing.assert_allclose(out, [[1, 0], [0, 0], [0, 1]])
 
 
+def test_words_for_true_and_false_read_as_a_boolean_columns_values():
+    # A column trained on True/False that arrives as strings (a CSV read with dtype=str, JSON): "True" read as
+    # missing, with a warning, though it names the value. Numbers trained on 3 and 7 have no true or false.
+    trained = pd.Series([True, False] * 10)
+    profile = infer_column(trained, "col", CONFIG.get("inference"), CONFIG.get("inputs", "boolean"))
+    encoder = ENCODERS["boolean"]
+    state = encoder.fit_input(trained, profile, CONFIG.get("inputs", "boolean"))
+    now = pd.Series(["True", " no", "1", "0.0", "maybe", None], dtype=object)
+    np.testing.assert_array_equal(encoder.raw_values(now, profile, state), [1.0, 0.0, 1.0, 0.0, np.nan, np.nan])
+    assert encoder.count_unreadable(now, profile) == 1  # "maybe"; None is missing, not unreadable
+    sevens = pd.Series([3, 7] * 10)
+    numbers = infer_column(sevens, "col", CONFIG.get("inference"), CONFIG.get("inputs", "boolean"))
+    numbers_state = encoder.fit_input(sevens, numbers, CONFIG.get("inputs", "boolean"))
+    assert np.isnan(encoder.raw_values(pd.Series(["true", "7"]), numbers, numbers_state)[0])
+    assert encoder.count_unreadable(pd.Series(["true", "7"]), numbers) == 1
+
+
 def test_text_is_a_tf_idf_bag_of_words():
     series = pd.Series(["the cat sat", "the dog ran far", "a cat ran", None] * 10)
     state, out = encode(series, kind="text", settings={"max_tokens": 50})

@@ -2,10 +2,11 @@
 
 import keras
 import numpy as np
+import pandas as pd
 from keras import ops
 
 from keras_defaults.encoders.base import (EncodedColumn, Encoder, category_dtype_state, classes_state_shape,
-                                          restore_category_dtype)
+                                          input_array, restore_category_dtype)
 from keras_defaults.errors import DataError
 from keras_defaults.layers import FillMissing, MissingIndicator
 from keras_defaults.schema import boolean_sides, numeric_values, python_value, string_values
@@ -14,6 +15,18 @@ from keras_defaults.state_schema import FINITE, FLAG, LABEL, Either, ListOf, Rec
 # A boolean target's settings have no true/false value lists, so the target side reads them from here.
 _TARGET_SIDES = {"true_values": ["1", "true", "t", "yes", "y", "on", "positive", "pos"],
                  "false_values": ["0", "false", "f", "no", "n", "off", "negative", "neg"]}
+
+
+def _truth_words(series, profile):
+    """For a column trained on booleans (True/False) that now holds strings: 1.0 where a value is a word for true
+    ("True", "yes", ...: the built-in lists of inputs.boolean), 0.0 for false, NaN otherwise. None when the column
+    now holds numbers or booleans, or was trained on anything else (0/1, 3/7, strings), where words mean nothing."""
+    if profile.dtype not in ("bool", "boolean", "bool[pyarrow]") or pd.api.types.is_numeric_dtype(series.dtype) \
+            or pd.api.types.is_bool_dtype(series.dtype):
+        return None
+    lowered = pd.Series(string_values(series), dtype=object).str.strip().str.lower()
+    words = {**dict.fromkeys(_TARGET_SIDES["true_values"], 1.0), **dict.fromkeys(_TARGET_SIDES["false_values"], 0.0)}
+    return lowered.map(words).to_numpy(dtype="float64")
 
 
 class BooleanEncoder(Encoder):
@@ -27,6 +40,22 @@ class BooleanEncoder(Encoder):
          s["true_value"], "false_value and true_value are two different strings, or two different numbers")])
     target_state_shape = classes_state_shape(ListOf(LABEL, min_length=2, max_length=2, distinct=True),
                                              in_category_order=False)
+
+    def raw_values(self, series, profile, state):
+        values = input_array(series, profile)
+        words = _truth_words(series, profile)
+        return values if words is None else np.where(np.isnan(values), words, values).astype("float32")
+
+    def count_unreadable(self, series, profile):
+        words = _truth_words(series, profile)
+        if words is None:
+            return super().count_unreadable(series, profile)
+        # Words for true and false read as 1 and 0 in a column trained on booleans: not unreadable.
+        try:
+            read = self.raw_values(series, profile, None)
+        except (TypeError, ValueError):  # values that are not even strings of numbers: only the words read
+            read = words
+        return int((series.notna().to_numpy() & np.isnan(read)).sum())
 
     def fit_input(self, series, profile, settings):
         if profile.input_dtype == "float32":
