@@ -800,6 +800,9 @@ def main():
                              "folder); a later file's tasks replace an earlier one's")
     parser.add_argument("--stream-only", action="store_true",
                         help="only the streaming from files; its speed.csv goes to --out, for --from-csv")
+    parser.add_argument("--feeding-rows", type=int, default=None,
+                        help="the size at which to compare cached and streamed fits (default the second size, or the "
+                             "only one; 0: none), so that a run at another size can join a run's CSV")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -827,7 +830,7 @@ def main():
         out.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(stream_pass(stream_rows)).to_csv(out / "speed.csv", index=False)
         return print(f"Wrote {out / 'speed.csv'}: python benchmarks/speed.py --from-csv RUN.csv {out / 'speed.csv'}")
-    feeding_rows = sizes[1] if len(sizes) > 1 else sizes[0]
+    feeding_rows = args.feeding_rows if args.feeding_rows is not None else sizes[1] if len(sizes) > 1 else sizes[0]
     report(measure(sizes, stream_rows, feeding_rows), sizes, out, args.quick)
     print(f"\nWrote {out / 'speed.md'} and {out / 'speed.csv'}")
 
