@@ -27,7 +27,7 @@ def export_keras(model, path):
     path = Path(path)
     if path.suffix != ".keras":
         raise ConfigError(f"A Keras model file must end in '.keras'. Received: path='{path}'. "
-                         f"Did you mean '{path.with_suffix('.keras')}'?")
+                          f"Did you mean '{path.with_suffix('.keras')}'?")
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_leftovers(path)
     # Written beside the target and renamed into place, so an interrupted export never leaves a truncated file there.
