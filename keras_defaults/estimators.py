@@ -185,9 +185,11 @@ class AutomaterClassifier(ClassifierMixin, _AutomaterEstimator):
         self.class_weight = class_weight
 
     def _kind(self, values):
-        # Rows without a label are dropped by the fit, with a warning that counts them, as the regressor's are; the
-        # labels' type is that of the others (numpy cannot sort None among strings).
-        check_classification_targets(values.dropna().to_numpy())
+        # Labels that are not numbers may have gaps (None among strings, which numpy cannot sort): those rows are
+        # dropped by the fit, with a warning that counts them, as the regressor's are. A numeric y with NaN or
+        # infinity keeps scikit-learn's own error, as its estimators give.
+        numeric = pd.api.types.is_numeric_dtype(values.dtype)
+        check_classification_targets((values if numeric else values.dropna()).to_numpy())
         if values.nunique(dropna=True) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 classes in y to learn from; y has only one "
                              f"class: {values.dropna().iloc[0]!r}.")
