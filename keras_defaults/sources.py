@@ -4,6 +4,7 @@ A source is normalised once into chunks of DataFrames: a DataFrame is one chunk;
 at a time. The one table of file formats (`FORMATS`) serves reading, the command line and writing predictions.
 """
 
+import contextlib
 import dataclasses
 import glob
 import json
@@ -115,12 +116,8 @@ def read_table(path):
     fmt = file_format(path)
     if fmt is None:
         raise DataError(f"Cannot read '{path}': expected a .csv or .parquet file.")
-    try:
+    with _reading(path, fmt):
         return _read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
-    except KerasDefaultsError:
-        raise
-    except _READ_ERRORS as error:
-        raise unreadable(path, fmt, error) from None
 
 
 def _pyarrow_parquet():
@@ -180,13 +177,20 @@ def unreadable(path, fmt, error):
                      f"pandas (e.g. pd.read_csv(path, sep=';', encoding='latin-1')) and pass the DataFrame.")
 
 
-def _file_chunks(path, fmt, columns, chunk_rows):
+@contextlib.contextmanager
+def _reading(path, fmt):
+    """Turn what pandas or pyarrow raise on a file they cannot read into `unreadable`'s error; ours pass through."""
     try:
-        yield from _read_chunks(path, fmt, columns, chunk_rows)
+        yield
     except KerasDefaultsError:
         raise
     except _READ_ERRORS as error:
         raise unreadable(path, fmt, error) from None
+
+
+def _file_chunks(path, fmt, columns, chunk_rows):
+    with _reading(path, fmt):
+        yield from _read_chunks(path, fmt, columns, chunk_rows)
 
 
 def _read_chunks(path, fmt, columns, chunk_rows):

@@ -29,6 +29,12 @@ def _truth_words(series, profile):
     return lowered.map(words).to_numpy(dtype="float64")
 
 
+def _with_words(series, profile, words):
+    """The column read as numbers, with `_truth_words`' 1 and 0 where a value is not a number."""
+    values = input_array(series, profile)
+    return np.where(np.isnan(values), words, values).astype("float32")
+
+
 class BooleanEncoder(Encoder):
     kind = "boolean"
     can_be_target = True
@@ -42,9 +48,8 @@ class BooleanEncoder(Encoder):
                                              in_category_order=False)
 
     def raw_values(self, series, profile, state):
-        values = input_array(series, profile)
         words = _truth_words(series, profile)
-        return values if words is None else np.where(np.isnan(values), words, values).astype("float32")
+        return input_array(series, profile) if words is None else _with_words(series, profile, words)
 
     def count_unreadable(self, series, profile):
         words = _truth_words(series, profile)
@@ -52,7 +57,7 @@ class BooleanEncoder(Encoder):
             return super().count_unreadable(series, profile)
         # Words for true and false read as 1 and 0 in a column trained on booleans: not unreadable.
         try:
-            read = self.raw_values(series, profile, None)
+            read = _with_words(series, profile, words)
         except (TypeError, ValueError):  # values that are not even strings of numbers: only the words read
             read = words
         return int((series.notna().to_numpy() & np.isnan(read)).sum())
